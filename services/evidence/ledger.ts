@@ -1,0 +1,229 @@
+/**
+ * The who-saw-what ledger: an append-only sequence of leaves, each the canonical JSON of one
+ * fact — a hop's signed header, a recipient's signed receipt, or a refusal. Leaves hold field
+ * names, classes and salted digests, never values. Leaf hashes are RFC 9162 leaf hashes, so the
+ * sequence is the Merkle log a regulator verifies.
+ *
+ * Every write is keyed (dedup_key) so a retried activity appends nothing twice.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { ErrorCode } from '../common/errors';
+import { b64url } from '../seal/bytes';
+import { canonicalJson } from '../seal/canonical';
+import { decodeHop, type HopHeader, type SealedHop } from '../seal/hop';
+import type { ReceiptBody, SignedReceipt } from '../seal/receipt';
+import { fromB64url } from '../seal/bytes';
+import { insertIgnore, toMs, type Db } from '../store/db';
+import { hashLeaf } from './merkle';
+
+export type LeafKind = 'hop' | 'receipt' | 'refusal';
+
+export interface HopLeaf {
+  type: 'hop';
+  recordedAt: string;
+  header: string;
+  signature: string;
+}
+
+export interface ReceiptLeaf {
+  type: 'receipt';
+  recordedAt: string;
+  hopId: string;
+  receipt: string;
+  signature: string;
+}
+
+export interface RefusalLeaf {
+  type: 'refusal';
+  recordedAt: string;
+  code: ErrorCode;
+  message: string;
+  /** Where the refusal happened: intake, delivery to a party, a party's own check. */
+  stage: string;
+  refusedBy: string;
+  applicationId?: string;
+  hopId?: string;
+  headerDigest?: string;
+  from?: string;
+  to?: string;
+}
+
+export type Leaf = HopLeaf | ReceiptLeaf | RefusalLeaf;
+
+export interface StoredLeaf {
+  seq: number;
+  kind: LeafKind;
+  applicationId: string | null;
+  hopId: string | null;
+  data: Buffer;
+  leaf: Leaf;
+  leafHash: string;
+}
+
+type Conn = Db | Knex.Transaction;
+
+async function append(
+  db: Conn,
+  dedupKey: string,
+  kind: LeafKind,
+  leaf: Leaf,
+  refs: { applicationId?: string; hopId?: string; partyId?: string },
+): Promise<boolean> {
+  const data = canonicalJson(leaf);
+  return insertIgnore(
+    db,
+    'evidence_leaves',
+    {
+      dedup_key: dedupKey,
+      kind,
+      application_id: refs.applicationId ?? null,
+      hop_id: refs.hopId ?? null,
+      party_id: refs.partyId ?? null,
+      data: data.toString('utf8'),
+      leaf_hash: Buffer.from(hashLeaf(data)).toString('hex'),
+      created_at: Date.now(),
+    },
+    'dedup_key',
+  );
+}
+
+export async function recordHop(db: Conn, hop: { header: HopHeader; headerBytes: Uint8Array; signature: Uint8Array }): Promise<boolean> {
+  const leaf: HopLeaf = {
+    type: 'hop',
+    recordedAt: new Date().toISOString(),
+    header: b64url(hop.headerBytes),
+    signature: b64url(hop.signature),
+  };
+  return append(db, `hop:${hop.header.hopId}`, 'hop', leaf, {
+    applicationId: hop.header.applicationId,
+    hopId: hop.header.hopId,
+    partyId: hop.header.from,
+  });
+}
+
+export async function recordReceipt(db: Conn, applicationId: string, receipt: { body: ReceiptBody; signed: SignedReceipt }): Promise<boolean> {
+  const leaf: ReceiptLeaf = {
+    type: 'receipt',
+    recordedAt: new Date().toISOString(),
+    hopId: receipt.body.hopId,
+    receipt: receipt.signed.receipt,
+    signature: receipt.signed.signature,
+  };
+  return append(db, `receipt:${receipt.body.hopId}:${receipt.body.by}`, 'receipt', leaf, {
+    applicationId,
+    hopId: receipt.body.hopId,
+    partyId: receipt.body.by,
+  });
+}
+
+export interface Refusal {
+  code: ErrorCode;
+  message: string;
+  stage: string;
+  refusedBy: string;
+  applicationId?: string;
+  hopId?: string;
+  headerDigest?: string;
+  from?: string;
+  to?: string;
+  /** A deterministic key when the same refusal may be recorded again on a retry. */
+  dedupKey?: string;
+}
+
+export async function recordRefusal(db: Conn, r: Refusal): Promise<void> {
+  const { dedupKey, ...rest } = r;
+  const leaf: RefusalLeaf = { type: 'refusal', recordedAt: new Date().toISOString(), ...rest };
+  await append(db, dedupKey ?? `refusal:${randomUUID()}`, 'refusal', leaf, {
+    ...(r.applicationId ? { applicationId: r.applicationId } : {}),
+    ...(r.hopId ? { hopId: r.hopId } : {}),
+    partyId: r.from ?? r.refusedBy,
+  });
+}
+
+/** What a refusal of untrusted input may safely say about the hop: only what parses. */
+export function refusalRefs(input: unknown): Pick<Refusal, 'hopId' | 'headerDigest' | 'from' | 'to' | 'applicationId'> {
+  try {
+    const h = decodeHop(input);
+    return { hopId: h.header.hopId, headerDigest: h.headerDigest, from: h.header.from, to: h.header.to, applicationId: h.header.applicationId };
+  } catch {
+    return {};
+  }
+}
+
+function rowToLeaf(r: Record<string, unknown>): StoredLeaf {
+  const data = Buffer.from(r.data as string, 'utf8');
+  return {
+    seq: toMs(r.seq),
+    kind: r.kind as LeafKind,
+    applicationId: (r.application_id as string | null) ?? null,
+    hopId: (r.hop_id as string | null) ?? null,
+    data,
+    leaf: JSON.parse(data.toString('utf8')) as Leaf,
+    leafHash: r.leaf_hash as string,
+  };
+}
+
+export async function leavesOfApplication(db: Conn, applicationId: string): Promise<StoredLeaf[]> {
+  return (await db('evidence_leaves').where({ application_id: applicationId }).orderBy('seq')).map(rowToLeaf);
+}
+
+export async function refusals(db: Conn, filter: { applicationId?: string; code?: ErrorCode } = {}): Promise<RefusalLeaf[]> {
+  const q = db('evidence_leaves').where({ kind: 'refusal' }).orderBy('seq');
+  if (filter.applicationId) q.andWhere({ application_id: filter.applicationId });
+  const leaves = (await q).map(rowToLeaf).map((l) => l.leaf as RefusalLeaf);
+  return filter.code ? leaves.filter((l) => l.code === filter.code) : leaves;
+}
+
+export interface HopView {
+  header: HopHeader;
+  receipts: ReceiptBody[];
+}
+
+/** The hops of an application with the receipts their recipients signed, in ledger order. */
+export async function hopsOfApplication(db: Conn, applicationId: string): Promise<HopView[]> {
+  const leaves = await leavesOfApplication(db, applicationId);
+  const hops = new Map<string, HopView>();
+  for (const l of leaves) {
+    if (l.leaf.type === 'hop') {
+      const header = JSON.parse(fromB64url(l.leaf.header)!.toString('utf8')) as HopHeader;
+      hops.set(header.hopId, { header, receipts: [] });
+    }
+  }
+  for (const l of leaves) {
+    if (l.leaf.type === 'receipt') {
+      const body = JSON.parse(fromB64url(l.leaf.receipt)!.toString('utf8')) as ReceiptBody;
+      hops.get(body.hopId)?.receipts.push(body);
+    }
+  }
+  return [...hops.values()];
+}
+
+export interface WhoSawWhat {
+  parties: string[];
+  fields: { field: string; class: string; seenBy: string[] }[];
+}
+
+/**
+ * Party × field: a party saw a field when it sent it, or when it signed an accepted receipt for
+ * a hop whose manifest lists it. The router appears as a party and never sees a field: it
+ * carries sealed hops it cannot open.
+ */
+export function whoSawWhat(hops: HopView[], parties: string[]): WhoSawWhat {
+  const seen = new Map<string, { class: string; by: Set<string> }>();
+  for (const h of hops) {
+    const accepted = h.receipts.filter((r) => r.status === 'accepted').map((r) => r.by);
+    for (const m of h.header.manifest) {
+      const e = seen.get(m.field) ?? { class: m.class, by: new Set<string>() };
+      e.by.add(h.header.from);
+      for (const by of accepted) e.by.add(by);
+      seen.set(m.field, e);
+    }
+  }
+  return {
+    parties,
+    fields: [...seen.entries()].map(([field, e]) => ({ field, class: e.class, seenBy: parties.filter((p) => e.by.has(p)) })),
+  };
+}
+
+export type { SealedHop };

@@ -1,0 +1,139 @@
+/**
+ * gRPC between the router and the parties: the services come from contracts/proto at run time
+ * (the contract is the source, nothing is generated), and every connection is mutual TLS with
+ * certificates of the network CA, so both ends know which party they talk to before a byte of
+ * a hop moves.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { join } from 'node:path';
+import { DzlError, isErrorCode, type ErrorCode } from '../common/errors';
+import { PARTY_URI_PREFIX } from '../pki/ca';
+import type { PartyIdentity } from '../pki/network';
+import { b64url, fromB64url } from '../seal/bytes';
+import type { SealedHop } from '../seal/hop';
+import type { SignedReceipt } from '../seal/receipt';
+
+/** Compiled code runs from dist/services/grpc; the contracts stay at the repository root. */
+const PROTO_ROOT = join(__dirname, '..', '..', '..', 'contracts', 'proto');
+
+export interface WireHop {
+  header: Buffer;
+  signature: Buffer;
+  wrapped_key: Buffer;
+  iv: Buffer;
+  ciphertext: Buffer;
+}
+
+export interface WireReceipt {
+  receipt: Buffer;
+  signature: Buffer;
+}
+
+let cached: grpc.GrpcObject | undefined;
+
+export function loadDzlProtos(): { ChannelService: grpc.ServiceClientConstructor; BankService: grpc.ServiceClientConstructor } {
+  if (!cached) {
+    const def = protoLoader.loadSync(['dzl/v1/channel.proto', 'dzl/v1/bank.proto'], {
+      includeDirs: [PROTO_ROOT],
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: false,
+    });
+    cached = grpc.loadPackageDefinition(def);
+  }
+  const v1 = (cached.dzl as grpc.GrpcObject).v1 as grpc.GrpcObject;
+  return {
+    ChannelService: v1.ChannelService as grpc.ServiceClientConstructor,
+    BankService: v1.BankService as grpc.ServiceClientConstructor,
+  };
+}
+
+export function hopToWire(h: SealedHop): WireHop {
+  const b = (s: string) => fromB64url(s) ?? Buffer.alloc(0);
+  return { header: b(h.header), signature: b(h.signature), wrapped_key: b(h.wrappedKey), iv: b(h.iv), ciphertext: b(h.ciphertext) };
+}
+
+export function hopFromWire(w: Partial<WireHop> | undefined | null): SealedHop | undefined {
+  if (!w || !w.header) return undefined;
+  const s = (x: Buffer | undefined) => b64url(x ?? Buffer.alloc(0));
+  return { header: s(w.header), signature: s(w.signature), wrappedKey: s(w.wrapped_key), iv: s(w.iv), ciphertext: s(w.ciphertext) };
+}
+
+export function receiptToWire(r: SignedReceipt): WireReceipt {
+  return { receipt: fromB64url(r.receipt) ?? Buffer.alloc(0), signature: fromB64url(r.signature) ?? Buffer.alloc(0) };
+}
+
+export function receiptFromWire(w: Partial<WireReceipt> | undefined | null): SignedReceipt | undefined {
+  if (!w || !w.receipt) return undefined;
+  return { receipt: b64url(w.receipt), signature: b64url(w.signature ?? Buffer.alloc(0)) };
+}
+
+export function serverCredentials(id: PartyIdentity): grpc.ServerCredentials {
+  return grpc.ServerCredentials.createSsl(
+    Buffer.from(id.caPem),
+    [{ private_key: Buffer.from(id.tls.keyPem), cert_chain: Buffer.from(id.tls.certPem) }],
+    true,
+  );
+}
+
+function partiesInSan(san: string | undefined): string[] {
+  return (san ?? '')
+    .split(', ')
+    .filter((e) => e.startsWith('URI:' + PARTY_URI_PREFIX))
+    .map((e) => e.slice(('URI:' + PARTY_URI_PREFIX).length));
+}
+
+/** A client credential that accepts only the expected party's TLS certificate. */
+export function clientCredentials(id: PartyIdentity, expectedParty: string): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(Buffer.from(id.caPem), Buffer.from(id.tls.keyPem), Buffer.from(id.tls.certPem), {
+    checkServerIdentity: (_host, cert) =>
+      partiesInSan(cert.subjectaltname).includes(expectedParty)
+        ? undefined
+        : new Error(`TLS peer is not ${expectedParty}`),
+  });
+}
+
+/** The party id in the caller's client certificate (mutual TLS). */
+export function callerParty(call: grpc.ServerUnaryCall<unknown, unknown>): string | undefined {
+  return partiesInSan(call.getAuthContext().sslPeerCertificate?.subjectaltname)[0];
+}
+
+/** The single place a DzlError becomes a gRPC status (and back, on the client side). */
+export function toGrpcError(err: DzlError): grpc.ServiceError {
+  const e = new Error(err.message) as grpc.ServiceError;
+  e.code = err.grpcStatus;
+  e.details = err.message;
+  e.metadata = new grpc.Metadata();
+  e.metadata.set('dzl-error-code', err.code);
+  return e;
+}
+
+export function fromGrpcError(err: unknown): DzlError | undefined {
+  const e = err as Partial<grpc.ServiceError>;
+  const code = e.metadata?.get('dzl-error-code')[0];
+  return isErrorCode(code) ? new DzlError(code as ErrorCode, e.details ?? 'refused') : undefined;
+}
+
+export function unaryCall<Req, Res>(client: grpc.Client, method: string, req: Req, timeoutMs: number): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const fn = (client as unknown as Record<string, Function>)[method]!.bind(client);
+    fn(req, { deadline: new Date(Date.now() + timeoutMs) }, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+export async function startGrpcServer(
+  id: PartyIdentity,
+  service: grpc.ServiceDefinition,
+  impl: grpc.UntypedServiceImplementation,
+  address = '127.0.0.1:0',
+): Promise<{ server: grpc.Server; port: number; address: string }> {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  server.addService(service, impl);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, serverCredentials(id), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const host = address.split(':')[0]!;
+  return { server, port, address: `${host}:${port}` };
+}

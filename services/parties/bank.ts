@@ -1,0 +1,106 @@
+/**
+ * Reference funding bank: receives the channel's credit report, makes its own decision, and
+ * seals the decision for the platform. The header says approved|declined (the router routes
+ * on it); limit, rate and term travel sealed.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { DzlError, toDzlError } from '../common/errors';
+import { classOf } from '../fields/catalogue';
+import { callerParty, hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, toGrpcError, type WireHop } from '../grpc/transport';
+import type { PartyIdentity } from '../pki/network';
+import type { NetworkDirectory } from '../registry/directory';
+import { sealHop, type DecisionOutcome, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
+import type { SignedReceipt } from '../seal/receipt';
+import { PartyInbox } from './inbox';
+
+export interface BankOptions {
+  identity: PartyIdentity;
+  directory: () => NetworkDirectory;
+  /** Lowest channel score the bank lends at. */
+  scoreCutoff?: number;
+  /** Time the bank takes to decide (ms): tests use it to interrupt a flow mid-way. */
+  decisionDelayMs?: number;
+}
+
+export interface BankDecision {
+  outcome: DecisionOutcome;
+  fields: Fields;
+}
+
+export function decide(fields: Fields, cutoff = 600): BankDecision {
+  const score = Number(fields['product.score'] ?? 0);
+  const amount = Number(fields['loan.amount'] ?? 0);
+  const term = Number(fields['loan.termMonths'] ?? 12);
+  if (fields['product.antiFraud'] === 'reject') {
+    return { outcome: { status: 'declined', reasonCode: 'ANTI_FRAUD_REJECT' }, fields: { 'decision.status': 'declined', 'decision.reasonCode': 'ANTI_FRAUD_REJECT' } };
+  }
+  if (score < cutoff) {
+    return { outcome: { status: 'declined', reasonCode: 'SCORE_BELOW_CUTOFF' }, fields: { 'decision.status': 'declined', 'decision.reasonCode': 'SCORE_BELOW_CUTOFF' } };
+  }
+  const cap = (score - cutoff + 50) * 200_000; // fen: a better score earns a higher limit
+  const limit = Math.min(amount, cap);
+  const apr = Math.max(720, 2400 - (score - cutoff) * 8);
+  return {
+    outcome: { status: 'approved' },
+    fields: { 'decision.status': 'approved', 'decision.limit': limit, 'decision.aprBasisPoints': apr, 'decision.termMonths': term },
+  };
+}
+
+export class ReferenceBank {
+  private readonly inbox: PartyInbox<SealedHop>;
+  /** Every decision this bank made, by application: a retried delivery must not add one. */
+  readonly decisions: { applicationId: string; hopId: string; outcome: DecisionOutcome; productVersion: string }[] = [];
+
+  constructor(private readonly opts: BankOptions) {
+    this.inbox = new PartyInbox(opts.identity, opts.directory, 'credit_report');
+  }
+
+  get partyId(): string {
+    return this.opts.identity.partyId;
+  }
+
+  async deliverCreditReport(hop: SealedHop | undefined): Promise<{ receipt: SignedReceipt; decisionHop?: SealedHop }> {
+    const answer = await this.inbox.receive(hop, (opened) => this.decideAndSeal(opened));
+    return { receipt: answer.receipt, ...(answer.result ? { decisionHop: answer.result } : {}) };
+  }
+
+  private async decideAndSeal(opened: OpenedHop): Promise<SealedHop> {
+    if (this.opts.decisionDelayMs) await new Promise((r) => setTimeout(r, this.opts.decisionDelayMs));
+    const { header, fields } = opened;
+    const d = decide(fields, this.opts.scoreCutoff);
+    this.decisions.push({ applicationId: header.applicationId, hopId: header.hopId, outcome: d.outcome, productVersion: String(fields['product.version']) });
+    return sealHop(this.opts.identity.signing, {
+      parentHopId: header.hopId,
+      applicationId: header.applicationId,
+      kind: 'decision',
+      model: header.model,
+      to: this.opts.directory().encryptionCertificate(header.platform),
+      platform: header.platform,
+      channel: header.channel,
+      consentRef: header.consentRef,
+      fields: d.fields,
+      salt: opened.salt,
+      classOf,
+      outcome: d.outcome,
+    }).sealed;
+  }
+
+  grpcImplementation(): grpc.UntypedServiceImplementation {
+    return {
+      DeliverCreditReport: (call: grpc.ServerUnaryCall<{ hop?: WireHop }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        if (callerParty(call) !== 'router') {
+          cb(toGrpcError(new DzlError('REQUEST_UNAUTHENTICATED', 'only the router delivers credit reports to a bank')));
+          return;
+        }
+        this.deliverCreditReport(hopFromWire(call.request.hop))
+          .then((r) => cb(null, { receipt: receiptToWire(r.receipt), ...(r.decisionHop ? { decision_hop: hopToWire(r.decisionHop) } : {}) }))
+          .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
+      },
+    };
+  }
+
+  async listen(address = '127.0.0.1:0'): Promise<{ server: grpc.Server; address: string }> {
+    const { BankService } = loadDzlProtos();
+    return startGrpcServer(this.opts.identity, BankService.service, this.grpcImplementation(), address);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Reference loan-facilitation platform (a kit a platform adapts): seals an application for the
+ * licensed channel, submits it to the router with an idempotency key, and receives the bank's
+ * decision on its callback URL, answering with a signed receipt.
+ */
+import Koa from 'koa';
+import getRawBody from 'raw-body';
+import { createHash, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { DzlError, toDzlError } from '../common/errors';
+import type { Consent } from '../consent/consent';
+import { classOf } from '../fields/catalogue';
+import type { PartyIdentity } from '../pki/network';
+import type { NetworkDirectory } from '../registry/directory';
+import { newSalt, openHop, sealHop, verifyHop, type DecisionOutcome, type Fields, type SealedHop } from '../seal/hop';
+
+import { signRequest, verifyRequest } from '../seal/requestSignature';
+import { PartyInbox } from './inbox';
+
+export const CONSENT_TEXT_VERSION = 'dzl-consent-2026.11';
+export const CONSENT_TEXT = '本人同意贵平台将本人的申请信息及风险信息提供给下列持牌征信机构，并由其加工后提供给下列资金方，用于信用评估及贷款合同订立。';
+
+export interface SubmitBody {
+  hop: SealedHop;
+  route: { bank: string };
+  consent: Omit<Consent, 'platformId'>;
+  callbackUrl?: string;
+}
+
+export interface PreparedApplication {
+  applicationId: string;
+  idempotencyKey: string;
+  body: SubmitBody;
+}
+
+export interface ReceivedDecision {
+  applicationId: string;
+  hopId: string;
+  outcome: DecisionOutcome;
+  fields: Fields;
+}
+
+/** A router answer as the platform sees it: the HTTP status and the parsed JSON body. */
+export interface ApiResponse {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of the documented API (contracts/openapi.yaml)
+  body: any;
+}
+
+export interface PlatformOptions {
+  identity: PartyIdentity;
+  directory: () => NetworkDirectory;
+  routerUrl: string;
+  channelId: string;
+}
+
+export class ReferencePlatform {
+  readonly decisions = new Map<string, ReceivedDecision>();
+  private readonly inbox: PartyInbox<ReceivedDecision>;
+  private server?: Server;
+  callbackUrl?: string;
+
+  constructor(private readonly opts: PlatformOptions) {
+    this.inbox = new PartyInbox(opts.identity, opts.directory, 'decision');
+  }
+
+  get partyId(): string {
+    return this.opts.identity.partyId;
+  }
+
+  consentFor(banks: string[], now = new Date()): Omit<Consent, 'platformId'> {
+    return {
+      id: `consent_${randomUUID()}`,
+      textVersion: CONSENT_TEXT_VERSION,
+      textSha256: createHash('sha256').update(CONSENT_TEXT).digest('hex'),
+      purposes: ['credit_assessment', 'loan_contracting'],
+      recipients: [this.opts.channelId, ...banks],
+      grantedAt: new Date(now.getTime() - 1000).toISOString(),
+      expiresAt: new Date(now.getTime() + 365 * 24 * 3600_000).toISOString(),
+    };
+  }
+
+  prepare(fields: Fields, bank: string, opts: { consent?: Omit<Consent, 'platformId'>; now?: Date } = {}): PreparedApplication {
+    const applicationId = `app_${randomUUID()}`;
+    const consent = opts.consent ?? this.consentFor([bank], opts.now);
+    const sealed = sealHop(this.opts.identity.signing, {
+      applicationId,
+      kind: 'application',
+      model: 'data_channel',
+      to: this.opts.directory().encryptionCertificate(this.opts.channelId),
+      platform: this.partyId,
+      channel: this.opts.channelId,
+      consentRef: consent.id,
+      fields,
+      salt: newSalt(),
+      classOf,
+      ...(opts.now ? { now: opts.now } : {}),
+    });
+    return {
+      applicationId,
+      idempotencyKey: `idem_${randomUUID()}`,
+      body: { hop: sealed.sealed, route: { bank }, consent, ...(this.callbackUrl ? { callbackUrl: this.callbackUrl } : {}) },
+    };
+  }
+
+  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
+    const res = await fetch(this.opts.routerUrl + path, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        authorization: signRequest(this.opts.identity.signing, method, path, bytes),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: bytes }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  submit(app: PreparedApplication): Promise<ApiResponse> {
+    return this.request('POST', '/v1/applications', app.body, { 'idempotency-key': app.idempotencyKey });
+  }
+
+  status(applicationId: string): Promise<ApiResponse> {
+    return this.request('GET', `/v1/applications/${encodeURIComponent(applicationId)}`);
+  }
+
+  /** Opens a decision hop the platform fetched from the status endpoint or received by callback. */
+  openDecision(hop: SealedHop): ReceivedDecision {
+    const verified = verifyHop(hop, { signerOf: this.opts.directory().signerOf, maxAgeMs: Number.MAX_SAFE_INTEGER });
+    const opened = openHop(verified, this.opts.identity.recipient);
+    return { applicationId: opened.header.applicationId, hopId: opened.header.hopId, outcome: opened.header.outcome!, fields: opened.fields };
+  }
+
+  callbackApp(): Koa {
+    const app = new Koa();
+    app.use(async (ctx) => {
+      if (ctx.method !== 'POST' || ctx.path !== '/dzl/callback') {
+        ctx.status = 404;
+        return;
+      }
+      try {
+        const raw = await getRawBody(ctx.req, { limit: '256kb' });
+        const from = verifyRequest(ctx.get('authorization'), ctx.method, ctx.url, raw, this.opts.directory().signerOf);
+        if (from !== 'router') throw new DzlError('REQUEST_UNAUTHENTICATED', 'callbacks are accepted from the router only');
+        const msg = JSON.parse(raw.toString('utf8')) as { applicationId: string; hop: SealedHop };
+        const answer = await this.inbox.receive(msg.hop, async (opened) => {
+          const d = { applicationId: opened.header.applicationId, hopId: opened.header.hopId, outcome: opened.header.outcome!, fields: opened.fields };
+          this.decisions.set(d.applicationId, d);
+          return d;
+        });
+        ctx.body = { receipt: answer.receipt };
+      } catch (err) {
+        const e = toDzlError(err);
+        ctx.status = e.httpStatus;
+        ctx.body = { error: e.toJSON() };
+      }
+    });
+    return app;
+  }
+
+  async listenForCallbacks(port = 0): Promise<string> {
+    const server = this.callbackApp().listen(port, '127.0.0.1');
+    await new Promise<void>((r) => server.once('listening', () => r()));
+    this.server = server;
+    this.callbackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dzl/callback`;
+    return this.callbackUrl;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+

@@ -1,0 +1,120 @@
+/**
+ * A development network: one CA, every party's keys, CSRs and certificates, and the network
+ * file (registry) the operator publishes. `dzl network init` calls createDevNetwork.
+ */
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PartyRecord } from '../registry/directory';
+import { NetworkDirectory } from '../registry/directory';
+import type { RecipientIdentity, SigningIdentity } from '../seal/hop';
+import { createCsr, createNetworkCa, generateRsaKeyPair, issueFromCsr, type CaMaterial, type CertificateUsage } from './ca';
+import { certificateFingerprint } from './certificate';
+
+export interface NetworkFile {
+  network: string;
+  caPem: string;
+  parties: PartyRecord[];
+}
+
+export type PartySpec = Omit<PartyRecord, 'certificates'>;
+
+const YEAR = 365 * 24 * 3600_000;
+
+export const DEV_PARTIES: PartySpec[] = [
+  { id: 'platform-huixin', role: 'platform', legalName: '汇信助贷科技（示例）' },
+  {
+    id: 'channel-baihang',
+    role: 'channel',
+    legalName: '百行征信（示例）',
+    licence: { number: 'DEV-PBOC-ZX-0001', issuer: 'PBOC (dev)', validFrom: '2024-01-01T00:00:00Z', validUntil: '2030-12-31T23:59:59Z', status: 'active' },
+  },
+  {
+    id: 'channel-pudao',
+    role: 'channel',
+    legalName: '朴道征信（示例）',
+    licence: { number: 'DEV-PBOC-ZX-0002', issuer: 'PBOC (dev)', validFrom: '2024-01-01T00:00:00Z', validUntil: '2030-12-31T23:59:59Z', status: 'active' },
+  },
+  { id: 'bank-hangzhou', role: 'bank', legalName: '杭州示范银行' },
+  { id: 'bank-suzhou', role: 'bank', legalName: '苏州示范消费金融' },
+  { id: 'bank-ningbo', role: 'bank', legalName: '宁波示范银行' },
+  { id: 'router', role: 'router', legalName: 'dzl 路由（示例运营方）' },
+  { id: 'regulator-pboc', role: 'regulator', legalName: '征信管理局（示例）' },
+];
+
+const USAGES: CertificateUsage[] = ['sig', 'enc', 'tls'];
+
+export function createDevNetwork(dir: string, parties: PartySpec[] = DEV_PARTIES, network = 'dzl-dev'): NetworkFile {
+  const now = Date.now();
+  const validFrom = new Date(now - 24 * 3600_000);
+  const ca: CaMaterial = createNetworkCa(network, validFrom, new Date(now + 10 * YEAR));
+  mkdirSync(join(dir, 'ca'), { recursive: true });
+  writeFileSync(join(dir, 'ca', 'ca.crt'), ca.certPem);
+  writeFileSync(join(dir, 'ca', 'ca.key'), ca.keyPem, { mode: 0o600 });
+  const records: PartyRecord[] = [];
+  for (const spec of parties) {
+    const pdir = join(dir, 'parties', spec.id);
+    mkdirSync(pdir, { recursive: true });
+    const certificates: string[] = [];
+    for (const usage of USAGES) {
+      const keys = generateRsaKeyPair();
+      const csr = createCsr({ partyId: spec.id, role: spec.role, legalName: spec.legalName }, keys);
+      const pem = issueFromCsr(ca, csr, usage, {
+        validFrom,
+        validUntil: new Date(now + 2 * YEAR),
+        ...(usage === 'tls' ? { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] } : {}),
+      });
+      writeFileSync(join(pdir, `${usage}.key`), keys.privateKeyPem, { mode: 0o600 });
+      writeFileSync(join(pdir, `${usage}.csr`), csr);
+      writeFileSync(join(pdir, `${usage}.crt`), pem);
+      certificates.push(pem);
+    }
+    records.push({ ...spec, certificates });
+  }
+  // The router's key for Temporal payloads: never leaves the router's side.
+  mkdirSync(join(dir, 'parties', 'router'), { recursive: true });
+  writeFileSync(join(dir, 'parties', 'router', 'payload.key'), JSON.stringify({ keyId: 'payload-1', key: randomBytes(32).toString('base64') }), { mode: 0o600 });
+  const file: NetworkFile = { network, caPem: ca.certPem, parties: records };
+  writeFileSync(join(dir, 'network.json'), JSON.stringify(file, null, 2));
+  return file;
+}
+
+export function networkExists(dir: string): boolean {
+  return existsSync(join(dir, 'network.json'));
+}
+
+export function readNetworkFile(dir: string): NetworkFile {
+  return JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8')) as NetworkFile;
+}
+
+export function loadDirectory(dir: string): NetworkDirectory {
+  const f = readNetworkFile(dir);
+  return new NetworkDirectory(f.caPem, f.parties);
+}
+
+export interface PartyIdentity {
+  partyId: string;
+  signing: SigningIdentity;
+  recipient: RecipientIdentity;
+  tls: { keyPem: string; certPem: string };
+  caPem: string;
+}
+
+/** A party's own keys, read from its folder of the dev network (an HSM in production). */
+export function loadPartyIdentity(dir: string, partyId: string): PartyIdentity {
+  const pdir = join(dir, 'parties', partyId);
+  const read = (name: string) => readFileSync(join(pdir, name), 'utf8');
+  const key = (usage: CertificateUsage): KeyObject => createPrivateKey(read(`${usage}.key`));
+  return {
+    partyId,
+    signing: { partyId, keyId: certificateFingerprint(read('sig.crt')), privateKey: key('sig') },
+    recipient: { partyId, decryptionKeys: new Map([[certificateFingerprint(read('enc.crt')), key('enc')]]) },
+    tls: { keyPem: read('tls.key'), certPem: read('tls.crt') },
+    caPem: readFileSync(join(dir, 'ca', 'ca.crt'), 'utf8'),
+  };
+}
+
+export function loadPayloadKey(dir: string): { keyId: string; key: Buffer } {
+  const raw = JSON.parse(readFileSync(join(dir, 'parties', 'router', 'payload.key'), 'utf8')) as { keyId: string; key: string };
+  return { keyId: raw.keyId, key: Buffer.from(raw.key, 'base64') };
+}

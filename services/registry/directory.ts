@@ -1,0 +1,105 @@
+/**
+ * The party registry as every participant sees it: who is who (role, legal name, endpoints),
+ * which certificates they hold, and for a channel its credit-reporting licence. The router
+ * keeps it in its database; reference parties read the network file the operator publishes.
+ */
+import { DzlError } from '../common/errors';
+import type { PartyRole } from '../pki/ca';
+import { parseCertificate, type CertificateInfo } from '../pki/certificate';
+import type { RecipientCertificate, SignerCertificate } from '../seal/hop';
+
+export interface ChannelLicence {
+  number: string;
+  issuer: string;
+  validFrom: string;
+  validUntil: string;
+  status: 'active' | 'revoked';
+}
+
+export interface PartyRecord {
+  id: string;
+  role: PartyRole;
+  legalName: string;
+  grpcEndpoint?: string;
+  callbackUrl?: string;
+  licence?: ChannelLicence;
+  certificates: string[];
+}
+
+export interface Party extends Omit<PartyRecord, 'certificates'> {
+  certificates: CertificateInfo[];
+}
+
+export class NetworkDirectory {
+  private readonly parties = new Map<string, Party>();
+  private readonly byKeyId = new Map<string, CertificateInfo>();
+
+  constructor(readonly caPem: string, records: PartyRecord[]) {
+    for (const r of records) {
+      const certificates = r.certificates.map((pem) => parseCertificate(pem, caPem));
+      for (const c of certificates) {
+        if (c.partyId !== r.id || c.role !== r.role) {
+          throw new Error(`certificate ${c.keyId} names ${c.partyId}/${c.role}, registered under ${r.id}/${r.role}`);
+        }
+        this.byKeyId.set(c.keyId, c);
+      }
+      this.parties.set(r.id, { ...r, certificates });
+    }
+  }
+
+  all(): Party[] {
+    return [...this.parties.values()];
+  }
+
+  party(id: string): Party | undefined {
+    return this.parties.get(id);
+  }
+
+  requireParty(id: string, role?: PartyRole): Party {
+    const p = this.parties.get(id);
+    if (!p) throw new DzlError('PARTY_UNKNOWN', `party ${id} is not registered in the network`, { party: id });
+    if (role && p.role !== role) {
+      throw new DzlError('PARTY_ROLE_MISMATCH', `party ${id} is a ${p.role}, not a ${role}`, { party: id });
+    }
+    return p;
+  }
+
+  /** Signing certificates only: an encryption or TLS key never signs a hop. */
+  readonly signerOf = (keyId: string): SignerCertificate | undefined => {
+    const c = this.byKeyId.get(keyId);
+    return c && c.usage === 'sig' ? c : undefined;
+  };
+
+  certificate(keyId: string): CertificateInfo | undefined {
+    return this.byKeyId.get(keyId);
+  }
+
+  /** The newest encryption certificate of the party valid at `at`. */
+  encryptionCertificate(partyId: string, at: Date = new Date()): RecipientCertificate {
+    const p = this.requireParty(partyId);
+    const valid = p.certificates
+      .filter((c) => c.usage === 'enc' && c.notBefore <= at && at <= c.notAfter && !c.revokedAt)
+      .sort((a, b) => b.notBefore.getTime() - a.notBefore.getTime());
+    const c = valid[0];
+    if (!c) throw new DzlError('HOP_CERTIFICATE_INVALID', `party ${partyId} has no valid encryption certificate`, { party: partyId });
+    return c;
+  }
+
+  /** A channel may carry personal credit information only while its licence is active. */
+  checkChannelLicence(channelId: string, at: Date = new Date()): Party {
+    const p = this.requireParty(channelId);
+    const l = p.licence;
+    if (p.role !== 'channel' || !l) {
+      throw new DzlError('CHANNEL_NOT_LICENSED', `${channelId} is not a licensed credit-reporting channel`, { party: channelId });
+    }
+    if (l.status !== 'active') {
+      throw new DzlError('CHANNEL_NOT_LICENSED', `licence ${l.number} of ${channelId} is ${l.status}`, { party: channelId });
+    }
+    if (at < new Date(l.validFrom) || at > new Date(l.validUntil)) {
+      throw new DzlError('CHANNEL_NOT_LICENSED', `licence ${l.number} of ${channelId} is valid ${l.validFrom} to ${l.validUntil}, not at ${at.toISOString()}`, {
+        party: channelId,
+      });
+    }
+    return p;
+  }
+}

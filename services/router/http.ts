@@ -1,0 +1,144 @@
+/**
+ * The router's HTTP API for platforms (and, read-only, regulators): contracts/openapi.yaml.
+ * Cross-cutting checks are middleware factories taking their dependencies, each testable alone.
+ */
+import Router from '@koa/router';
+import Koa from 'koa';
+import getRawBody from 'raw-body';
+import { DzlError, toDzlError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import { hopsOfApplication, recordRefusal, whoSawWhat } from '../evidence/ledger';
+import type { NetworkDirectory } from '../registry/directory';
+import { verifyRequest } from '../seal/requestSignature';
+import { getApplication, getSealedHop, statesOf } from '../store/applications';
+import type { Db } from '../store/db';
+import { acceptApplication, type IntakeDeps } from './intake';
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+interface State {
+  raw: Buffer;
+  json: unknown;
+  party: string;
+}
+
+/** DzlError → HTTP status and `{error: {code, message, details}}`, in one place. */
+export function errorResponder(log: Logger): Koa.Middleware<State> {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const e = toDzlError(err);
+      if (e.code === 'INTERNAL') log.error({ err: (err as Error)?.name, path: ctx.path }, 'internal error');
+      ctx.status = e.httpStatus;
+      ctx.body = { error: e.toJSON() };
+    }
+  };
+}
+
+export function bodyReader(limit = MAX_BODY_BYTES, db?: Db): Koa.Middleware<State> {
+  return async (ctx, next) => {
+    try {
+      ctx.state.raw = await getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined });
+    } catch (err) {
+      const tooLarge = (err as { type?: string }).type === 'entity.too.large';
+      const e = tooLarge
+        ? new DzlError('REQUEST_TOO_LARGE', `request body exceeds ${limit} bytes; a sealed application is a few KiB`)
+        : new DzlError('REQUEST_MALFORMED', 'request body could not be read');
+      if (db) await recordRefusal(db, { code: e.code, message: e.message, stage: 'http', refusedBy: 'router' });
+      throw e;
+    }
+    if (ctx.state.raw.length > 0) {
+      try {
+        ctx.state.json = JSON.parse(ctx.state.raw.toString('utf8'));
+      } catch {
+        throw new DzlError('REQUEST_MALFORMED', 'request body is not JSON');
+      }
+    }
+    await next();
+  };
+}
+
+export function partyAuthenticator(directory: () => NetworkDirectory, db?: Db): Koa.Middleware<State> {
+  return async (ctx, next) => {
+    try {
+      ctx.state.party = verifyRequest(ctx.get('authorization') || undefined, ctx.method, ctx.url, ctx.state.raw, directory().signerOf);
+    } catch (err) {
+      if (db && err instanceof DzlError) await recordRefusal(db, { code: err.code, message: err.message, stage: 'http', refusedBy: 'router' });
+      throw err;
+    }
+    await next();
+  };
+}
+
+export interface HttpDeps extends IntakeDeps {
+  log: Logger;
+}
+
+async function ownedApplication(deps: HttpDeps, party: string, id: string) {
+  const app = await getApplication(deps.db, id);
+  const role = deps.directory().party(party)?.role;
+  // Another platform's application is reported as absent, not as forbidden: no existence oracle.
+  if (!app || (app.platformId !== party && role !== 'regulator')) {
+    throw new DzlError('APPLICATION_NOT_FOUND', `no application ${id} for ${party}`);
+  }
+  return app;
+}
+
+export function createHttpApp(deps: HttpDeps): Koa<State> {
+  const app = new Koa<State>();
+  const router = new Router<State>();
+
+  router.post('/v1/applications', async (ctx) => {
+    const answer = await acceptApplication(deps, ctx.state.party, ctx.get('idempotency-key') || undefined, ctx.state.json);
+    ctx.status = answer.replayed ? 200 : 202;
+    ctx.body = answer;
+  });
+
+  router.get('/v1/applications/:id', async (ctx) => {
+    const a = await ownedApplication(deps, ctx.state.party, ctx.params.id!);
+    const history = await statesOf(deps.db, a.id);
+    const decided = history.find((s) => s.state === 'approved' || s.state === 'declined');
+    const decisionHop = decided?.hopId ? await getSealedHop(deps.db, decided.hopId) : undefined;
+    ctx.body = {
+      applicationId: a.id,
+      model: a.model,
+      channel: a.channelId,
+      bank: a.bankId,
+      state: history.at(-1)?.state ?? 'accepted',
+      history: history.map((s) => ({ ...s, at: new Date(s.at).toISOString() })),
+      ...(decided ? { decision: { status: decided.state, ...(decided.reasonCode ? { reasonCode: decided.reasonCode } : {}), hop: decisionHop?.sealed } } : {}),
+    };
+  });
+
+  router.get('/v1/applications/:id/who-saw-what', async (ctx) => {
+    const a = await ownedApplication(deps, ctx.state.party, ctx.params.id!);
+    const hops = await hopsOfApplication(deps.db, a.id);
+    ctx.body = {
+      applicationId: a.id,
+      hops: hops.map((h) => ({
+        hopId: h.header.hopId,
+        kind: h.header.kind,
+        from: h.header.from,
+        to: h.header.to,
+        channel: h.header.channel,
+        consentRef: h.header.consentRef,
+        issuedAt: h.header.issuedAt,
+        fields: h.header.manifest.map((m) => ({ field: m.field, class: m.class })),
+        receipts: h.receipts.map((r) => ({ by: r.by, status: r.status, receivedAt: r.receivedAt, ...(r.reason ? { reason: r.reason } : {}) })),
+      })),
+      matrix: whoSawWhat(hops, [a.platformId, a.channelId, a.bankId, 'router']),
+    };
+  });
+
+  app.use(errorResponder(deps.log));
+  app.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/healthz') ctx.body = { status: 'ok' };
+    else await next();
+  });
+  app.use(bodyReader(MAX_BODY_BYTES, deps.db));
+  app.use(partyAuthenticator(deps.directory, deps.db));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,127 @@
+/**
+ * Intake of a platform's application: the one facade that owns idempotency, custody of the
+ * first hop, and the start of the application's workflow.
+ *
+ * Idempotency (the duplicate-check pattern of payment switches): the (platform, key) row is
+ * inserted atomically with a hash of the canonical request. The same key with the same request
+ * answers with the application's current state and starts nothing new; the same key with a
+ * different request is refused.
+ */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { createHash } from 'node:crypto';
+import { DzlError } from '../common/errors';
+import { checkConsentCovers, parseConsent } from '../consent/consent';
+import { recordRefusal, refusalRefs } from '../evidence/ledger';
+import { b64url, sha256 } from '../seal/bytes';
+import { canonicalJson } from '../seal/canonical';
+import type { SealedHop } from '../seal/hop';
+import { appendState, findByIdempotencyKey, insertApplication, saveConsent, statesOf, type ApplicationRow, type StateChange } from '../store/applications';
+import { TASK_QUEUE } from '../temporal/dataConverter';
+import type { ApplicationRef } from '../../workflows/dataChannel';
+import { admitHop, type CarrierDeps } from './carrier';
+
+export interface IntakeDeps extends CarrierDeps {
+  temporal: Client;
+}
+
+export interface IntakeAnswer {
+  applicationId: string;
+  workflowId: string;
+  state: string;
+  replayed: boolean;
+}
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export function workflowIdFor(platformId: string, idempotencyKey: string): string {
+  return `dzl-app-${platformId}-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
+}
+
+function parseBody(body: unknown): { hop: SealedHop; bank: string; callbackUrl: string | null; consent: unknown } {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const route = (b.route ?? {}) as Record<string, unknown>;
+  if (typeof b.hop !== 'object' || b.hop === null) throw new DzlError('REQUEST_MALFORMED', 'body.hop must be a sealed hop object', { member: 'hop' });
+  if (typeof route.bank !== 'string') throw new DzlError('REQUEST_MALFORMED', 'body.route.bank must name the funding bank', { member: 'route.bank' });
+  if (b.callbackUrl !== undefined) {
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(String(b.callbackUrl)).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new DzlError('REQUEST_MALFORMED', 'body.callbackUrl must be an http(s) URL', { member: 'callbackUrl' });
+  }
+  return { hop: b.hop as SealedHop, bank: route.bank, callbackUrl: (b.callbackUrl as string | undefined) ?? null, consent: b.consent };
+}
+
+async function currentState(deps: IntakeDeps, app: ApplicationRow): Promise<string> {
+  const states: StateChange[] = await statesOf(deps.db, app.id);
+  return states.at(-1)?.state ?? 'accepted';
+}
+
+async function startWorkflow(deps: IntakeDeps, app: ApplicationRow): Promise<void> {
+  const ref: ApplicationRef = { applicationId: app.id, intakeHopId: app.intakeHopId };
+  try {
+    await deps.temporal.workflow.start('dataChannelApplication', { taskQueue: TASK_QUEUE, workflowId: app.workflowId, args: [ref] });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+export async function acceptApplication(deps: IntakeDeps, platformId: string, idempotencyKey: string | undefined, body: unknown): Promise<IntakeAnswer> {
+  try {
+    if (!idempotencyKey || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new DzlError('IDEMPOTENCY_KEY_MISSING', 'send an Idempotency-Key header of 8–128 characters [A-Za-z0-9._:-], unique per application');
+    }
+    const requestHash = b64url(sha256(canonicalJson(body ?? null)));
+    const prior = await findByIdempotencyKey(deps.db, platformId, idempotencyKey);
+    if (prior) return await answerRepeat(deps, prior, requestHash);
+
+    const req = parseBody(body);
+    const consent = parseConsent(req.consent, platformId);
+    const directory = deps.directory();
+    directory.requireParty(req.bank, 'bank');
+    checkConsentCovers(consent, req.bank, new Date());
+    const { hop } = await admitHop(deps, req.hop, consent, { kind: 'application', from: platformId });
+    const h = hop.header;
+    const row: ApplicationRow = {
+      id: h.applicationId,
+      platformId,
+      idempotencyKey,
+      requestHash,
+      workflowId: workflowIdFor(platformId, idempotencyKey),
+      model: h.model,
+      channelId: h.channel,
+      bankId: req.bank,
+      consentId: consent.id,
+      callbackUrl: req.callbackUrl,
+      intakeHopId: h.hopId,
+      createdAt: Date.now(),
+    };
+    const stored = await deps.db.transaction(async (trx) => {
+      await saveConsent(trx, consent);
+      const r = await insertApplication(trx, row);
+      if (r.created) await appendState(trx, row.id, { state: 'accepted', hopId: h.hopId });
+      return r;
+    });
+    if (!stored.created) return await answerRepeat(deps, stored.row, requestHash);
+    await startWorkflow(deps, stored.row);
+    return { applicationId: row.id, workflowId: row.workflowId, state: 'accepted', replayed: false };
+  } catch (err) {
+    if (err instanceof DzlError) {
+      await recordRefusal(deps.db, { code: err.code, message: err.message, stage: 'intake', refusedBy: 'router', ...refusalRefs((body as { hop?: unknown } | undefined)?.hop), from: platformId });
+    }
+    throw err;
+  }
+}
+
+async function answerRepeat(deps: IntakeDeps, prior: ApplicationRow, requestHash: string): Promise<IntakeAnswer> {
+  if (prior.requestHash !== requestHash) {
+    throw new DzlError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key was already used for application ${prior.id} with a different request; use a new key for a new application`, {
+      applicationId: prior.id,
+    });
+  }
+  // A crash between the commit and the start leaves a row with no workflow: start it now.
+  await startWorkflow(deps, prior);
+  return { applicationId: prior.id, workflowId: prior.workflowId, state: await currentState(deps, prior), replayed: true };
+}

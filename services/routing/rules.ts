@@ -1,0 +1,92 @@
+/**
+ * The 断直连 routing rules, enforced on every hop the router carries (contracts/envelope.md §Routing).
+ *
+ *   application    platform → channel   application elements, platform risk fields
+ *   credit_report  channel  → bank      application elements, the channel's credit product
+ *   decision       bank     → platform  decision outcome only
+ *
+ * A platform may never send a bank anything personal, whatever the hop claims to be.
+ */
+import { DzlError } from '../common/errors';
+import { checkConsentCovers, type Consent } from '../consent/consent';
+import { fieldSpec, type FieldOrigin } from '../fields/catalogue';
+import type { PartyRole } from '../pki/ca';
+import type { NetworkDirectory } from '../registry/directory';
+import type { HopHeader, HopKind } from '../seal/hop';
+
+interface Route {
+  from: PartyRole;
+  to: PartyRole;
+  origins: readonly FieldOrigin[];
+  /** Whether the recipient must be named by the customer's consent. */
+  consented: boolean;
+}
+
+export const ROUTES: Record<HopKind, Route> = {
+  application: { from: 'platform', to: 'channel', origins: ['application', 'platform_risk'], consented: true },
+  credit_report: { from: 'channel', to: 'bank', origins: ['application', 'credit_product'], consented: true },
+  decision: { from: 'bank', to: 'platform', origins: ['decision'], consented: false },
+};
+
+export interface RouteContext {
+  directory: NetworkDirectory;
+  consent: Consent;
+  at: Date;
+}
+
+export function checkRoute(header: HopHeader, ctx: RouteContext): void {
+  const from = ctx.directory.requireParty(header.from);
+  const to = ctx.directory.requireParty(header.to);
+  for (const m of header.manifest) {
+    if (m.class === 'C3') {
+      throw new DzlError('FIELD_C3_REFUSED', `hop ${header.hopId} declares C3 field ${m.field}; authentication data may never be sent`, {
+        hopId: header.hopId,
+        field: m.field,
+      });
+    }
+  }
+  const personal = header.manifest.filter((m) => m.class !== 'C1').map((m) => m.field);
+  if (from.role === 'platform' && to.role === 'bank') {
+    throw new DzlError(
+      'DIRECT_CONNECTION_REFUSED',
+      personal.length > 0
+        ? `a platform may not send personal data to a bank (fields ${personal.join(', ')}); send it to a licensed channel`
+        : `hop kind ${header.kind} from a platform to a bank is not a permitted route; send data through a licensed channel`,
+      { hopId: header.hopId, from: from.id, to: to.id, fields: personal },
+    );
+  }
+  const route = ROUTES[header.kind];
+  if (from.role !== route.from || to.role !== route.to) {
+    throw new DzlError('ROUTE_NOT_ALLOWED', `a ${header.kind} hop goes ${route.from} → ${route.to}, not ${from.role} → ${to.role}`, {
+      hopId: header.hopId,
+      from: from.id,
+      to: to.id,
+    });
+  }
+  for (const m of header.manifest) {
+    const spec = fieldSpec(m.field);
+    if (spec.class !== m.class) {
+      throw new DzlError('HOP_MANIFEST_MISMATCH', `manifest declares ${m.field} as ${m.class}; the catalogue classes it ${spec.class}`, {
+        hopId: header.hopId,
+        field: m.field,
+      });
+    }
+    if (!route.origins.includes(spec.origin)) {
+      throw new DzlError(
+        'FIELD_NOT_ALLOWED_FOR_RECIPIENT',
+        `field ${m.field} (${spec.origin}) may not travel on a ${header.kind} hop to a ${to.role}`,
+        { hopId: header.hopId, field: m.field, to: to.id },
+      );
+    }
+  }
+  ctx.directory.checkChannelLicence(header.channel, ctx.at);
+  if ((from.role === 'channel' || to.role === 'channel') && header.channel !== (from.role === 'channel' ? from.id : to.id)) {
+    throw new DzlError('ROUTE_NOT_ALLOWED', `hop ${header.hopId} names channel ${header.channel} but goes through another`, { hopId: header.hopId });
+  }
+  if (header.consentRef !== ctx.consent.id) {
+    throw new DzlError('CONSENT_MISMATCH', `hop ${header.hopId} cites consent ${header.consentRef}, the application's is ${ctx.consent.id}`, {
+      hopId: header.hopId,
+    });
+  }
+  if (route.consented) checkConsentCovers(ctx.consent, to.id, ctx.at);
+}

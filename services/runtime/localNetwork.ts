@@ -1,0 +1,96 @@
+/**
+ * A whole network on loopback: the reference channel and banks behind mutual-TLS gRPC, the
+ * router's HTTP API, a worker, and the reference platform with its callback endpoint. Each part
+ * is the real component; only the parties' business logic is a reference implementation.
+ */
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type * as grpc from '@grpc/grpc-js';
+import { createDevNetwork, loadDirectory, loadPartyIdentity, networkExists, readNetworkFile } from '../pki/network';
+import { ReferenceBank } from '../parties/bank';
+import { ReferenceChannel } from '../parties/channel';
+import { ReferencePlatform } from '../parties/platform';
+import { openDb, type Db } from '../store/db';
+import { registerNetwork, setPartyEndpoint } from '../store/parties';
+import { startRouter, startWorker, type RunningRouter, type RunningWorker, type StackConfig } from './stack';
+
+export const DEV = {
+  platform: 'platform-huixin',
+  channel: 'channel-baihang',
+  banks: ['bank-hangzhou', 'bank-suzhou'],
+} as const;
+
+export interface LocalNetworkOptions extends StackConfig {
+  bankDelayMs?: number;
+  channelLeakFields?: string[];
+  /** False to run the worker elsewhere (a child process, in the crash tests). */
+  inProcessWorker?: boolean;
+  bundle?: WorkflowBundleWithSourceMap;
+}
+
+export interface LocalNetwork {
+  cfg: LocalNetworkOptions;
+  db: Db;
+  router: RunningRouter;
+  worker?: RunningWorker;
+  channel: ReferenceChannel;
+  banks: Map<string, ReferenceBank>;
+  platform: ReferencePlatform;
+  close(): Promise<void>;
+}
+
+export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<LocalNetwork> {
+  const network = networkExists(cfg.networkDir) ? readNetworkFile(cfg.networkDir) : createDevNetwork(cfg.networkDir);
+  const fileDirectory = loadDirectory(cfg.networkDir);
+  const parties = () => fileDirectory;
+  const db = await openDb(cfg.dbUrl);
+  await registerNetwork(db, network);
+
+  const servers: grpc.Server[] = [];
+  const channel = new ReferenceChannel({ identity: loadPartyIdentity(cfg.networkDir, DEV.channel), directory: parties, ...(cfg.channelLeakFields ? { leakFields: cfg.channelLeakFields } : {}) });
+  const ch = await channel.listen();
+  servers.push(ch.server);
+  await setPartyEndpoint(db, DEV.channel, { grpc: ch.address });
+  const banks = new Map<string, ReferenceBank>();
+  for (const id of DEV.banks) {
+    const bank = new ReferenceBank({ identity: loadPartyIdentity(cfg.networkDir, id), directory: parties, ...(cfg.bankDelayMs ? { decisionDelayMs: cfg.bankDelayMs } : {}) });
+    const b = await bank.listen();
+    servers.push(b.server);
+    await setPartyEndpoint(db, id, { grpc: b.address });
+    banks.set(id, bank);
+  }
+  const router = await startRouter(cfg);
+  const worker = cfg.inProcessWorker === false ? undefined : await startWorker(cfg, cfg.bundle ? { bundle: cfg.bundle } : {});
+  const platform = new ReferencePlatform({ identity: loadPartyIdentity(cfg.networkDir, DEV.platform), directory: parties, routerUrl: router.url, channelId: DEV.channel });
+  await platform.listenForCallbacks();
+  return {
+    cfg,
+    db,
+    router,
+    ...(worker ? { worker } : {}),
+    channel,
+    banks,
+    platform,
+    close: async () => {
+      await worker?.close();
+      await router.close();
+      await platform.close();
+      for (const s of servers) s.forceShutdown();
+      await db.destroy();
+    },
+  };
+}
+
+/** Polls the status endpoint until the application reaches one of `states` (or times out). */
+export async function waitForState(platform: ReferencePlatform, applicationId: string, states: string[], timeoutMs = 30_000): Promise<{ state: string; body: Record<string, unknown> }> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const res = await platform.status(applicationId);
+    const body = res.body as { state?: string; history?: { state: string }[] };
+    last = body.state ?? '';
+    const reached = body.history?.find((h) => states.includes(h.state));
+    if (reached) return { state: reached.state, body: res.body as Record<string, unknown> };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`application ${applicationId} did not reach ${states.join('|')} within ${timeoutMs} ms (last state ${last})`);
+}

@@ -1,0 +1,117 @@
+/**
+ * Wiring only: the router (HTTP API + Temporal client) and the worker (activities + workflows),
+ * started in-process from one configuration. The process entry points, the demo, the benchmark
+ * and the integration tests all start the stack through here.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger, type Logger } from '../common/logger';
+import { loadPartyIdentity, loadPayloadKey, readNetworkFile } from '../pki/network';
+import { DirectoryHandle } from '../registry/handle';
+import { createHttpApp } from '../router/http';
+import { DEFAULT_MAX_AGE_MS } from '../seal/hop';
+import { DbNonceStore } from '../store/nonces';
+import { openDb, type Db } from '../store/db';
+import { loadDirectoryFromDb } from '../store/parties';
+import { dzlDataConverter, TASK_QUEUE } from '../temporal/dataConverter';
+import { createActivities } from '../worker/activities';
+import { PartyClients } from '../worker/partyClients';
+
+export interface StackConfig {
+  dbUrl: string;
+  networkDir: string;
+  temporalAddress: string;
+  namespace?: string;
+  log?: Logger;
+  logFile?: string;
+}
+
+export interface RunningRouter {
+  url: string;
+  db: Db;
+  temporal: Client;
+  directory: DirectoryHandle;
+  close(): Promise<void>;
+}
+
+function logger(cfg: StackConfig, name: string): Logger {
+  return cfg.log ?? createLogger(name, cfg.logFile);
+}
+
+export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRouter> {
+  const db = await openDb(cfg.dbUrl);
+  const { caPem } = readNetworkFile(cfg.networkDir);
+  const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
+  const connection = await Connection.connect({ address: cfg.temporalAddress });
+  const temporal = new Client({ connection, namespace: cfg.namespace ?? 'default', dataConverter: dzlDataConverter(loadPayloadKey(cfg.networkDir)) });
+  const app = createHttpApp({ db, directory: directory.get, nonces: new DbNonceStore(db, DEFAULT_MAX_AGE_MS), temporal, log: logger(cfg, 'dzl-router') });
+  const server: Server = app.listen(port, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    db,
+    temporal,
+    directory,
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections?.();
+      directory.close();
+      await connection.close();
+      await db.destroy();
+    },
+  };
+}
+
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (msg: string) => process.stderr.write(`workflow bundle: ${msg}\n`),
+};
+
+export interface RunningWorker {
+  worker: Worker;
+  done: Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBundleWithSourceMap; maxConcurrentActivities?: number } = {}): Promise<RunningWorker> {
+  const db = await openDb(cfg.dbUrl);
+  const { caPem } = readNetworkFile(cfg.networkDir);
+  const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
+  const routerIdentity = loadPartyIdentity(cfg.networkDir, 'router');
+  const parties = new PartyClients(routerIdentity, directory.get);
+  const connection = await NativeConnection.connect({ address: cfg.temporalAddress });
+  const worker = await Worker.create({
+    connection,
+    namespace: cfg.namespace ?? 'default',
+    taskQueue: TASK_QUEUE,
+    ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: require.resolve('../../workflows') }),
+    activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, DEFAULT_MAX_AGE_MS), router: routerIdentity, parties, log: logger(cfg, 'dzl-worker') }),
+    dataConverter: dzlDataConverter(loadPayloadKey(cfg.networkDir)),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 64,
+  });
+  const done = worker.run();
+  return {
+    worker,
+    done,
+    close: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done.catch(() => undefined);
+      parties.close();
+      directory.close();
+      await connection.close();
+      await db.destroy();
+    },
+  };
+}
+
+export { TASK_QUEUE };

@@ -1,0 +1,81 @@
+/**
+ * A receipt is the recipient's signed statement that it received (and accepted or rejected)
+ * exactly the hop whose header digest it names. With the hop's manifest it proves which
+ * fields that party saw.
+ */
+import { DzlError, type ErrorCode } from '../common/errors';
+import { b64url, fromB64url } from './bytes';
+import { canonicalJson, parseCanonical } from './canonical';
+import { signBytes, verifyBytes, type SignerCertificate, type SigningIdentity } from './hop';
+
+export interface ReceiptBody {
+  v: 1;
+  hopId: string;
+  headerDigest: string;
+  by: string;
+  keyId: string;
+  receivedAt: string;
+  status: 'accepted' | 'rejected';
+  reason?: ErrorCode | string;
+}
+
+export interface SignedReceipt {
+  receipt: string;
+  signature: string;
+}
+
+export interface VerifiedReceipt {
+  body: ReceiptBody;
+  bytes: Buffer;
+  signed: SignedReceipt;
+}
+
+export function signReceipt(
+  signer: SigningIdentity,
+  hop: { hopId: string; headerDigest: string },
+  status: ReceiptBody['status'],
+  reason?: string,
+  now: Date = new Date(),
+): SignedReceipt {
+  const body: ReceiptBody = {
+    v: 1,
+    hopId: hop.hopId,
+    headerDigest: hop.headerDigest,
+    by: signer.partyId,
+    keyId: signer.keyId,
+    receivedAt: now.toISOString(),
+    status,
+    ...(reason ? { reason } : {}),
+  };
+  const bytes = canonicalJson(body);
+  return { receipt: b64url(bytes), signature: b64url(signBytes(signer, bytes)) };
+}
+
+/**
+ * Checks that the receipt is signed by `expectedBy` and names exactly this hop.
+ * Throws RECEIPT_INVALID otherwise.
+ */
+export function verifyReceipt(
+  input: unknown,
+  expected: { hopId: string; headerDigest: string; by: string },
+  signerOf: (keyId: string) => SignerCertificate | undefined,
+): VerifiedReceipt {
+  const raw = (input ?? {}) as Record<string, unknown>;
+  const bytes = fromB64url(raw.receipt);
+  const sig = fromB64url(raw.signature);
+  const body = bytes ? (parseCanonical(bytes) as ReceiptBody | undefined) : undefined;
+  const fail = (why: string) =>
+    new DzlError('RECEIPT_INVALID', `receipt for hop ${expected.hopId} from ${expected.by}: ${why}`, { hopId: expected.hopId });
+  if (!bytes || !sig || !body || typeof body !== 'object') throw fail('not a canonical signed receipt');
+  if (body.v !== 1 || (body.status !== 'accepted' && body.status !== 'rejected')) throw fail('unsupported version or status');
+  if (body.hopId !== expected.hopId || body.headerDigest !== expected.headerDigest) throw fail('names another hop');
+  if (body.by !== expected.by) throw fail(`signed for ${String(body.by)}`);
+  const cert = signerOf(body.keyId);
+  if (!cert || cert.partyId !== expected.by) throw fail('signing key is not a certificate of the recipient');
+  const at = new Date(body.receivedAt);
+  if (Number.isNaN(at.getTime()) || at < cert.notBefore || at > cert.notAfter || (cert.revokedAt && cert.revokedAt <= at)) {
+    throw fail('certificate not valid at receivedAt');
+  }
+  if (!verifyBytes(cert.publicKey, bytes, sig)) throw fail('signature does not verify');
+  return { body, bytes, signed: { receipt: raw.receipt as string, signature: raw.signature as string } };
+}

@@ -1,0 +1,163 @@
+/**
+ * Applications, their consent, their sealed hops and their append-only state history.
+ * Repository functions accept a transaction so one facade can own a multi-table write.
+ */
+import type { Knex } from 'knex';
+import type { Consent } from '../consent/consent';
+import type { SealedHop } from '../seal/hop';
+import { insertIgnore, toMs, type Db } from './db';
+
+type Conn = Db | Knex.Transaction;
+
+export interface ApplicationRow {
+  id: string;
+  platformId: string;
+  idempotencyKey: string;
+  requestHash: string;
+  workflowId: string;
+  model: string;
+  channelId: string;
+  bankId: string;
+  consentId: string;
+  callbackUrl: string | null;
+  intakeHopId: string;
+  createdAt: number;
+}
+
+function fromRow(r: Record<string, unknown>): ApplicationRow {
+  return {
+    id: r.id as string,
+    platformId: r.platform_id as string,
+    idempotencyKey: r.idempotency_key as string,
+    requestHash: r.request_hash as string,
+    workflowId: r.workflow_id as string,
+    model: r.model as string,
+    channelId: r.channel_id as string,
+    bankId: r.bank_id as string,
+    consentId: r.consent_id as string,
+    callbackUrl: (r.callback_url as string | null) ?? null,
+    intakeHopId: r.intake_hop_id as string,
+    createdAt: toMs(r.created_at),
+  };
+}
+
+/** Inserts unless (platform, idempotency key) exists; returns the row that stands either way. */
+export async function insertApplication(db: Conn, a: ApplicationRow): Promise<{ created: boolean; row: ApplicationRow }> {
+  const created = await insertIgnore(
+    db,
+    'applications',
+    {
+      id: a.id,
+      platform_id: a.platformId,
+      idempotency_key: a.idempotencyKey,
+      request_hash: a.requestHash,
+      workflow_id: a.workflowId,
+      model: a.model,
+      channel_id: a.channelId,
+      bank_id: a.bankId,
+      consent_id: a.consentId,
+      callback_url: a.callbackUrl,
+      intake_hop_id: a.intakeHopId,
+      created_at: a.createdAt,
+    },
+    ['platform_id', 'idempotency_key'],
+  );
+  const row = await findByIdempotencyKey(db, a.platformId, a.idempotencyKey);
+  if (!row) throw new Error(`application ${a.id} was neither inserted nor found (its id is taken by another key)`);
+  return { created, row };
+}
+
+export async function findByIdempotencyKey(db: Conn, platformId: string, key: string): Promise<ApplicationRow | undefined> {
+  const r = await db('applications').where({ platform_id: platformId, idempotency_key: key }).first();
+  return r ? fromRow(r) : undefined;
+}
+
+export async function getApplication(db: Conn, id: string): Promise<ApplicationRow | undefined> {
+  const r = await db('applications').where({ id }).first();
+  return r ? fromRow(r) : undefined;
+}
+
+export interface StateChange {
+  state: string;
+  reasonCode?: string;
+  hopId?: string;
+  at: number;
+}
+
+/** Each state is entered once per application: a retried activity appends nothing. */
+export async function appendState(db: Conn, applicationId: string, s: Omit<StateChange, 'at'>): Promise<void> {
+  await insertIgnore(
+    db,
+    'application_states',
+    { application_id: applicationId, state: s.state, reason_code: s.reasonCode ?? null, hop_id: s.hopId ?? null, at: Date.now() },
+    ['application_id', 'state'],
+  );
+}
+
+export async function statesOf(db: Conn, applicationId: string): Promise<StateChange[]> {
+  const rows = await db('application_states').where({ application_id: applicationId }).orderBy('seq');
+  return rows.map((r) => ({
+    state: r.state as string,
+    ...(r.reason_code ? { reasonCode: r.reason_code as string } : {}),
+    ...(r.hop_id ? { hopId: r.hop_id as string } : {}),
+    at: toMs(r.at),
+  }));
+}
+
+export async function saveConsent(db: Conn, c: Consent): Promise<void> {
+  await insertIgnore(
+    db,
+    'consents',
+    {
+      id: c.id,
+      platform_id: c.platformId,
+      text_version: c.textVersion,
+      text_sha256: c.textSha256,
+      purposes_json: JSON.stringify(c.purposes),
+      recipients_json: JSON.stringify(c.recipients),
+      granted_at: Date.parse(c.grantedAt),
+      expires_at: Date.parse(c.expiresAt),
+      created_at: Date.now(),
+    },
+    'id',
+  );
+}
+
+export async function getConsent(db: Conn, id: string): Promise<Consent | undefined> {
+  const r = await db('consents').where({ id }).first();
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    platformId: r.platform_id,
+    textVersion: r.text_version,
+    textSha256: r.text_sha256,
+    purposes: JSON.parse(r.purposes_json) as string[],
+    recipients: JSON.parse(r.recipients_json) as string[],
+    grantedAt: new Date(toMs(r.granted_at)).toISOString(),
+    expiresAt: new Date(toMs(r.expires_at)).toISOString(),
+  };
+}
+
+export interface StoredHop {
+  hopId: string;
+  applicationId: string;
+  kind: string;
+  from: string;
+  to: string;
+  sealed: SealedHop;
+}
+
+export async function saveSealedHop(db: Conn, h: StoredHop): Promise<boolean> {
+  return insertIgnore(
+    db,
+    'sealed_hops',
+    { hop_id: h.hopId, application_id: h.applicationId, kind: h.kind, from_party: h.from, to_party: h.to, envelope: JSON.stringify(h.sealed), created_at: Date.now() },
+    'hop_id',
+  );
+}
+
+export async function getSealedHop(db: Conn, hopId: string): Promise<StoredHop | undefined> {
+  const r = await db('sealed_hops').where({ hop_id: hopId }).first();
+  if (!r) return undefined;
+  return { hopId: r.hop_id, applicationId: r.application_id, kind: r.kind, from: r.from_party, to: r.to_party, sealed: JSON.parse(r.envelope) as SealedHop };
+}

@@ -1,0 +1,56 @@
+import type { NetworkFile } from '../pki/network';
+import { parseCertificate } from '../pki/certificate';
+import { NetworkDirectory, type ChannelLicence, type PartyRecord } from '../registry/directory';
+import type { Db } from './db';
+
+/** Registers (or refreshes) every party and certificate of a network file. */
+export async function registerNetwork(db: Db, file: NetworkFile, endpoints: Record<string, { grpc?: string; callback?: string }> = {}): Promise<void> {
+  const now = Date.now();
+  await db.transaction(async (trx) => {
+    for (const p of file.parties) {
+      const ep = endpoints[p.id] ?? {};
+      const row = {
+        id: p.id,
+        role: p.role,
+        legal_name: p.legalName,
+        grpc_endpoint: ep.grpc ?? p.grpcEndpoint ?? null,
+        callback_url: ep.callback ?? p.callbackUrl ?? null,
+        licence_json: p.licence ? JSON.stringify(p.licence) : null,
+        updated_at: now,
+      };
+      await trx('parties').insert(row).onConflict('id').merge();
+      for (const pem of p.certificates) {
+        const c = parseCertificate(pem, file.caPem);
+        await trx('party_certificates')
+          .insert({ key_id: c.keyId, party_id: p.id, usage: c.usage, pem, not_before: c.notBefore.getTime(), not_after: c.notAfter.getTime() })
+          .onConflict('key_id')
+          .ignore();
+      }
+    }
+  });
+}
+
+export async function setPartyEndpoint(db: Db, partyId: string, ep: { grpc?: string; callback?: string }): Promise<void> {
+  await db('parties')
+    .where({ id: partyId })
+    .update({ ...(ep.grpc ? { grpc_endpoint: ep.grpc } : {}), ...(ep.callback ? { callback_url: ep.callback } : {}), updated_at: Date.now() });
+}
+
+export async function setChannelLicence(db: Db, channelId: string, licence: ChannelLicence): Promise<void> {
+  await db('parties').where({ id: channelId }).update({ licence_json: JSON.stringify(licence), updated_at: Date.now() });
+}
+
+export async function loadDirectoryFromDb(db: Db, caPem: string): Promise<NetworkDirectory> {
+  const parties = await db('parties').select();
+  const certs = await db('party_certificates').select();
+  const records: PartyRecord[] = parties.map((p) => ({
+    id: p.id,
+    role: p.role,
+    legalName: p.legal_name,
+    ...(p.grpc_endpoint ? { grpcEndpoint: p.grpc_endpoint } : {}),
+    ...(p.callback_url ? { callbackUrl: p.callback_url } : {}),
+    ...(p.licence_json ? { licence: JSON.parse(p.licence_json) as ChannelLicence } : {}),
+    certificates: certs.filter((c) => c.party_id === p.id && c.revoked_at == null).map((c) => c.pem as string),
+  }));
+  return new NetworkDirectory(caPem, records);
+}

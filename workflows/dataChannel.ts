@@ -1,0 +1,50 @@
+/**
+ * One application through the risk-control data channel (风控数据通道模式):
+ * platform → channel (credit product) → bank (decision) → platform (outcome).
+ *
+ * Deterministic and free of I/O and crypto: the workflow carries ids and outcome codes only;
+ * the sealed bytes live in the router's store and move in activities.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../services/worker/activities';
+
+export interface ApplicationRef {
+  applicationId: string;
+  intakeHopId: string;
+}
+
+export type ApplicationResult =
+  | { status: 'approved' | 'declined'; decisionHopId: string; reasonCode?: string }
+  | { status: 'refused'; code: string; stage: string };
+
+const { deliverToChannel, deliverToBank, recordState } = proxyActivities<typeof activities.activityTypes>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '250 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
+
+// The platform must learn the outcome: retried until it acknowledges with a signed receipt.
+const { notifyPlatform } = proxyActivities<typeof activities.activityTypes>({
+  startToCloseTimeout: '20 seconds',
+  scheduleToCloseTimeout: '3 days',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+export async function dataChannelApplication(ref: ApplicationRef): Promise<ApplicationResult> {
+  const { applicationId } = ref;
+  const atChannel = await deliverToChannel({ applicationId, hopId: ref.intakeHopId });
+  if (atChannel.status === 'refused') {
+    await recordState({ applicationId, state: 'refused', reasonCode: atChannel.code });
+    return atChannel;
+  }
+  await recordState({ applicationId, state: 'credit_report_sealed', hopId: atChannel.nextHopId });
+
+  const atBank = await deliverToBank({ applicationId, hopId: atChannel.nextHopId });
+  if (atBank.status === 'refused') {
+    await recordState({ applicationId, state: 'refused', reasonCode: atBank.code });
+    return atBank;
+  }
+  await recordState({ applicationId, state: atBank.outcome.status, hopId: atBank.nextHopId, ...(atBank.outcome.reasonCode ? { reasonCode: atBank.outcome.reasonCode } : {}) });
+
+  await notifyPlatform({ applicationId, hopId: atBank.nextHopId });
+  return { status: atBank.outcome.status, decisionHopId: atBank.nextHopId, ...(atBank.outcome.reasonCode ? { reasonCode: atBank.outcome.reasonCode } : {}) };
+}

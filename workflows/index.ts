@@ -1,0 +1,1 @@
+export { dataChannelApplication } from './dataChannel';
