@@ -17,8 +17,10 @@ export type ApplicationResult =
   | { status: 'approved' | 'declined'; decisionHopId: string; reasonCode?: string }
   | { status: 'refused'; code: string; stage: string };
 
+// Short enough that a delivery lost with a crashed worker is retried within seconds; parties
+// answer a redelivered hop with their stored answer, so a retry never makes them act twice.
 const { deliverToChannel, deliverToBank, recordState } = proxyActivities<typeof activities.activityTypes>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '250 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
 

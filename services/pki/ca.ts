@@ -79,8 +79,8 @@ export function createCsr(subject: CsrSubject, keys: KeyPairPem): string {
 function subjectAttributes(s: CsrSubject): forge.pki.CertificateField[] {
   return [
     { name: 'commonName', value: s.partyId },
-    // forge works on binary strings: a Chinese legal name is encoded as a UTF8String explicitly.
-    { name: 'organizationName', value: forge.util.encodeUtf8(s.legalName), valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class },
+    // a UTF8String (forge encodes it); the default PrintableString cannot hold a Chinese legal name
+    { name: 'organizationName', value: s.legalName, valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class },
     { name: 'organizationalUnitName', value: s.role },
   ];
 }
@@ -105,7 +105,13 @@ export interface IssueOptions {
 /** The CA, not the requester, decides the profile (`usage`) a certificate is issued under. */
 export function issueFromCsr(ca: CaMaterial, csrPem: string, usage: CertificateUsage, opts: IssueOptions): string {
   const csr = forge.pki.certificationRequestFromPem(csrPem);
-  if (!csr.verify()) throw new Error('CSR signature does not verify: the requester does not hold the key');
+  let proven = false;
+  try {
+    proven = csr.verify();
+  } catch {
+    proven = false; // forge throws on a malformed signature block instead of returning false
+  }
+  if (!proven) throw new Error('CSR signature does not verify: the requester does not hold the key');
   const partyId = attr(csr, 'CN');
   const role = attr(csr, 'OU') as PartyRole | undefined;
   const legalName = attr(csr, 'O') && forge.util.decodeUtf8(attr(csr, 'O')!);
@@ -118,7 +124,8 @@ export function issueFromCsr(ca: CaMaterial, csrPem: string, usage: CertificateU
   cert.serialNumber = serialNumber();
   cert.validity.notBefore = opts.validFrom;
   cert.validity.notAfter = opts.validUntil;
-  cert.setSubject(csr.subject.attributes);
+  // rebuilt from the checked values rather than copied, so nothing unvetted enters the subject
+  cert.setSubject(subjectAttributes({ partyId, role, legalName }));
   cert.setIssuer(caCert.subject.attributes);
   const altNames: { type: number; value?: string; ip?: string }[] = [{ type: 6, value: PARTY_URI_PREFIX + partyId }];
   const extensions: object[] = [

@@ -4,7 +4,7 @@
  * and the integration tests all start the stack through here.
  */
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../common/logger';
@@ -83,7 +83,20 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
+/** The SDK's own logs go through the project's logger at warn level (they carry ids only). */
+function installTemporalRuntime(log: Logger): void {
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('WARN', (entry) => log.warn({ temporal: entry.meta?.['sdkComponent'] }, entry.message)),
+    });
+  } catch {
+    // already installed in this process
+  }
+}
+
 export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBundleWithSourceMap; maxConcurrentActivities?: number } = {}): Promise<RunningWorker> {
+  const log = logger(cfg, 'dzl-worker');
+  installTemporalRuntime(log);
   const db = await openDb(cfg.dbUrl);
   const { caPem } = readNetworkFile(cfg.networkDir);
   const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
@@ -95,7 +108,7 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
     namespace: cfg.namespace ?? 'default',
     taskQueue: TASK_QUEUE,
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: require.resolve('../../workflows') }),
-    activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, DEFAULT_MAX_AGE_MS), router: routerIdentity, parties, log: logger(cfg, 'dzl-worker') }),
+    activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, DEFAULT_MAX_AGE_MS), router: routerIdentity, parties, log }),
     dataConverter: dzlDataConverter(loadPayloadKey(cfg.networkDir)),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 64,
   });

@@ -50,7 +50,7 @@ interface PartyAnswer {
 
 export function createActivities(deps: ActivityDeps) {
   const carrier: CarrierDeps = { db: deps.db, directory: deps.directory, nonces: deps.nonces };
-  const timeout = deps.deliveryTimeoutMs ?? 20_000;
+  const timeout = deps.deliveryTimeoutMs ?? 10_000;
 
   async function load(ref: HopRef): Promise<{ app: ApplicationRow; sealed: NonNullable<Awaited<ReturnType<typeof getSealedHop>>> }> {
     const app = await getApplication(deps.db, ref.applicationId);

@@ -1,0 +1,46 @@
+# dzl — the two commands a fresh machine needs:  make demo   and   make test
+SHELL := /bin/bash
+TOOLS := $(CURDIR)/.tools
+TEMPORAL := $(TOOLS)/bin/temporal
+TEMPORAL_CLI_VERSION ?= v1.5.1
+TSC := ./node_modules/.bin/tsc
+MOCHA := ./node_modules/.bin/mocha
+# node-gyp builds better-sqlite3 from source against the local Node headers (no download)
+export npm_config_nodedir ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
+
+.PHONY: setup deps temporal-cli build demo test test-unit bench network clean
+
+setup: deps temporal-cli build
+
+deps: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# The SDK's own server download cannot work offline: the CLI is built from the Go module proxy.
+temporal-cli: $(TEMPORAL)
+$(TEMPORAL):
+	@mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+build: deps
+	$(TSC) -p tsconfig.json
+
+demo: setup
+	node dist/services/demo/demo.js
+
+test: setup
+	$(MOCHA)
+
+test-unit: build
+	$(MOCHA) --spec 'dist/test/unit/**/*.test.js'
+
+bench: setup
+	node dist/services/bench/bench.js $(BENCH_ARGS)
+
+# A development network of parties, keys and certificates (see README)
+network: build
+	node dist/services/cli/dzl.js network init --dir .dzl/network
+
+clean:
+	rm -rf dist .dzl .tmp test-artifacts

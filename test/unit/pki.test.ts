@@ -1,0 +1,53 @@
+import { strict as assert } from 'node:assert';
+import forge from 'node-forge';
+import { createCsr, createNetworkCa, generateRsaKeyPair, issueFromCsr } from '../../services/pki/ca';
+import { parseCertificate } from '../../services/pki/certificate';
+import { readNetworkFile } from '../../services/pki/network';
+import { signRequest, verifyRequest } from '../../services/seal/requestSignature';
+import { ensureNetwork } from '../support/env';
+import { parties } from '../support/fixtures';
+import { DzlError } from '../../services/common/errors';
+
+describe('PKI (node-forge CA)', () => {
+  it('issues from a CSR a certificate that names its party, role and profile', () => {
+    const file = readNetworkFile(ensureNetwork());
+    const bank = file.parties.find((x) => x.id === 'bank-hangzhou')!;
+    const infos = bank.certificates.map((pem) => parseCertificate(pem, file.caPem));
+    assert.deepEqual(infos.map((i) => i.usage).sort(), ['enc', 'sig', 'tls']);
+    for (const i of infos) {
+      assert.equal(i.partyId, 'bank-hangzhou');
+      assert.equal(i.role, 'bank');
+      assert.equal(i.legalName, '杭州示范银行');
+      assert.match(i.keyId, /^[A-Za-z0-9_-]{43}$/);
+    }
+  });
+
+  it('refuses a certificate from another CA, and a CSR whose signature does not verify', () => {
+    const now = new Date();
+    const later = new Date(now.getTime() + 86400_000);
+    const rogue = createNetworkCa('rogue', now, later);
+    const keys = generateRsaKeyPair();
+    const pem = issueFromCsr(rogue, createCsr({ partyId: 'bank-hangzhou', role: 'bank', legalName: 'x' }, keys), 'sig', { validFrom: now, validUntil: later });
+    assert.throws(() => parseCertificate(pem, readNetworkFile(ensureNetwork()).caPem), /not issued by the network CA/);
+    // a CSR whose signature is not by its key: the requester does not hold that key
+    const csr = forge.pki.certificationRequestFromPem(createCsr({ partyId: 'bank-x', role: 'bank', legalName: 'x' }, keys));
+    const sig = csr.signature as string;
+    csr.signature = String.fromCharCode(sig.charCodeAt(0) ^ 1) + sig.slice(1);
+    assert.throws(() => issueFromCsr(rogue, forge.pki.certificationRequestToPem(csr), 'sig', { validFrom: now, validUntil: later }), /does not hold the key/);
+  });
+});
+
+describe('request signatures', () => {
+  it('authenticate the sender and bind method, path and body', () => {
+    const p = parties();
+    const body = Buffer.from('{"a":1}');
+    const auth = signRequest(p.platform.signing, 'POST', '/v1/applications', body);
+    assert.equal(verifyRequest(auth, 'POST', '/v1/applications', body, p.directory.signerOf), 'platform-huixin');
+    for (const [m, path, b] of [['GET', '/v1/applications', body], ['POST', '/v1/other', body], ['POST', '/v1/applications', Buffer.from('{"a":2}')]] as const) {
+      assert.throws(() => verifyRequest(auth, m, path, b, p.directory.signerOf), (e: unknown) => e instanceof DzlError && e.code === 'REQUEST_UNAUTHENTICATED');
+    }
+    const old = signRequest(p.platform.signing, 'POST', '/x', body, new Date(Date.now() - 10 * 60_000));
+    assert.throws(() => verifyRequest(old, 'POST', '/x', body, p.directory.signerOf), /outside the ±5 minute window/);
+    assert.throws(() => verifyRequest(undefined, 'POST', '/x', body, p.directory.signerOf), /missing/);
+  });
+});
