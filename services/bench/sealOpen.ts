@@ -7,6 +7,7 @@ import { loadDirectory, loadPartyIdentity, type PartyIdentity } from '../pki/net
 import { SAMPLE_CUSTOMERS } from '../parties/samples';
 import type { NetworkDirectory } from '../registry/directory';
 import { DEV } from '../runtime/localNetwork';
+import { canonicalJson } from '../seal/canonical';
 import { newSalt, openHop, sealHop, verifyHop, type SealRequest } from '../seal/hop';
 import { forgePrivateKey, forgePublicKey, sealHopForge, verifyAndOpenHopForge, type ForgeRecipient, type ForgeSigner, type ForgeSignerCertificate } from './forgeHop';
 import { nowMs, summarise, type Summary } from './stats';
@@ -97,7 +98,7 @@ export function runSealOpen(networkDir: string, opts: { nodeIterations: number; 
   const forgeOpen = (sealed: unknown) => verifyAndOpenHopForge(sealed as ReturnType<typeof forgeSeal>, forgeSignerOf, forgeMe);
 
   // The two must be the same operations on the same bytes: each opens what the other sealed.
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const same = (a: unknown, b: unknown) => canonicalJson(a).equals(canonicalJson(b));
   const interoperable = same(nodeOpen(forgeSeal()).fields, req.fields) && same(forgeOpen(nodeSeal()).fields, req.fields);
 
   const node = timeLoop('node:crypto', opts.nodeIterations, 20, nodeSeal, nodeOpen);

@@ -82,8 +82,14 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
     const directory = deps.directory();
     directory.requireParty(req.bank, 'bank');
     checkConsentCovers(consent, req.bank, new Date());
-    const { hop } = await admitHop(deps, req.hop, consent, { kind: 'application', from: platformId });
+    const { hop, fresh } = await admitHop(deps, req.hop, consent, { kind: 'application', from: platformId });
     const h = hop.header;
+    if (!fresh) {
+      // The hop is already in custody: a concurrent twin of this request, or a replay under a new key.
+      const twin = await findByIdempotencyKey(deps.db, platformId, idempotencyKey);
+      if (twin) return await answerRepeat(deps, twin, requestHash);
+      throw new DzlError('HOP_REPLAYED', `hop ${h.hopId} was already submitted (application ${h.applicationId}); seal a new hop for a new application`, { hopId: h.hopId });
+    }
     const row: ApplicationRow = {
       id: h.applicationId,
       platformId,

@@ -4,7 +4,7 @@
  * and the integration tests all start the stack through here.
  */
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../common/logger';
@@ -94,7 +94,7 @@ function installTemporalRuntime(log: Logger): void {
   }
 }
 
-export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBundleWithSourceMap; maxConcurrentActivities?: number } = {}): Promise<RunningWorker> {
+export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBundleOption; maxConcurrentActivities?: number } = {}): Promise<RunningWorker> {
   const log = logger(cfg, 'dzl-worker');
   installTemporalRuntime(log);
   const db = await openDb(cfg.dbUrl);

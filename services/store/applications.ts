@@ -3,6 +3,7 @@
  * Repository functions accept a transaction so one facade can own a multi-table write.
  */
 import type { Knex } from 'knex';
+import { DzlError } from '../common/errors';
 import type { Consent } from '../consent/consent';
 import type { SealedHop } from '../seal/hop';
 import { insertIgnore, toMs, type Db } from './db';
@@ -63,7 +64,9 @@ export async function insertApplication(db: Conn, a: ApplicationRow): Promise<{ 
     ['platform_id', 'idempotency_key'],
   );
   const row = await findByIdempotencyKey(db, a.platformId, a.idempotencyKey);
-  if (!row) throw new Error(`application ${a.id} was neither inserted nor found (its id is taken by another key)`);
+  if (!row) {
+    throw new DzlError('REQUEST_MALFORMED', `application id ${a.id} is already used by another request; seal each application under a new id`, { applicationId: a.id });
+  }
   return { created, row };
 }
 
