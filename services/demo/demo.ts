@@ -48,7 +48,8 @@ async function main(): Promise<void> {
       const hops = await hopsOfApplication(net.db, app.applicationId);
       process.stdout.write(`■ ${app.applicationId}  (${label})\n`);
       process.stdout.write(`  route: ${hops.map((h) => `${h.header.from} →[${h.header.kind}]→ ${h.header.to}`).join('  ·  ')}\n`);
-      process.stdout.write(`  channel product: ${String(f['decision.status'] ? 'see bank' : '')}decision: ${outcome}\n`);
+      const made = net.banks.get(bank)?.decisions.find((d) => d.applicationId === app.applicationId);
+      process.stdout.write(`  credit product: ${made ? `${made.productVersion} by ${DEV.channel}` : '—'}   decision by ${bank}: ${outcome}\n`);
       const parties = [DEV.platform, DEV.channel, bank, 'router'];
       const matrix = whoSawWhat(hops, parties);
       const table = new Table({ head: ['field', 'class', ...parties], style: { head: [], border: [] } });

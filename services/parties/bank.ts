@@ -68,7 +68,7 @@ export class ReferenceBank {
     if (this.opts.decisionDelayMs) await new Promise((r) => setTimeout(r, this.opts.decisionDelayMs));
     const { header, fields } = opened;
     const d = decide(fields, this.opts.scoreCutoff);
-    this.decisions.push({ applicationId: header.applicationId, hopId: header.hopId, outcome: d.outcome, productVersion: String(fields['product.version']) });
+    this.decisions.push({ applicationId: header.applicationId, hopId: header.hopId, outcome: d.outcome, productVersion: `${String(fields['product.name'])} ${String(fields['product.version'])}` });
     return sealHop(this.opts.identity.signing, {
       parentHopId: header.hopId,
       applicationId: header.applicationId,
