@@ -55,6 +55,8 @@ export interface FullStackResult {
   /** Consecutive stages from the store's state history; their means add up to submit → platform_notified. */
   stages: StageTiming[];
   cpu: CpuUse;
+  /** Status-endpoint requests per measured application (following it to platform_notified). */
+  statusRequestsPerApp: number;
 }
 
 /**
@@ -97,7 +99,11 @@ class DecisionWatcher {
   }
 }
 
+/** Status requests the benchmark's platform made (they cost the router, and the platform a signature each). */
+let statusRequests = 0;
+
 async function stateOf(platform: ReferencePlatform, applicationId: string): Promise<{ state?: string; reason?: string }> {
+  statusRequests++;
   const res = await platform.status(applicationId);
   const body = (res.body ?? {}) as { state?: string; history?: { state: string; reasonCode?: string }[] };
   return { ...(body.state ? { state: body.state } : {}), ...(body.history?.at(-1)?.reasonCode ? { reason: body.history.at(-1)!.reasonCode! } : {}) };
@@ -187,6 +193,7 @@ export async function runFullStack(net: LocalNetwork, opts: FullStackOptions): P
 
   const bar = progressBar('full stack', opts.n);
   const cpu0 = sampleCpu(opts.temporalPid);
+  const requests0 = statusRequests;
   const runs = await runPool(opts.n, opts.concurrency, (i) => followOne(net, watcher, i, timeoutMs), () => bar.tick());
   const cpu1 = sampleCpu(opts.temporalPid);
   bar.stop();
@@ -205,5 +212,6 @@ export async function runFullStack(net: LocalNetwork, opts: FullStackOptions): P
     intakeMs: summarise(ok.map((r) => r.answeredAt! - r.submittedAt)),
     stages: await stageTimings(net, runs),
     cpu: cpuBetween(cpu0, cpu1, ok.length),
+    statusRequestsPerApp: (statusRequests - requests0) / opts.n,
   };
 }

@@ -74,6 +74,8 @@ export function printReport(r: BenchReport): void {
     ['CPU ms/app, this process', ms(full.cpu.selfMsPerApp), ms(bare.cpu.selfMsPerApp)],
     ['CPU ms/app, Temporal server', full.cpu.temporalMsPerApp !== undefined ? ms(full.cpu.temporalMsPerApp) : '—', '(idle)'],
     ['machine CPU busy', pct(full.cpu.machineBusy), pct(bare.cpu.machineBusy)],
+    ['KiB written/app, this process', kib(full.cpu.selfWrittenKiBPerApp), kib(bare.cpu.selfWrittenKiBPerApp)],
+    ['KiB written/app, Temporal server', kib(full.cpu.temporalWrittenKiBPerApp), '(idle)'],
   );
   out(t.toString());
   out('  end-to-end: full stack = submit → the platform has opened the decision callback; bare relay = the router takes the sealed hop → the platform has opened the decision.');
@@ -113,12 +115,16 @@ export function printReport(r: BenchReport): void {
   b.push(['submit → platform_notified (sum of means)', '', '', ms(meanTotal), '']);
   out(b.toString());
   out(`  the same hops without orchestration or store (bare relay): channel call p50 ${ms(bare.channelCallMs.p50)} ms, bank call p50 ${ms(bare.bankCallMs.p50)} ms`);
-  out(`  router's 202 to the platform: p50 ${ms(full.intakeMs.p50)} ms, p99 ${ms(full.intakeMs.p99)} ms`);
+  out(`  router's 202 to the platform: p50 ${ms(full.intakeMs.p50)} ms, p99 ${ms(full.intakeMs.p99)} ms; the platform made ${full.statusRequestsPerApp.toFixed(1)} status requests per application`);
   out(
     `  CPU per application: ${ms(full.cpu.selfMsPerApp)} ms in this process (router, worker, parties, platform; ${full.cpu.selfCores.toFixed(2)} cores), ` +
       `${full.cpu.temporalMsPerApp !== undefined ? `${ms(full.cpu.temporalMsPerApp)} ms in the Temporal dev server (${full.cpu.temporalCores!.toFixed(2)} cores)` : 'Temporal dev server not measured'}; ` +
-      `machine ${pct(full.cpu.machineBusy)} busy on ${r.machine.cpus} cores`,
+      `everything else ${full.cpu.otherCores?.toFixed(2) ?? '—'} cores (kernel I/O, other processes); machine ${pct(full.cpu.machineBusy)} busy on ${r.machine.cpus} cores`,
   );
+}
+
+function kib(v: number | undefined): string {
+  return v === undefined ? '—' : v.toFixed(0);
 }
 
 function pct(v: number | undefined): string {

@@ -90,16 +90,36 @@ export function machineCpuMs(): { busy: number; total: number } | undefined {
   }
 }
 
+/** Bytes a process has caused to be written to storage so far (Linux /proc/PID/io), undefined elsewhere. */
+export function processWriteBytes(pid: number | 'self' | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const m = /^write_bytes:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface CpuSample {
   at: number;
   self: number;
   temporal: number | undefined;
   machine: { busy: number; total: number } | undefined;
+  selfWritten: number | undefined;
+  temporalWritten: number | undefined;
 }
 
 export function sampleCpu(temporalPid: number | undefined): CpuSample {
   const u = process.cpuUsage();
-  return { at: nowMs(), self: (u.user + u.system) / 1000, temporal: processCpuMs(temporalPid), machine: machineCpuMs() };
+  return {
+    at: nowMs(),
+    self: (u.user + u.system) / 1000,
+    temporal: processCpuMs(temporalPid),
+    machine: machineCpuMs(),
+    selfWritten: processWriteBytes('self'),
+    temporalWritten: processWriteBytes(temporalPid),
+  };
 }
 
 export interface CpuUse {
@@ -112,16 +132,26 @@ export interface CpuUse {
   /** Cores' worth of CPU used by each side during the run. */
   selfCores: number;
   temporalCores?: number;
+  /** Cores' worth used by everything else on the machine (other processes, the kernel's I/O). */
+  otherCores?: number;
+  /** KiB written to storage per completed application, by this process and by the Temporal dev server. */
+  selfWrittenKiBPerApp?: number;
+  temporalWrittenKiBPerApp?: number;
 }
 
 export function cpuBetween(a: CpuSample, b: CpuSample, completed: number): CpuUse {
   const wall = b.at - a.at;
   const per = (x: number) => x / Math.max(1, completed);
   const temporal = a.temporal !== undefined && b.temporal !== undefined ? b.temporal - a.temporal : undefined;
+  const selfCores = (b.self - a.self) / wall;
+  const machineCores = a.machine && b.machine ? (b.machine.busy - a.machine.busy) / wall : undefined;
   return {
     selfMsPerApp: per(b.self - a.self),
-    selfCores: (b.self - a.self) / wall,
+    selfCores,
     ...(temporal !== undefined ? { temporalMsPerApp: per(temporal), temporalCores: temporal / wall } : {}),
     ...(a.machine && b.machine ? { machineBusy: (b.machine.busy - a.machine.busy) / Math.max(1, b.machine.total - a.machine.total) } : {}),
+    ...(machineCores !== undefined ? { otherCores: Math.max(0, machineCores - selfCores - (temporal ?? 0) / wall) } : {}),
+    ...(a.selfWritten !== undefined && b.selfWritten !== undefined ? { selfWrittenKiBPerApp: per(b.selfWritten - a.selfWritten) / 1024 } : {}),
+    ...(a.temporalWritten !== undefined && b.temporalWritten !== undefined ? { temporalWrittenKiBPerApp: per(b.temporalWritten - a.temporalWritten) / 1024 } : {}),
   };
 }

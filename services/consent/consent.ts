@@ -69,3 +69,9 @@ export function parseConsent(input: unknown, platformId: string): Consent {
     expiresAt: time('expiresAt'),
   };
 }
+
+/** Same terms: what a platform declares again under an existing consent id must not differ. */
+export function sameConsent(a: Consent, b: Consent): boolean {
+  const terms = (c: Consent) => JSON.stringify([c.id, c.platformId, c.textVersion, c.textSha256, [...c.purposes].sort(), [...c.recipients].sort(), Date.parse(c.grantedAt), Date.parse(c.expiresAt)]);
+  return terms(a) === terms(b);
+}

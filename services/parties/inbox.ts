@@ -9,7 +9,7 @@ import type { PartyIdentity } from '../pki/network';
 import type { NetworkDirectory } from '../registry/directory';
 import { decodeHop, openHop, verifyHop, type HopKind, type OpenedHop } from '../seal/hop';
 import { signReceipt, type SignedReceipt } from '../seal/receipt';
-import { DEFAULT_MAX_AGE_MS, type SealedHop } from '../seal/hop';
+import { RELAYED_MAX_AGE_MS, type SealedHop } from '../seal/hop';
 import { MemoryNonceStore, type NonceStore } from '../seal/replay';
 
 export interface InboxAnswer<T> {
@@ -19,12 +19,15 @@ export interface InboxAnswer<T> {
 
 export class PartyInbox<T> {
   private readonly answered = new Map<string, { headerDigest: string; answer: Promise<InboxAnswer<T>> }>();
+  /** Hops whose nonce this inbox consumed: their redelivery after a failure of ours is no replay. */
+  private readonly consumed = new Map<string, string>();
 
   constructor(
     private readonly me: PartyIdentity,
     private readonly directory: () => NetworkDirectory,
     private readonly kind: HopKind,
-    private readonly nonces: NonceStore = new MemoryNonceStore(DEFAULT_MAX_AGE_MS),
+    private readonly maxAgeMs: number = RELAYED_MAX_AGE_MS,
+    private readonly nonces: NonceStore = new MemoryNonceStore(maxAgeMs),
   ) {}
 
   /** Runs `act` on the opened hop at most once per hop id. */
@@ -53,19 +56,29 @@ export class PartyInbox<T> {
   private async handle(input: unknown, hopId: string, headerDigest: string, act: (o: OpenedHop) => Promise<T>): Promise<InboxAnswer<T>> {
     let opened: OpenedHop;
     try {
-      const hop = verifyHop(input, { signerOf: this.directory().signerOf });
+      const hop = verifyHop(input, { signerOf: this.directory().signerOf, maxAgeMs: this.maxAgeMs });
       if (hop.header.kind !== this.kind) {
         throw new DzlError('ROUTE_NOT_ALLOWED', `${this.me.partyId} accepts ${this.kind} hops here, not ${hop.header.kind}`);
       }
-      if (!(await this.nonces.remember(hop.header.from, hop.header.nonce, new Date(hop.header.issuedAt)))) {
+      const fresh = await this.nonces.remember(hop.header.from, hop.header.nonce, new Date(hop.header.issuedAt));
+      if (!fresh && this.consumed.get(hopId) !== headerDigest) {
         throw new DzlError('HOP_REPLAYED', `nonce of hop ${hopId} was already used`);
       }
+      this.consumed.set(hopId, headerDigest);
       opened = openHop(hop, this.me.recipient);
     } catch (err) {
       if (!(err instanceof DzlError)) throw err;
       return { receipt: signReceipt(this.me.signing, { hopId, headerDigest }, 'rejected', err.code) };
     }
-    const result = await act(opened);
+    let result: T;
+    try {
+      result = await act(opened);
+    } catch (err) {
+      // A refusal of the content (a DzlError) is answered with a signed rejection; anything else
+      // is our own failure and propagates, so the sender retries.
+      if (!(err instanceof DzlError)) throw err;
+      return { receipt: signReceipt(this.me.signing, { hopId, headerDigest }, 'rejected', err.code) };
+    }
     return { receipt: signReceipt(this.me.signing, { hopId, headerDigest }, 'accepted'), result };
   }
 }

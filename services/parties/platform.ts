@@ -13,7 +13,7 @@ import type { Consent } from '../consent/consent';
 import { classOf } from '../fields/catalogue';
 import type { PartyIdentity } from '../pki/network';
 import type { NetworkDirectory } from '../registry/directory';
-import { newSalt, openHop, sealHop, verifyHop, type DecisionOutcome, type Fields, type SealedHop } from '../seal/hop';
+import { newSalt, openHop, sealHop, verifyHop, type DecisionOutcome, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
 
 import { signRequest, verifyRequest } from '../seal/requestSignature';
 import { PartyInbox } from './inbox';
@@ -46,6 +46,18 @@ export interface ApiResponse {
   status: number;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of the documented API (contracts/openapi.yaml)
   body: any;
+}
+
+/**
+ * The header's outcome is what the router routes on; the sealed decision.status is the bank's
+ * word. A platform accepts a decision only when the two agree.
+ */
+function decisionOf(opened: OpenedHop): ReceivedDecision {
+  const { header, fields } = opened;
+  if (!header.outcome || fields['decision.status'] !== header.outcome.status) {
+    throw new DzlError('HOP_MANIFEST_MISMATCH', `decision hop ${header.hopId}: header outcome and sealed decision.status differ`, { hopId: header.hopId });
+  }
+  return { applicationId: header.applicationId, hopId: header.hopId, outcome: header.outcome, fields };
 }
 
 export interface PlatformOptions {
@@ -130,8 +142,7 @@ export class ReferencePlatform {
   /** Opens a decision hop the platform fetched from the status endpoint or received by callback. */
   openDecision(hop: SealedHop): ReceivedDecision {
     const verified = verifyHop(hop, { signerOf: this.opts.directory().signerOf, maxAgeMs: Number.MAX_SAFE_INTEGER });
-    const opened = openHop(verified, this.opts.identity.recipient);
-    return { applicationId: opened.header.applicationId, hopId: opened.header.hopId, outcome: opened.header.outcome!, fields: opened.fields };
+    return decisionOf(openHop(verified, this.opts.identity.recipient));
   }
 
   callbackApp(): Koa {
@@ -147,7 +158,7 @@ export class ReferencePlatform {
         if (from !== 'router') throw new DzlError('REQUEST_UNAUTHENTICATED', 'callbacks are accepted from the router only');
         const msg = JSON.parse(raw.toString('utf8')) as { applicationId: string; hop: SealedHop };
         const answer = await this.inbox.receive(msg.hop, async (opened) => {
-          const d = { applicationId: opened.header.applicationId, hopId: opened.header.hopId, outcome: opened.header.outcome!, fields: opened.fields };
+          const d = decisionOf(opened);
           this.decisions.set(d.applicationId, d);
           return d;
         });

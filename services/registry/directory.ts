@@ -24,9 +24,11 @@ export interface PartyRecord {
   callbackUrl?: string;
   licence?: ChannelLicence;
   certificates: string[];
+  /** Revocation times by key id: what a revoked key signed before this time still verifies. */
+  revoked?: Record<string, string>;
 }
 
-export interface Party extends Omit<PartyRecord, 'certificates'> {
+export interface Party extends Omit<PartyRecord, 'certificates' | 'revoked'> {
   certificates: CertificateInfo[];
 }
 
@@ -36,14 +38,19 @@ export class NetworkDirectory {
 
   constructor(readonly caPem: string, records: PartyRecord[]) {
     for (const r of records) {
-      const certificates = r.certificates.map((pem) => parseCertificate(pem, caPem));
+      const certificates = r.certificates.map((pem) => {
+        const c = parseCertificate(pem, caPem);
+        const revokedAt = r.revoked?.[c.keyId];
+        return revokedAt ? { ...c, revokedAt: new Date(revokedAt) } : c;
+      });
       for (const c of certificates) {
         if (c.partyId !== r.id || c.role !== r.role) {
           throw new Error(`certificate ${c.keyId} names ${c.partyId}/${c.role}, registered under ${r.id}/${r.role}`);
         }
         this.byKeyId.set(c.keyId, c);
       }
-      this.parties.set(r.id, { ...r, certificates });
+      const { revoked: _revoked, ...rest } = r;
+      this.parties.set(r.id, { ...rest, certificates });
     }
   }
 

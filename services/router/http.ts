@@ -52,7 +52,9 @@ export function bodyReader(limit = MAX_BODY_BYTES, db?: Db): Koa.Middleware<Stat
       try {
         ctx.state.json = JSON.parse(ctx.state.raw.toString('utf8'));
       } catch {
-        throw new DzlError('REQUEST_MALFORMED', 'request body is not JSON');
+        const e = new DzlError('REQUEST_MALFORMED', 'request body is not JSON; send application/json');
+        if (db) await recordRefusal(db, { code: e.code, message: e.message, stage: 'http', refusedBy: 'router' });
+        throw e;
       }
     }
     await next();
@@ -140,5 +142,8 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
   app.use(partyAuthenticator(deps.directory, deps.db));
   app.use(router.routes());
   app.use(router.allowedMethods());
+  app.use(async (ctx) => {
+    throw new DzlError('ENDPOINT_NOT_FOUND', `no endpoint ${ctx.method} ${ctx.path}; see contracts/openapi.yaml`);
+  });
   return app;
 }

@@ -10,12 +10,12 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
 import { DzlError } from '../common/errors';
-import { checkConsentCovers, parseConsent } from '../consent/consent';
+import { checkConsentCovers, parseConsent, sameConsent } from '../consent/consent';
 import { recordRefusal, refusalRefs } from '../evidence/ledger';
 import { b64url, sha256 } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import type { SealedHop } from '../seal/hop';
-import { appendState, findByIdempotencyKey, insertApplication, saveConsent, statesOf, type ApplicationRow, type StateChange } from '../store/applications';
+import { appendState, findByIdempotencyKey, getConsent, insertApplication, saveConsent, statesOf, type ApplicationRow, type StateChange } from '../store/applications';
 import { TASK_QUEUE } from '../temporal/dataConverter';
 import type { ApplicationRef } from '../../workflows/dataChannel';
 import { admitHop, type CarrierDeps } from './carrier';
@@ -79,6 +79,10 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
 
     const req = parseBody(body);
     const consent = parseConsent(req.consent, platformId);
+    const standing = await getConsent(deps.db, consent.id);
+    if (standing && !sameConsent(standing, consent)) {
+      throw new DzlError('CONSENT_MISMATCH', `consent ${consent.id} is already registered with other terms; a changed consent needs a new id`, { consent: consent.id });
+    }
     const directory = deps.directory();
     directory.requireParty(req.bank, 'bank');
     checkConsentCovers(consent, req.bank, new Date());

@@ -83,6 +83,11 @@ export function checkRoute(header: HopHeader, ctx: RouteContext): void {
   if ((from.role === 'channel' || to.role === 'channel') && header.channel !== (from.role === 'channel' ? from.id : to.id)) {
     throw new DzlError('ROUTE_NOT_ALLOWED', `hop ${header.hopId} names channel ${header.channel} but goes through another`, { hopId: header.hopId });
   }
+  if (header.platform !== ctx.consent.platformId || (header.kind === 'application' && header.platform !== from.id) || (header.kind === 'decision' && header.platform !== to.id)) {
+    throw new DzlError('ROUTE_NOT_ALLOWED', `hop ${header.hopId} names platform ${header.platform}; the application belongs to ${ctx.consent.platformId}`, {
+      hopId: header.hopId,
+    });
+  }
   if (header.consentRef !== ctx.consent.id) {
     throw new DzlError('CONSENT_MISMATCH', `hop ${header.hopId} cites consent ${header.consentRef}, the application's is ${ctx.consent.id}`, {
       hopId: header.hopId,

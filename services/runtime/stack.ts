@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../common/logger';
 import { loadPartyIdentity, loadPayloadKey, readNetworkFile } from '../pki/network';
 import { DirectoryHandle } from '../registry/handle';
 import { createHttpApp } from '../router/http';
-import { DEFAULT_MAX_AGE_MS } from '../seal/hop';
+import { RELAYED_MAX_AGE_MS } from '../seal/hop';
 import { DbNonceStore } from '../store/nonces';
 import { openDb, type Db } from '../store/db';
 import { loadDirectoryFromDb } from '../store/parties';
@@ -46,7 +46,11 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
   const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
   const connection = await Connection.connect({ address: cfg.temporalAddress });
   const temporal = new Client({ connection, namespace: cfg.namespace ?? 'default', dataConverter: dzlDataConverter(loadPayloadKey(cfg.networkDir)) });
-  const app = createHttpApp({ db, directory: directory.get, nonces: new DbNonceStore(db, DEFAULT_MAX_AGE_MS), temporal, log: logger(cfg, 'dzl-router') });
+  // kept for the longest window any check uses: older nonces can never pass an issued-at check
+  const nonces = new DbNonceStore(db, RELAYED_MAX_AGE_MS);
+  const pruning = setInterval(() => void nonces.prune().catch(() => undefined), 60_000);
+  pruning.unref();
+  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router') });
   const server: Server = app.listen(port, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   return {
@@ -57,6 +61,7 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
     close: async () => {
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections?.();
+      clearInterval(pruning);
       directory.close();
       await connection.close();
       await db.destroy();
@@ -108,7 +113,7 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
     namespace: cfg.namespace ?? 'default',
     taskQueue: TASK_QUEUE,
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: require.resolve('../../workflows') }),
-    activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, DEFAULT_MAX_AGE_MS), router: routerIdentity, parties, log }),
+    activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log }),
     dataConverter: dzlDataConverter(loadPayloadKey(cfg.networkDir)),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 64,
   });

@@ -6,10 +6,14 @@ export function b64url(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 }
 
-/** Strict base64url (no padding, no other alphabet); undefined when the text is not one. */
+/**
+ * Strict base64url: no padding, no other alphabet, and the canonical encoding only (unused
+ * bits zero), so one byte string has exactly one text form. Undefined when the text is not one.
+ */
 export function fromB64url(text: unknown): Buffer | undefined {
   if (typeof text !== 'string' || !B64URL.test(text) || text.length % 4 === 1) return undefined;
-  return Buffer.from(text, 'base64url');
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text ? bytes : undefined;
 }
 
 export function sha256(...parts: Uint8Array[]): Buffer {

@@ -242,7 +242,15 @@ export interface DecodedHop {
 const HOP_KINDS: readonly HopKind[] = ['application', 'credit_report', 'decision'];
 const MODELS: readonly Model[] = ['data_channel', 'direct_redirect'];
 const CLASSES: readonly FieldClass[] = ['C1', 'C2', 'C3'];
-const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Ids fit the store's 64-character keys; a consent reference may be longer. */
+const ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const LONG_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+const REASON_CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
+const HEADER_MEMBERS = new Set([
+  'v', 'hopId', 'parentHopId', 'applicationId', 'kind', 'model', 'from', 'to', 'platform', 'channel', 'consentRef',
+  'issuedAt', 'nonce', 'senderKeyId', 'recipientKeyId', 'alg', 'manifest', 'outcome', 'ciphertextDigest',
+]);
 
 function malformed(message: string): DzlError {
   return new DzlError('HOP_MALFORMED', message);
@@ -283,13 +291,16 @@ export function decodeHop(input: unknown): DecodedHop {
   ) {
     throw new DzlError('HOP_ALGORITHM_UNSUPPORTED', `header.alg must be ${JSON.stringify(ALGORITHMS)}`);
   }
-  for (const k of ['hopId', 'applicationId', 'from', 'to', 'platform', 'channel', 'consentRef']) requireString(h, k);
+  const unknown = Object.keys(h).filter((k) => !HEADER_MEMBERS.has(k));
+  if (unknown.length > 0) throw malformed(`header has members this version does not define: ${unknown.join(', ')}`);
+  for (const k of ['hopId', 'applicationId', 'from', 'to', 'platform', 'channel']) requireString(h, k);
+  requireString(h, 'consentRef', LONG_ID);
   if (h.parentHopId !== undefined) requireString(h, 'parentHopId');
   for (const k of ['nonce', 'senderKeyId', 'recipientKeyId', 'ciphertextDigest']) requireString(h, k, /^[A-Za-z0-9_-]{8,128}$/);
   if (!HOP_KINDS.includes(h.kind as HopKind)) throw malformed(`header.kind must be one of ${HOP_KINDS.join(', ')}`);
   if (!MODELS.includes(h.model as Model)) throw malformed(`header.model must be one of ${MODELS.join(', ')}`);
-  if (typeof h.issuedAt !== 'string' || Number.isNaN(Date.parse(h.issuedAt))) {
-    throw malformed('header.issuedAt must be an RFC 3339 timestamp');
+  if (typeof h.issuedAt !== 'string' || !RFC3339_UTC.test(h.issuedAt) || Number.isNaN(Date.parse(h.issuedAt))) {
+    throw malformed('header.issuedAt must be an RFC 3339 UTC timestamp (YYYY-MM-DDThh:mm:ss.sssZ)');
   }
   if (!Array.isArray(h.manifest)) throw malformed('header.manifest must be an array');
   const seen = new Set<string>();
@@ -309,8 +320,13 @@ export function decodeHop(input: unknown): DecodedHop {
   }
   if (h.outcome !== undefined) {
     const o = h.outcome as Record<string, unknown>;
-    if (h.kind !== 'decision' || typeof o !== 'object' || (o.status !== 'approved' && o.status !== 'declined')) {
-      throw malformed('header.outcome is allowed on decision hops only, with status approved|declined');
+    if (
+      h.kind !== 'decision' || typeof o !== 'object' || o === null ||
+      (o.status !== 'approved' && o.status !== 'declined') ||
+      Object.keys(o).some((k) => k !== 'status' && k !== 'reasonCode') ||
+      (o.reasonCode !== undefined && (typeof o.reasonCode !== 'string' || !REASON_CODE.test(o.reasonCode)))
+    ) {
+      throw malformed('header.outcome is allowed on decision hops only: {status approved|declined, reasonCode? UPPER_SNAKE}');
     }
   } else if (h.kind === 'decision') {
     throw malformed('a decision hop must carry header.outcome');
@@ -346,7 +362,13 @@ export interface VerifyOptions {
   maxSkewMs?: number;
 }
 
+/** At intake: a platform seals and submits at once. */
 export const DEFAULT_MAX_AGE_MS = 5 * 60_000;
+/**
+ * For hops relayed out of the router's durable custody: a hop may wait there while a party is
+ * down or a worker restarts, for as long as the workflow keeps retrying its delivery (3 days).
+ */
+export const RELAYED_MAX_AGE_MS = 3 * 24 * 3600_000;
 export const DEFAULT_MAX_SKEW_MS = 30_000;
 
 /**
@@ -439,7 +461,7 @@ export function openHop(hop: DecodedHop, me: RecipientIdentity): OpenedHop {
   }
   const parsed = parseCanonical(body) as { salt?: unknown; fields?: unknown } | undefined;
   const salt = fromB64url(parsed?.salt);
-  if (!parsed || !salt || salt.length !== SALT_BYTES || typeof parsed.fields !== 'object' || parsed.fields === null) {
+  if (!parsed || !salt || salt.length !== SALT_BYTES || typeof parsed.fields !== 'object' || parsed.fields === null || Array.isArray(parsed.fields)) {
     throw new DzlError('HOP_MALFORMED', `body of hop ${header.hopId} is not {salt, fields} canonical JSON`, { hopId: header.hopId });
   }
   const fields = parsed.fields as Fields;

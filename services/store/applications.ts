@@ -61,7 +61,6 @@ export async function insertApplication(db: Conn, a: ApplicationRow): Promise<{ 
       intake_hop_id: a.intakeHopId,
       created_at: a.createdAt,
     },
-    ['platform_id', 'idempotency_key'],
   );
   const row = await findByIdempotencyKey(db, a.platformId, a.idempotencyKey);
   if (!row) {

@@ -65,9 +65,10 @@ export function toMs(v: unknown): number {
  * An atomic insert that does nothing when the unique key exists; true when the row was written.
  * The one place that knows how each engine reports it (mysql2 affectedRows, better-sqlite3 changes).
  */
-export async function insertIgnore(db: Knex | Knex.Transaction, table: string, row: Record<string, unknown>, conflict: string | string[]): Promise<boolean> {
+export async function insertIgnore(db: Knex | Knex.Transaction, table: string, row: Record<string, unknown>, conflict?: string | string[]): Promise<boolean> {
   const insert = db(table).insert(row);
-  const q = (typeof conflict === 'string' ? insert.onConflict(conflict) : insert.onConflict(conflict)).ignore().toSQL();
+  // no target: a conflict on any unique key (primary key included) is ignored
+  const q = (conflict === undefined ? insert.onConflict() : typeof conflict === 'string' ? insert.onConflict(conflict) : insert.onConflict(conflict)).ignore().toSQL();
   const res = (await db.raw(q.sql, q.bindings)) as unknown;
   const r = (Array.isArray(res) ? res[0] : res) as { affectedRows?: number; changes?: number };
   return (r.affectedRows ?? r.changes ?? 0) > 0;

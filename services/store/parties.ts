@@ -1,7 +1,7 @@
 import type { NetworkFile } from '../pki/network';
 import { parseCertificate } from '../pki/certificate';
 import { NetworkDirectory, type ChannelLicence, type PartyRecord } from '../registry/directory';
-import type { Db } from './db';
+import { toMs, type Db } from './db';
 
 /** Registers (or refreshes) every party and certificate of a network file. */
 export async function registerNetwork(db: Db, file: NetworkFile, endpoints: Record<string, { grpc?: string; callback?: string }> = {}): Promise<void> {
@@ -50,7 +50,15 @@ export async function loadDirectoryFromDb(db: Db, caPem: string): Promise<Networ
     ...(p.grpc_endpoint ? { grpcEndpoint: p.grpc_endpoint } : {}),
     ...(p.callback_url ? { callbackUrl: p.callback_url } : {}),
     ...(p.licence_json ? { licence: JSON.parse(p.licence_json) as ChannelLicence } : {}),
-    certificates: certs.filter((c) => c.party_id === p.id && c.revoked_at == null).map((c) => c.pem as string),
+    certificates: certs.filter((c) => c.party_id === p.id).map((c) => c.pem as string),
+    revoked: Object.fromEntries(
+      certs.filter((c) => c.party_id === p.id && c.revoked_at != null).map((c) => [c.key_id as string, new Date(toMs(c.revoked_at)).toISOString()]),
+    ),
   }));
   return new NetworkDirectory(caPem, records);
+}
+
+/** Revokes a certificate from `at`: what it signed before stays verifiable, nothing after. */
+export async function revokeCertificate(db: Db, keyId: string, at: Date = new Date()): Promise<void> {
+  await db('party_certificates').where({ key_id: keyId }).whereNull('revoked_at').update({ revoked_at: at.getTime() });
 }

@@ -4,7 +4,7 @@
  * parties answer a redelivered hop with their stored answer — so a crash anywhere repeats nothing.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { DzlError } from '../common/errors';
+import { DzlError, isErrorCode } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { getConsentOrFail } from './lookups';
 import { recordReceipt, recordRefusal } from '../evidence/ledger';
@@ -12,7 +12,7 @@ import { fromGrpcError, hopFromWire, hopToWire, receiptFromWire, unaryCall, type
 import type { PartyIdentity } from '../pki/network';
 import type { NetworkDirectory } from '../registry/directory';
 import { admitHop, type CarrierDeps } from '../router/carrier';
-import { decodeHop, type DecisionOutcome, type HopKind } from '../seal/hop';
+import { decodeHop, RELAYED_MAX_AGE_MS, type DecisionOutcome, type HopKind } from '../seal/hop';
 import { verifyReceipt } from '../seal/receipt';
 import { signRequest } from '../seal/requestSignature';
 import type { NonceStore } from '../seal/replay';
@@ -49,7 +49,8 @@ interface PartyAnswer {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const carrier: CarrierDeps = { db: deps.db, directory: deps.directory, nonces: deps.nonces };
+  // Answers come back at once, but a redelivery after a crash may return one sealed long ago.
+  const carrier: CarrierDeps = { db: deps.db, directory: deps.directory, nonces: deps.nonces, maxAgeMs: RELAYED_MAX_AGE_MS };
   const timeout = deps.deliveryTimeoutMs ?? 10_000;
 
   async function load(ref: HopRef): Promise<{ app: ApplicationRow; sealed: NonNullable<Awaited<ReturnType<typeof getSealedHop>>> }> {
@@ -103,8 +104,9 @@ export function createActivities(deps: ActivityDeps) {
     }
     await recordReceipt(deps.db, app.id, receipt);
     if (receipt.body.status === 'rejected') {
-      const code = receipt.body.reason ?? 'INTERNAL';
-      return refuse(app, stage, sealed.to, new DzlError(code as DzlError['code'], `${sealed.to} rejected hop ${ref.hopId}: ${code}`), ref.hopId);
+      const reason = receipt.body.reason;
+      const code = isErrorCode(reason) ? reason : 'ROUTE_NOT_ALLOWED';
+      return refuse(app, stage, sealed.to, new DzlError(code, `${sealed.to} rejected hop ${ref.hopId}: ${reason ?? 'no reason given'}`), ref.hopId);
     }
     const consent = await getConsentOrFail(deps.db, app);
     try {
@@ -165,6 +167,13 @@ export function createActivities(deps: ActivityDeps) {
       const answer = (await res.json()) as { receipt?: unknown };
       const receipt = verifyReceipt(answer.receipt, { hopId: ref.hopId, headerDigest: decodeHop(sealed.sealed).headerDigest, by: app.platformId }, deps.directory().signerOf);
       await recordReceipt(deps.db, app.id, receipt);
+      if (receipt.body.status === 'rejected') {
+        // Redelivering the same bytes cannot change the platform's verdict: record it and stop.
+        const reason = receipt.body.reason;
+        await refuse(app, 'bank→platform', app.platformId, new DzlError(isErrorCode(reason) ? reason : 'ROUTE_NOT_ALLOWED', `${app.platformId} rejected decision hop ${ref.hopId}: ${reason ?? 'no reason given'}`), ref.hopId);
+        await appendState(deps.db, app.id, { state: 'platform_rejected_decision', hopId: ref.hopId, ...(reason ? { reasonCode: reason } : {}) });
+        return;
+      }
       await appendState(deps.db, app.id, { state: 'platform_notified', hopId: ref.hopId });
     },
   };

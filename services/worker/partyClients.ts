@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import { isIP } from 'node:net';
 import { DzlError } from '../common/errors';
 import { clientCredentials, loadDzlProtos } from '../grpc/transport';
 import type { PartyIdentity } from '../pki/network';
@@ -17,7 +18,10 @@ export class PartyClients {
     let c = this.clients.get(key);
     if (!c) {
       const Ctor = loadDzlProtos()[kind];
-      c = new Ctor(endpoint, clientCredentials(this.router, partyId));
+      // SNI may not carry an IP literal (RFC 6066): dev endpoints on 127.0.0.1 present 'localhost',
+      // which their certificates also name; the party itself is checked by clientCredentials.
+      const ipHost = isIP(endpoint.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')) !== 0;
+      c = new Ctor(endpoint, clientCredentials(this.router, partyId), ipHost ? { 'grpc.ssl_target_name_override': 'localhost' } : {});
       this.clients.set(key, c);
     }
     return c;

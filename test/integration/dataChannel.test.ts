@@ -145,6 +145,19 @@ for (const kind of STORE_KINDS) {
       const big = fresh();
       await expectRefusal(await net.platform.submit({ ...big, body: { ...big.body, padding: 'x'.repeat(300_000) } as never }), 'REQUEST_TOO_LARGE', 413);
       await expectRefusal(await net.platform.submit({ ...big, body: { ...big.body, hop: { header: 'not base64!' } as never } }), 'HOP_MALFORMED', 400);
+      // an application id already taken, and a consent id re-declared with other terms
+      const taken = fresh();
+      const reused = sealHop(net.platform['opts'].identity.signing, {
+        applicationId: accepted.applicationId, kind: 'application', model: 'data_channel', to: directory.encryptionCertificate(DEV.channel),
+        platform: DEV.platform, channel: DEV.channel, consentRef: taken.body.consent.id, fields: GOOD!.fields, salt: newSalt(), classOf,
+      });
+      await expectRefusal(await net.platform.submit({ ...taken, body: { ...taken.body, hop: reused.sealed } }), 'REQUEST_MALFORMED', 400);
+      const changed = fresh();
+      const sameId = { ...changed.body.consent, id: accepted.body.consent.id, purposes: ['marketing'] };
+      await expectRefusal(await net.platform.submit({ ...changed, body: { ...changed.body, consent: sameId } }), 'CONSENT_MISMATCH', 409);
+      const nowhere = await net.platform.request('GET', '/v1/nowhere');
+      assert.equal(nowhere.status, 404);
+      assert.equal(nowhere.body.error.code, 'ENDPOINT_NOT_FOUND');
       const unsigned = await fetch(`${net.router.url}/v1/applications`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'idempotency-key': 'idem-unsigned-1' } });
       await expectRefusal({ status: unsigned.status, body: (await unsigned.json()) as never }, 'REQUEST_UNAUTHENTICATED', 401);
       // nothing already accepted was lost or changed

@@ -82,6 +82,11 @@ describe('routing rules', () => {
     }
   });
 
+  it('refuses a hop naming another platform than the application’s', () => {
+    assert.equal(codeOf(header({ platform: 'platform-other' })), 'ROUTE_NOT_ALLOWED');
+    assert.equal(codeOf(header({ kind: 'decision', from: 'bank-hangzhou', to: 'platform-huixin', platform: 'platform-x', manifest: [m('decision.limit')], outcome: { status: 'approved' } })), 'ROUTE_NOT_ALLOWED');
+  });
+
   it('refuses unknown parties: PARTY_UNKNOWN', () => {
     assert.equal(codeOf(header({ to: 'channel-nobody' })), 'PARTY_UNKNOWN');
   });
