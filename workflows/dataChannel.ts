@@ -3,7 +3,8 @@
  * platform → channel (credit product) → bank (decision) → platform (outcome).
  *
  * Deterministic and free of I/O and crypto: the workflow carries ids and outcome codes only;
- * the sealed bytes live in the router's store and move in activities.
+ * the sealed bytes live in the router's store and move in activities, and each activity
+ * appends the application's state with its evidence (one round trip per hop, not two).
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type * as activities from '../services/worker/activities';
@@ -19,7 +20,7 @@ export type ApplicationResult =
 
 // Short enough that a delivery lost with a crashed worker is retried within seconds; parties
 // answer a redelivered hop with their stored answer, so a retry never makes them act twice.
-const { deliverToChannel, deliverToBank, recordState } = proxyActivities<typeof activities.activityTypes>({
+const { deliverToChannel, deliverToBank } = proxyActivities<typeof activities.activityTypes>({
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '250 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
@@ -34,18 +35,10 @@ const { notifyPlatform } = proxyActivities<typeof activities.activityTypes>({
 export async function dataChannelApplication(ref: ApplicationRef): Promise<ApplicationResult> {
   const { applicationId } = ref;
   const atChannel = await deliverToChannel({ applicationId, hopId: ref.intakeHopId });
-  if (atChannel.status === 'refused') {
-    await recordState({ applicationId, state: 'refused', reasonCode: atChannel.code });
-    return atChannel;
-  }
-  await recordState({ applicationId, state: 'credit_report_sealed', hopId: atChannel.nextHopId });
+  if (atChannel.status === 'refused') return atChannel;
 
   const atBank = await deliverToBank({ applicationId, hopId: atChannel.nextHopId });
-  if (atBank.status === 'refused') {
-    await recordState({ applicationId, state: 'refused', reasonCode: atBank.code });
-    return atBank;
-  }
-  await recordState({ applicationId, state: atBank.outcome.status, hopId: atBank.nextHopId, ...(atBank.outcome.reasonCode ? { reasonCode: atBank.outcome.reasonCode } : {}) });
+  if (atBank.status === 'refused') return atBank;
 
   await notifyPlatform({ applicationId, hopId: atBank.nextHopId });
   return { status: atBank.outcome.status, decisionHopId: atBank.nextHopId, ...(atBank.outcome.reasonCode ? { reasonCode: atBank.outcome.reasonCode } : {}) };

@@ -70,6 +70,7 @@ export function createActivities(deps: ActivityDeps) {
       ...(hopId ? { hopId } : {}),
       dedupKey: `refusal:${app.id}:${stage}`,
     });
+    await appendState(deps.db, app.id, { state: 'refused', reasonCode: err.code, ...(hopId ? { hopId } : {}) });
     deps.log.warn({ applicationId: app.id, stage, code: err.code }, 'hop refused');
     return { status: 'refused' as const, code: err.code, stage };
   }
@@ -133,7 +134,10 @@ export function createActivities(deps: ActivityDeps) {
         'credit_report',
         (app) => app.bankId,
       );
-      return 'admitted' in r ? { status: 'forwarded', nextHopId: r.admitted.hop.header.hopId } : r;
+      if (!('admitted' in r)) return r;
+      const nextHopId = r.admitted.hop.header.hopId;
+      await appendState(deps.db, ref.applicationId, { state: 'credit_report_sealed', hopId: nextHopId });
+      return { status: 'forwarded', nextHopId };
     },
 
     async deliverToBank(ref: HopRef): Promise<DecisionResult> {
@@ -144,11 +148,10 @@ export function createActivities(deps: ActivityDeps) {
         'decision',
         (app) => app.platformId,
       );
-      return 'admitted' in r ? { status: 'decided', nextHopId: r.admitted.hop.header.hopId, outcome: r.admitted.hop.header.outcome! } : r;
-    },
-
-    async recordState(s: { applicationId: string; state: string; reasonCode?: string; hopId?: string }): Promise<void> {
-      await appendState(deps.db, s.applicationId, s);
+      if (!('admitted' in r)) return r;
+      const { hopId: nextHopId, outcome } = r.admitted.hop.header;
+      await appendState(deps.db, ref.applicationId, { state: outcome!.status, hopId: nextHopId, ...(outcome!.reasonCode ? { reasonCode: outcome!.reasonCode } : {}) });
+      return { status: 'decided', nextHopId, outcome: outcome! };
     },
 
     /** Signed callback to the platform, retried (by Temporal) until it answers with a valid receipt. */
