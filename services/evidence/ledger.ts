@@ -117,19 +117,10 @@ export async function recordReceipt(db: Conn, applicationId: string, receipt: { 
   });
 }
 
-export interface Refusal {
-  code: ErrorCode;
-  message: string;
-  stage: string;
-  refusedBy: string;
-  applicationId?: string;
-  hopId?: string;
-  headerDigest?: string;
-  from?: string;
-  to?: string;
+export type Refusal = Omit<RefusalLeaf, 'type' | 'recordedAt'> & {
   /** A deterministic key when the same refusal may be recorded again on a retry. */
   dedupKey?: string;
-}
+};
 
 export async function recordRefusal(db: Conn, r: Refusal): Promise<void> {
   const { dedupKey, ...rest } = r;
