@@ -4,6 +4,7 @@
  * decision on its callback and the router reports `platform_notified`. Then the evidence in the
  * store (application_states.at) says how long each stage took.
  */
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { syntheticCustomer } from '../parties/samples';
 import type { ReferencePlatform } from '../parties/platform';
@@ -197,6 +198,8 @@ export async function runFullStack(net: LocalNetwork, opts: FullStackOptions): P
   const runs = await runPool(opts.n, opts.concurrency, (i) => followOne(net, watcher, i, timeoutMs), () => bar.tick());
   const cpu1 = sampleCpu(opts.temporalPid);
   bar.stop();
+  const since = (at: number) => ((at - performance.timeOrigin) / 1000).toFixed(0);
+  process.stderr.write(`full stack: measured from ${since(cpu0.at)} s to ${since(cpu1.at)} s after the process started (profileSummary --window ${since(cpu0.at)}-${since(cpu1.at)})\n`);
 
   const ok = runs.filter((r) => r.ok);
   const wallMs = cpu1.at - cpu0.at;
