@@ -34,7 +34,7 @@ export const SAMPLE_CUSTOMERS: SampleCustomer[] = [
       'customer.name': '王芳', 'customer.idNumber': '110105199512087764', 'customer.mobile': '15011286375',
       'customer.monthlyIncome': 450_000, 'loan.amount': 2_000_000, 'loan.termMonths': 12, 'loan.purpose': 'EDUCATION',
       'kyc.elementsVerified': ['name', 'idNumber', 'mobile', 'liveness'],
-      'risk.platformScore': 420, 'risk.behaviourTags': [], 'risk.deviceFingerprint': 'dfp-77d012', 'risk.multiLoanCount': 2,
+      'risk.platformScore': 300, 'risk.behaviourTags': [], 'risk.deviceFingerprint': 'dfp-77d012', 'risk.multiLoanCount': 2,
     },
   },
   {
