@@ -15,9 +15,11 @@ import { decodeHop, type HopHeader, type SealedHop } from '../seal/hop';
 import type { ReceiptBody, SignedReceipt } from '../seal/receipt';
 import { fromB64url } from '../seal/bytes';
 import { insertIgnore, toMs, type Db } from '../store/db';
+import type { ConsentLeaf, PartyLeaf } from './bundle';
 import { hashLeaf } from './merkle';
+import type { Consent } from '../consent/consent';
 
-export type LeafKind = 'hop' | 'receipt' | 'refusal';
+export type LeafKind = 'hop' | 'receipt' | 'refusal' | 'party' | 'consent';
 
 export interface HopLeaf {
   type: 'hop';
@@ -49,7 +51,7 @@ export interface RefusalLeaf {
   to?: string;
 }
 
-export type Leaf = HopLeaf | ReceiptLeaf | RefusalLeaf;
+export type Leaf = HopLeaf | ReceiptLeaf | RefusalLeaf | PartyLeaf | ConsentLeaf;
 
 export interface StoredLeaf {
   seq: number;
@@ -130,6 +132,22 @@ export async function recordRefusal(db: Conn, r: Refusal): Promise<void> {
     ...(r.hopId ? { hopId: r.hopId } : {}),
     partyId: r.from ?? r.refusedBy,
   });
+}
+
+export async function recordConsent(db: Conn, consent: Consent): Promise<boolean> {
+  const leaf: ConsentLeaf = { type: 'consent', recordedAt: new Date().toISOString(), consent };
+  return append(db, `consent:${consent.id}`, 'consent', leaf, { partyId: consent.platformId });
+}
+
+/**
+ * Appends a registry snapshot unless the party's latest snapshot says the same (a change back to
+ * an earlier state is a new snapshot: registry changes are an administrative, single-writer act).
+ */
+export async function recordParty(db: Conn, party: PartyLeaf['party']): Promise<boolean> {
+  const latest = await db('evidence_leaves').where({ kind: 'party', party_id: party.id }).orderBy('seq', 'desc').first();
+  if (latest && canonicalJson((JSON.parse(latest.data) as PartyLeaf).party).equals(canonicalJson(party))) return false;
+  const leaf: PartyLeaf = { type: 'party', recordedAt: new Date().toISOString(), party };
+  return append(db, `party:${party.id}:${randomUUID()}`, 'party', leaf, { partyId: party.id });
 }
 
 /** What a refusal of untrusted input may safely say about the hop: only what parses. */

@@ -10,11 +10,20 @@ import { NetworkDirectory } from '../registry/directory';
 import type { RecipientIdentity, SigningIdentity } from '../seal/hop';
 import { createCsr, createNetworkCa, generateRsaKeyPair, issueFromCsr, type CaMaterial, type CertificateUsage } from './ca';
 import { certificateFingerprint } from './certificate';
+import { generateNoteKey, noteSignerFromPem, SIG_COSIGNATURE_V1, type NoteSigner } from '../evidence/note';
 
 export interface NetworkFile {
   network: string;
   caPem: string;
   parties: PartyRecord[];
+  /** The evidence log: its origin line, the router's checkpoint key and the witnesses' keys (vkeys). */
+  log?: LogTrust;
+}
+
+export interface LogTrust {
+  origin: string;
+  routerVkey: string;
+  witnesses: { partyId: string; vkey: string }[];
 }
 
 export type PartySpec = Omit<PartyRecord, 'certificates'>;
@@ -76,7 +85,42 @@ export function createDevNetwork(dir: string, parties: PartySpec[] = DEV_PARTIES
   writeFileSync(join(dir, 'parties', 'router', 'payload.key'), JSON.stringify({ keyId: 'payload-1', key: randomBytes(32).toString('base64') }), { mode: 0o600 });
   const file: NetworkFile = { network, caPem: ca.certPem, parties: records };
   writeFileSync(join(dir, 'network.json'), JSON.stringify(file, null, 2));
-  return file;
+  return ensureLogKeys(dir);
+}
+
+const ROUTER_NOTE_KEY = 'parties/router/checkpoint.key';
+const witnessKeyPath = (partyId: string) => `parties/${partyId}/witness.key`;
+
+/**
+ * The checkpoint key (Ed25519, C2SP note type 0x01) and one witness key per regulator (type
+ * 0x04); created once, published in network.json as vkeys for verifiers to pin.
+ */
+export function ensureLogKeys(dir: string): NetworkFile {
+  const file = readNetworkFile(dir);
+  if (file.log && existsSync(join(dir, ROUTER_NOTE_KEY))) return file;
+  const router = generateNoteKey(`dzl.dev/${file.network}/router`);
+  writeFileSync(join(dir, ROUTER_NOTE_KEY), JSON.stringify({ name: router.signer.name, pem: router.privateKeyPem }), { mode: 0o600 });
+  const witnesses = file.parties
+    .filter((p) => p.role === 'regulator')
+    .map((p) => {
+      const w = generateNoteKey(`dzl.dev/${file.network}/witness/${p.id}`, SIG_COSIGNATURE_V1);
+      mkdirSync(join(dir, 'parties', p.id), { recursive: true });
+      writeFileSync(join(dir, witnessKeyPath(p.id)), JSON.stringify({ name: w.signer.name, pem: w.privateKeyPem }), { mode: 0o600 });
+      return { partyId: p.id, vkey: w.signer.vkey };
+    });
+  const updated: NetworkFile = { ...file, log: { origin: `dzl.dev/${file.network}/evidence`, routerVkey: router.signer.vkey, witnesses } };
+  writeFileSync(join(dir, 'network.json'), JSON.stringify(updated, null, 2));
+  return updated;
+}
+
+export function loadCheckpointSigner(dir: string): NoteSigner {
+  const k = JSON.parse(readFileSync(join(dir, ROUTER_NOTE_KEY), 'utf8')) as { name: string; pem: string };
+  return noteSignerFromPem(k.name, k.pem);
+}
+
+export function loadWitnessSigner(dir: string, partyId: string): NoteSigner {
+  const k = JSON.parse(readFileSync(join(dir, witnessKeyPath(partyId)), 'utf8')) as { name: string; pem: string };
+  return noteSignerFromPem(k.name, k.pem, SIG_COSIGNATURE_V1);
 }
 
 export function networkExists(dir: string): boolean {

@@ -262,20 +262,12 @@ function requireString(obj: Record<string, unknown>, key: string, pattern: RegEx
   return v;
 }
 
-/** Structural checks only: shapes, encodings, canonical form. Fails closed with HOP_MALFORMED. */
-export function decodeHop(input: unknown): DecodedHop {
-  if (typeof input !== 'object' || input === null) throw malformed('hop must be an object');
-  const raw = input as Record<string, unknown>;
-  const parts: Record<string, Buffer> = {};
-  for (const k of ['header', 'signature', 'wrappedKey', 'iv', 'ciphertext'] as const) {
-    const b = fromB64url(raw[k]);
-    if (!b || b.length === 0) throw malformed(`hop.${k} must be non-empty base64url`);
-    parts[k] = b;
-  }
-  const { header: headerBytes, signature, wrappedKey, iv, ciphertext } = parts as Record<string, Buffer>;
-  if (iv!.length !== IV_BYTES) throw malformed(`hop.iv must be ${IV_BYTES} bytes`);
-  if (ciphertext!.length < TAG_BYTES) throw malformed('hop.ciphertext is shorter than its authentication tag');
-  const parsed = parseCanonical(headerBytes!);
+/**
+ * The header's structural checks alone (shape, canonical form, version, algorithms), for whoever
+ * holds header bytes without the rest of the hop — the offline verifier of an evidence bundle.
+ */
+export function decodeHeader(headerBytes: Buffer): HopHeader {
+  const parsed = parseCanonical(headerBytes);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw malformed('hop.header must be RFC 8785 canonical JSON of an object');
   }
@@ -331,9 +323,26 @@ export function decodeHop(input: unknown): DecodedHop {
   } else if (h.kind === 'decision') {
     throw malformed('a decision hop must carry header.outcome');
   }
+  return h as unknown as HopHeader;
+}
+
+/** Structural checks only: shapes, encodings, canonical form. Fails closed with HOP_MALFORMED. */
+export function decodeHop(input: unknown): DecodedHop {
+  if (typeof input !== 'object' || input === null) throw malformed('hop must be an object');
+  const raw = input as Record<string, unknown>;
+  const parts: Record<string, Buffer> = {};
+  for (const k of ['header', 'signature', 'wrappedKey', 'iv', 'ciphertext'] as const) {
+    const b = fromB64url(raw[k]);
+    if (!b || b.length === 0) throw malformed(`hop.${k} must be non-empty base64url`);
+    parts[k] = b;
+  }
+  const { header: headerBytes, signature, wrappedKey, iv, ciphertext } = parts as Record<string, Buffer>;
+  if (iv!.length !== IV_BYTES) throw malformed(`hop.iv must be ${IV_BYTES} bytes`);
+  if (ciphertext!.length < TAG_BYTES) throw malformed('hop.ciphertext is shorter than its authentication tag');
+  const header = decodeHeader(headerBytes!);
   return {
     sealed: raw as unknown as SealedHop,
-    header: h as unknown as HopHeader,
+    header,
     headerBytes: headerBytes!,
     headerDigest: headerDigestOf(headerBytes!),
     signature: signature!,
@@ -372,14 +381,16 @@ export const RELAYED_MAX_AGE_MS = 3 * 24 * 3600_000;
 export const DEFAULT_MAX_SKEW_MS = 30_000;
 
 /**
- * Everything anyone on the path can check without the recipient's key: signer, signature,
- * freshness and that the ciphertext is the one the header names. Replay (the nonce) is the
- * caller's, because only it knows whether this is a new hop or a redelivery of a known one.
+ * The sender's part: a registered signing certificate of `header.from`, valid (and not revoked)
+ * at issuedAt, whose key signed exactly these header bytes.
  */
-export function verifyHop(input: unknown, opts: VerifyOptions): DecodedHop {
-  const hop = decodeHop(input);
-  const { header } = hop;
-  const signer = opts.signerOf(header.senderKeyId);
+export function verifySender(
+  header: HopHeader,
+  headerBytes: Uint8Array,
+  signature: Uint8Array,
+  signerOf: (keyId: string) => SignerCertificate | undefined,
+): void {
+  const signer = signerOf(header.senderKeyId);
   if (!signer) {
     throw new DzlError('HOP_SIGNER_UNKNOWN', `no certificate with key id ${header.senderKeyId} is registered`, {
       hopId: header.hopId,
@@ -391,17 +402,29 @@ export function verifyHop(input: unknown, opts: VerifyOptions): DecodedHop {
     });
   }
   const issuedAt = new Date(header.issuedAt);
-  const now = opts.now ?? new Date();
   if (issuedAt < signer.notBefore || issuedAt > signer.notAfter || (signer.revokedAt && signer.revokedAt <= issuedAt)) {
     throw new DzlError('HOP_CERTIFICATE_INVALID', `certificate ${header.senderKeyId} of ${header.from} was not valid at ${header.issuedAt}`, {
       hopId: header.hopId,
     });
   }
-  if (!verifyBytes(signer.publicKey, hop.headerBytes, hop.signature)) {
+  if (!verifyBytes(signer.publicKey, headerBytes, signature)) {
     throw new DzlError('HOP_SIGNATURE_INVALID', `signature of hop ${header.hopId} does not verify against ${header.from}'s certificate`, {
       hopId: header.hopId,
     });
   }
+}
+
+/**
+ * Everything anyone on the path can check without the recipient's key: signer, signature,
+ * freshness and that the ciphertext is the one the header names. Replay (the nonce) is the
+ * caller's, because only it knows whether this is a new hop or a redelivery of a known one.
+ */
+export function verifyHop(input: unknown, opts: VerifyOptions): DecodedHop {
+  const hop = decodeHop(input);
+  const { header } = hop;
+  verifySender(header, hop.headerBytes, hop.signature, opts.signerOf);
+  const issuedAt = new Date(header.issuedAt);
+  const now = opts.now ?? new Date();
   const age = now.getTime() - issuedAt.getTime();
   if (age > (opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS)) {
     throw new DzlError('HOP_EXPIRED', `hop ${header.hopId} was issued at ${header.issuedAt}, older than the ${(opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS) / 1000}s window; seal it again`, {
