@@ -8,7 +8,7 @@ MOCHA := ./node_modules/.bin/mocha
 # node-gyp builds better-sqlite3 from source against the local Node headers (no download)
 export npm_config_nodedir ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
 
-.PHONY: setup deps temporal-cli build demo test test-unit bench network clean
+.PHONY: setup deps temporal-cli browser build demo test test-unit bench network clean
 
 setup: deps temporal-cli build
 
@@ -23,13 +23,17 @@ $(TEMPORAL):
 	@mkdir -p $(TOOLS)/bin
 	GOBIN=$(TOOLS)/bin go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
 
+# The regulator's page is tested in real headless Chromium: Debian's package, driven by playwright-core.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 build: deps
 	$(TSC) -p tsconfig.json
 
 demo: setup
 	node dist/services/demo/demo.js
 
-test: setup
+test: setup browser
 	$(MOCHA)
 
 test-unit: build

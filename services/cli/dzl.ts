@@ -5,11 +5,15 @@
  *   dzl network register --dir D      register the network's parties and certificates in the store
  *   dzl router | dzl worker           run the router (HTTP API) or a worker, as separate processes
  *   dzl who-saw-what <applicationId>  the party × field matrix of one application, from the ledger
+ *   dzl verify <bundle>               verify an evidence bundle offline (services/cli/verifyCommand.ts)
+ *   dzl regulator-link                a signed, one-hour link to the regulator's page
  */
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { hopsOfApplication, whoSawWhat } from '../evidence/ledger';
-import { createDevNetwork, readNetworkFile } from '../pki/network';
+import { createDevNetwork, loadPartyIdentity, readNetworkFile } from '../pki/network';
+import { regulatorLinkToken } from '../router/regulatorPage';
+import { registerVerifyCommand } from './verifyCommand';
 import { parseCertificate } from '../pki/certificate';
 import { startRouter, startWorker } from '../runtime/stack';
 import { getApplication } from '../store/applications';
@@ -79,6 +83,21 @@ program
     } finally {
       await db.destroy();
     }
+  });
+
+registerVerifyCommand(program);
+
+program
+  .command('regulator-link')
+  .description("print a one-hour link to the regulator's page, signed with the regulator's key")
+  .option('--network <dir>', 'network folder', defaults.network)
+  .option('--party <id>', 'the regulator', 'regulator-pboc')
+  .option('--router-url <url>', "the router's HTTP address", 'http://127.0.0.1:8080')
+  .option('--application <id>', 'open this application directly')
+  .action((o: { network: string; party: string; routerUrl: string; application?: string }) => {
+    const token = encodeURIComponent(regulatorLinkToken(loadPartyIdentity(o.network, o.party).signing));
+    const path = o.application ? `/regulator/application?id=${encodeURIComponent(o.application)}&token=${token}` : `/regulator?token=${token}`;
+    process.stdout.write(`${o.routerUrl}${path}\n`);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

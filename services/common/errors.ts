@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   IDEMPOTENCY_KEY_REUSED: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS },
   APPLICATION_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
   ENDPOINT_NOT_FOUND: { http: 404, grpc: GrpcStatus.UNIMPLEMENTED },
+  EVIDENCE_NOT_YET_WITNESSED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION },
   // delivery
   PARTY_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
   INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL },

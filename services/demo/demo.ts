@@ -5,9 +5,12 @@
  * scanning every store and log for the customers' names, ID numbers and mobiles.
  */
 import Table from 'cli-table3';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hopsOfApplication, whoSawWhat } from '../evidence/ledger';
+import { verifyBundle } from '../evidence/verify';
+import { ensureLogKeys, loadPartyIdentity, loadWitnessSigner, readNetworkFile } from '../pki/network';
+import { ReferenceRegulator } from '../parties/regulator';
 import { SAMPLE_CUSTOMERS, sensitiveValues } from '../parties/samples';
 import { DEV, startLocalNetwork, waitForState } from '../runtime/localNetwork';
 import { startDevServer } from '../temporal/devServer';
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
       if (res.status !== 202) throw new Error(`submission refused: ${JSON.stringify(res.body)}`);
       submitted.push({ label: c.label, app });
     }
+    const firstId = submitted[0]!.app.applicationId;
     for (const { label, app } of submitted) {
       const { state, body } = await waitForState(net.platform, app.applicationId, ['platform_notified', 'refused'], 60_000);
       const decision = net.platform.decisions.get(app.applicationId) ?? (body.decision ? net.platform.openDecision((body.decision as { hop: never }).hop) : undefined);
@@ -56,6 +60,22 @@ async function main(): Promise<void> {
       for (const row of matrix.fields) table.push([row.field, row.class, ...parties.map((p) => (row.seenBy.includes(p) ? 'saw' : '—'))]);
       process.stdout.write(table.toString() + '\n\n');
     }
+
+    // The regulator: witness the log, pull one application's evidence and verify it offline.
+    const trust = ensureLogKeys(networkDir).log!;
+    const regulator = new ReferenceRegulator(loadPartyIdentity(networkDir, 'regulator-pboc'), net.router.url, loadWitnessSigner(networkDir, 'regulator-pboc'), trust.routerVkey);
+    const cosigned = await regulator.witnessLatest();
+    const bundle = await regulator.applicationBundle(firstId, true);
+    const bundleFile = join(runDir, `bundle-${firstId}.json`);
+    writeFileSync(bundleFile, JSON.stringify(bundle, null, 2));
+    const report = verifyBundle({ bundle, caPem: readNetworkFile(networkDir).caPem, routerVkey: trust.routerVkey, requireWitnesses: trust.witnesses.map((w) => w.vkey) });
+    process.stdout.write(
+      `evidence: checkpoint of tree size ${cosigned.treeSize} signed by the router and cosigned by regulator-pboc's witness\n` +
+        `  bundle for ${firstId}: ${bundle.leaves.length} leaves → ${bundleFile}\n` +
+        `  offline verification: ${report.ok ? `PASS (${report.checks.length} checks)` : `FAIL\n    ${report.failures.join('\n    ')}`}\n` +
+        `  verify it yourself: node dist/services/cli/dzl.js verify ${bundleFile} --network ${networkDir} --witness-key '${trust.witnesses[0]!.vkey}'\n\n`,
+    );
+    if (!report.ok) process.exitCode = 1;
   } finally {
     await net.close();
     await temporal.stop();

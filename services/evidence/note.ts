@@ -148,6 +148,8 @@ export function openNote(text: string, known: NoteVerifier[]): OpenedNote {
     if (!m) throw new NoteError('NOTE_MALFORMED', `signature line ${JSON.stringify(line.slice(0, 40))} is not "— <name> <base64>"`);
     const name = m[1]!;
     const bytes = Buffer.from(m[2]!, 'base64');
+    // one text per signature: lenient base64 would let the note's text change under valid signatures
+    if (bytes.toString('base64') !== m[2]) throw new NoteError('NOTE_MALFORMED', `signature line of ${name} is not canonical base64`);
     const key = known.find((k) => k.name === name && bytes.length >= 4 && k.keyId.equals(bytes.subarray(0, 4)));
     if (!key) continue;
     let ok: boolean;

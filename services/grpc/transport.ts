@@ -32,9 +32,13 @@ export interface WireReceipt {
 
 let cached: grpc.GrpcObject | undefined;
 
-export function loadDzlProtos(): { ChannelService: grpc.ServiceClientConstructor; BankService: grpc.ServiceClientConstructor } {
+export function loadDzlProtos(): {
+  ChannelService: grpc.ServiceClientConstructor;
+  BankService: grpc.ServiceClientConstructor;
+  RegulatorService: grpc.ServiceClientConstructor;
+} {
   if (!cached) {
-    const def = protoLoader.loadSync(['dzl/v1/channel.proto', 'dzl/v1/bank.proto'], {
+    const def = protoLoader.loadSync(['dzl/v1/channel.proto', 'dzl/v1/bank.proto', 'dzl/v1/regulator.proto'], {
       includeDirs: [PROTO_ROOT],
       keepCase: true,
       longs: String,
@@ -47,6 +51,7 @@ export function loadDzlProtos(): { ChannelService: grpc.ServiceClientConstructor
   return {
     ChannelService: v1.ChannelService as grpc.ServiceClientConstructor,
     BankService: v1.BankService as grpc.ServiceClientConstructor,
+    RegulatorService: v1.RegulatorService as grpc.ServiceClientConstructor,
   };
 }
 

@@ -28,10 +28,13 @@ function usageOf(cert: forge.pki.Certificate): CertificateUsage | undefined {
   return undefined;
 }
 
+/** The key id: SHA-256 of the certificate's DER exactly as issued (never a re-encoding). */
 export function certificateFingerprint(pem: string): string {
-  const cert = forge.pki.certificateFromPem(pem);
-  const der = forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes();
-  return b64url(sha256(Buffer.from(der, 'binary')));
+  const m = /-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END CERTIFICATE-----/.exec(pem);
+  const body = m?.[1]?.replace(/\r?\n/g, '') ?? '';
+  const der = Buffer.from(body, 'base64');
+  if (!m || der.length === 0 || der.toString('base64') !== body) throw new Error('certificate PEM is not strict base64 DER');
+  return b64url(sha256(der));
 }
 
 /**

@@ -51,6 +51,14 @@ export async function admitHop(deps: CarrierDeps, input: unknown, consent: Conse
   const hop = verifyHop(input, { signerOf: directory.signerOf, ...(deps.maxAgeMs ? { maxAgeMs: deps.maxAgeMs } : {}) });
   checkExpected(hop, expected);
   checkRoute(hop.header, { directory, consent, at: new Date() });
+  // sealed for the recipient's own encryption key, or no one it is addressed to can open it
+  const enc = directory.certificate(hop.header.recipientKeyId);
+  const issuedAt = new Date(hop.header.issuedAt);
+  if (!enc || enc.usage !== 'enc' || enc.partyId !== hop.header.to || issuedAt < enc.notBefore || issuedAt > enc.notAfter || (enc.revokedAt && enc.revokedAt <= issuedAt)) {
+    throw new DzlError('HOP_NOT_FOR_RECIPIENT', `hop ${hop.header.hopId} is sealed for key ${hop.header.recipientKeyId}, not a valid encryption certificate of ${hop.header.to}`, {
+      hopId: hop.header.hopId,
+    });
+  }
   const known = await getSealedHop(deps.db, hop.header.hopId);
   if (known) {
     if (known.sealed.header === hop.sealed.header) return { hop, fresh: false };

@@ -13,6 +13,18 @@ import { verifyRequest } from '../seal/requestSignature';
 import { getApplication, getSealedHop, statesOf } from '../store/applications';
 import type { Db } from '../store/db';
 import { acceptApplication, type IntakeDeps } from './intake';
+import { errorPage, regulatorPageRoutes } from './regulatorPage';
+import {
+  auditDirectConnections,
+  bundleForApplication,
+  bundleForParty,
+  checkpointNow,
+  consistency,
+  cosign,
+  currentCheckpoint,
+  requireRegulator,
+  type RegulatorDeps,
+} from './regulator';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -75,6 +87,7 @@ export function partyAuthenticator(directory: () => NetworkDirectory, db?: Db): 
 
 export interface HttpDeps extends IntakeDeps {
   log: Logger;
+  regulator: RegulatorDeps;
 }
 
 async function ownedApplication(deps: HttpDeps, party: string, id: string) {
@@ -133,10 +146,55 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
     };
   });
 
+  const reg = deps.regulator;
+  router.get('/v1/regulator/checkpoint', async (ctx) => {
+    requireRegulator(reg, ctx.state.party);
+    ctx.body = await currentCheckpoint(reg);
+  });
+  router.post('/v1/regulator/checkpoint', async (ctx) => {
+    requireRegulator(reg, ctx.state.party);
+    ctx.body = await checkpointNow(reg);
+  });
+  router.get('/v1/regulator/consistency', async (ctx) => {
+    requireRegulator(reg, ctx.state.party);
+    ctx.body = await consistency(reg, Number(ctx.query.from), Number(ctx.query.to));
+  });
+  router.post('/v1/regulator/checkpoint/:size/cosignature', async (ctx) => {
+    const regulator = requireRegulator(reg, ctx.state.party);
+    const line = (ctx.state.json as { line?: unknown } | undefined)?.line;
+    if (typeof line !== 'string') throw new DzlError('REQUEST_MALFORMED', 'body must be {"line": "— <witness> <base64>"}');
+    ctx.body = await cosign(reg, regulator, Number(ctx.params.size), line);
+  });
+  router.get('/v1/regulator/applications/:id/bundle', async (ctx) => {
+    requireRegulator(reg, ctx.state.party);
+    ctx.body = await bundleForApplication(reg, ctx.params.id!, { witnessed: ctx.query.witnessed === '1' });
+  });
+  router.get('/v1/regulator/parties/:id/bundle', async (ctx) => {
+    requireRegulator(reg, ctx.state.party);
+    ctx.body = await bundleForParty(reg, ctx.params.id!, ctx.query.from as string | undefined, ctx.query.to as string | undefined, { witnessed: ctx.query.witnessed === '1' });
+  });
+  router.get('/v1/regulator/audit/direct-connection', async (ctx) => {
+    requireRegulator(reg, ctx.state.party);
+    ctx.body = await auditDirectConnections(reg, { witnessed: ctx.query.witnessed === '1' });
+  });
+
   app.use(errorResponder(deps.log));
   app.use(async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === '/healthz') ctx.body = { status: 'ok' };
     else await next();
+  });
+  // the regulator's page authenticates by its link token, not a request signature
+  const pages = regulatorPageRoutes(reg).routes();
+  app.use(async (ctx, next) => {
+    if (ctx.method !== 'GET' || !ctx.path.startsWith('/regulator')) return next();
+    try {
+      await pages(ctx as never, next);
+    } catch (err) {
+      const e = toDzlError(err);
+      ctx.status = e.httpStatus;
+      ctx.type = 'html';
+      ctx.body = errorPage(e.code, e.message);
+    }
   });
   app.use(bodyReader(MAX_BODY_BYTES, deps.db));
   app.use(partyAuthenticator(deps.directory, deps.db));

@@ -11,7 +11,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { createHash } from 'node:crypto';
 import { DzlError } from '../common/errors';
 import { checkConsentCovers, parseConsent, sameConsent } from '../consent/consent';
-import { recordRefusal, refusalRefs } from '../evidence/ledger';
+import { recordConsent, recordRefusal, refusalRefs } from '../evidence/ledger';
 import { b64url, sha256 } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import type { SealedHop } from '../seal/hop';
@@ -111,7 +111,10 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
     const stored = await deps.db.transaction(async (trx) => {
       await saveConsent(trx, consent);
       const r = await insertApplication(trx, row);
-      if (r.created) await appendState(trx, row.id, { state: 'accepted', hopId: h.hopId });
+      if (r.created) {
+        await recordConsent(trx, consent);
+        await appendState(trx, row.id, { state: 'accepted', hopId: h.hopId });
+      }
       return r;
     });
     if (!stored.created) return await answerRepeat(deps, stored.row, requestHash);

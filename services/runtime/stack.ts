@@ -8,7 +8,10 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, t
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../common/logger';
-import { loadPartyIdentity, loadPayloadKey, readNetworkFile } from '../pki/network';
+import { ensureLogKeys, loadCheckpointSigner, loadPartyIdentity, loadPayloadKey, readNetworkFile } from '../pki/network';
+import { publishCheckpoint } from '../evidence/log';
+import { startRegulatorGrpc } from '../router/grpcServer';
+import type { RegulatorDeps } from '../router/regulator';
 import { DirectoryHandle } from '../registry/handle';
 import { createHttpApp } from '../router/http';
 import { RELAYED_MAX_AGE_MS } from '../seal/hop';
@@ -26,10 +29,14 @@ export interface StackConfig {
   namespace?: string;
   log?: Logger;
   logFile?: string;
+  checkpointIntervalMs?: number;
 }
 
 export interface RunningRouter {
   url: string;
+  /** The regulator's gRPC endpoint (mutual TLS). */
+  grpcAddress: string;
+  regulator: RegulatorDeps;
   db: Db;
   temporal: Client;
   directory: DirectoryHandle;
@@ -50,11 +57,24 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
   const nonces = new DbNonceStore(db, RELAYED_MAX_AGE_MS);
   const pruning = setInterval(() => void nonces.prune().catch(() => undefined), 60_000);
   pruning.unref();
-  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router') });
+  const network = ensureLogKeys(cfg.networkDir);
+  const regulator: RegulatorDeps = {
+    db,
+    directory: directory.get,
+    log: { origin: network.log!.origin, signer: loadCheckpointSigner(cfg.networkDir) },
+    trust: network.log!,
+  };
+  // a checkpoint at a steady pace, so that witnesses have something recent to cosign
+  const checkpoints = setInterval(() => void publishCheckpoint(db, regulator.log).catch(() => undefined), cfg.checkpointIntervalMs ?? 10_000);
+  checkpoints.unref();
+  const grpcServer = await startRegulatorGrpc(regulator, loadPartyIdentity(cfg.networkDir, 'router'));
+  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator });
   const server: Server = app.listen(port, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    grpcAddress: grpcServer.address,
+    regulator,
     db,
     temporal,
     directory,
@@ -62,6 +82,8 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections?.();
       clearInterval(pruning);
+      clearInterval(checkpoints);
+      grpcServer.server.forceShutdown();
       directory.close();
       await connection.close();
       await db.destroy();

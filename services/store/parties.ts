@@ -1,3 +1,4 @@
+import { recordParty } from '../evidence/ledger';
 import type { NetworkFile } from '../pki/network';
 import { parseCertificate } from '../pki/certificate';
 import { NetworkDirectory, type ChannelLicence, type PartyRecord } from '../registry/directory';
@@ -28,6 +29,23 @@ export async function registerNetwork(db: Db, file: NetworkFile, endpoints: Reco
       }
     }
   });
+  for (const p of file.parties) await snapshotParty(db, p.id);
+}
+
+/** The party as evidence knows it: role, licence and certificates — not its endpoints. */
+export async function snapshotParty(db: Db, partyId: string): Promise<void> {
+  const p = await db('parties').where({ id: partyId }).first();
+  if (!p) return;
+  const certs = await db('party_certificates').where({ party_id: partyId }).orderBy('key_id');
+  const revoked = Object.fromEntries(certs.filter((c) => c.revoked_at != null).map((c) => [c.key_id as string, new Date(toMs(c.revoked_at)).toISOString()]));
+  await recordParty(db, {
+    id: p.id,
+    role: p.role,
+    legalName: p.legal_name,
+    ...(p.licence_json ? { licence: JSON.parse(p.licence_json) as ChannelLicence } : {}),
+    certificates: certs.map((c) => c.key_id as string),
+    ...(Object.keys(revoked).length ? { revoked } : {}),
+  });
 }
 
 export async function setPartyEndpoint(db: Db, partyId: string, ep: { grpc?: string; callback?: string }): Promise<void> {
@@ -38,6 +56,7 @@ export async function setPartyEndpoint(db: Db, partyId: string, ep: { grpc?: str
 
 export async function setChannelLicence(db: Db, channelId: string, licence: ChannelLicence): Promise<void> {
   await db('parties').where({ id: channelId }).update({ licence_json: JSON.stringify(licence), updated_at: Date.now() });
+  await snapshotParty(db, channelId);
 }
 
 export async function loadDirectoryFromDb(db: Db, caPem: string): Promise<NetworkDirectory> {
@@ -61,4 +80,6 @@ export async function loadDirectoryFromDb(db: Db, caPem: string): Promise<Networ
 /** Revokes a certificate from `at`: what it signed before stays verifiable, nothing after. */
 export async function revokeCertificate(db: Db, keyId: string, at: Date = new Date()): Promise<void> {
   await db('party_certificates').where({ key_id: keyId }).whereNull('revoked_at').update({ revoked_at: at.getTime() });
+  const c = await db('party_certificates').where({ key_id: keyId }).first();
+  if (c) await snapshotParty(db, c.party_id);
 }

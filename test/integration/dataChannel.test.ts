@@ -132,6 +132,13 @@ for (const kind of STORE_KINDS) {
         platform: DEV.platform, channel: DEV.channel, consentRef: t.body.consent.id, fields: GOOD!.fields, salt: newSalt(), classOf,
       });
       await expectRefusal(await net.platform.submit({ ...t, idempotencyKey: 'idem-direct-1', body: { ...t.body, hop: direct.sealed } }), 'DIRECT_CONNECTION_REFUSED', 403);
+      // misaddressed: sealed for the channel's name but another party's encryption key
+      const wrongKey = sealHop(net.platform['opts'].identity.signing, {
+        applicationId: 'app_wrongkey', kind: 'application', model: 'data_channel',
+        to: { ...directory.encryptionCertificate(DEV.channel), publicKey: directory.encryptionCertificate(BANK).publicKey, keyId: directory.encryptionCertificate(BANK).keyId },
+        platform: DEV.platform, channel: DEV.channel, consentRef: t.body.consent.id, fields: GOOD!.fields, salt: newSalt(), classOf,
+      });
+      await expectRefusal(await net.platform.submit({ ...t, idempotencyKey: 'idem-wrongkey-1', body: { ...t.body, hop: wrongKey.sealed } }), 'HOP_NOT_FOR_RECIPIENT', 421);
       // replayed: an accepted hop submitted again under a new key
       const accepted = fresh();
       assert.equal((await net.platform.submit(accepted)).status, 202);

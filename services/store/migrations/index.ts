@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as m001 from './001_foundation';
+import * as m002 from './002_evidence_log';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -8,6 +9,7 @@ interface Migration {
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_foundation': m001,
+  '002_evidence_log': m002,
 };
 
 /** Migrations are modules compiled with the code, not files found at run time. */

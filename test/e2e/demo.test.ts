@@ -1,0 +1,28 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, tempDir } from '../support/env';
+
+/** `make demo`, as a user runs it, and its bundle verified offline with `dzl verify`. */
+describe('the demo', function () {
+  this.timeout(180_000);
+
+  it('carries every sample through, finds no plaintext at rest, and its evidence bundle verifies offline', () => {
+    const home = tempDir('demo');
+    const demo = spawnSync(process.execPath, [join(ROOT, 'dist/services/demo/demo.js')], { env: { ...process.env, DZL_HOME: home }, encoding: 'utf8' });
+    assert.equal(demo.status, 0, demo.stderr);
+    assert.equal((demo.stdout.match(/^■ app_/gm) ?? []).length, 4);
+    assert.match(demo.stdout, /no customer name, ID number or mobile found/);
+    assert.match(demo.stdout, /offline verification: PASS/);
+
+    const bundle = readdirSync(join(home, 'demo')).find((f) => f.startsWith('bundle-'))!;
+    const network = join(home, 'network');
+    const witness = (JSON.parse(readFileSync(join(network, 'network.json'), 'utf8')) as { log: { witnesses: { vkey: string }[] } }).log.witnesses[0]!.vkey;
+    const cli = (file: string) =>
+      spawnSync(process.execPath, [join(ROOT, 'dist/services/cli/dzl.js'), 'verify', file, '--network', network, '--witness-key', witness], { encoding: 'utf8' });
+    const ok = cli(join(home, 'demo', bundle));
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /^PASS/);
+  });
+});
