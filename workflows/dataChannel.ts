@@ -1,29 +1,44 @@
 /**
- * One application through the risk-control data channel (风控数据通道模式):
- * platform → channel (credit product) → bank (decision) → platform (outcome).
+ * One application through the risk-control data channel (风控数据通道模式), with its funding
+ * cascade (资方路由): platform → channel (credit product) → bank (decision); on a decline or a
+ * decision timeout, the channel's report for the next eligible bank, and so on; the platform
+ * learns the outcome.
  *
  * Deterministic and free of I/O and crypto: the workflow carries ids and outcome codes only;
  * the sealed bytes live in the router's store and move in activities, and each activity
- * appends the application's state with its evidence (one round trip per hop, not two).
+ * appends the application's state with its evidence.
  */
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { condition, defineQuery, defineUpdate, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import type * as activities from '../services/worker/activities';
 
 export interface ApplicationRef {
   applicationId: string;
   intakeHopId: string;
+  /** Eligible banks in the platform's order, each named by the consent, with its timeout. */
+  candidates: { bankId: string; decisionTimeoutMs: number }[];
+}
+
+export interface DecisionArrived {
+  bankId: string;
+  hopId: string;
+  outcome: { status: 'approved' | 'declined'; reasonCode?: string };
 }
 
 export type ApplicationResult =
-  | { status: 'approved' | 'declined'; decisionHopId: string; reasonCode?: string }
+  | { status: 'approved'; bankId: string; decisionHopId: string }
+  | { status: 'declined' | 'no_funding'; decisionHopId?: string; reasonCode?: string }
   | { status: 'refused'; code: string; stage: string };
+
+/** A bank's asynchronous decision, delivered by the router; refused unless the bank is awaited. */
+export const decisionUpdate = defineUpdate<void, [DecisionArrived]>('decision');
+export const awaitingQuery = defineQuery<string | null>('awaiting');
 
 // Deliveries answer in a fraction of a second, so they run as local activities: no activity
 // task through the server, only a marker in history — about half of Temporal's cost per
 // application. A worker that crashes mid-delivery loses its workflow task; the next worker
 // replays and delivers again, and parties answer a redelivered hop with their stored answer,
 // so a retry never makes them act twice.
-const { deliverToChannel, deliverToBank } = proxyLocalActivities<typeof activities.activityTypes>({
+const { deliverToChannel, requestCreditReport, deliverToBank, recordAttempt } = proxyLocalActivities<typeof activities.activityTypes>({
   startToCloseTimeout: '15 seconds',
   localRetryThreshold: '10 seconds',
   retry: { initialInterval: '250 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
@@ -38,12 +53,62 @@ const { notifyPlatform } = proxyActivities<typeof activities.activityTypes>({
 
 export async function dataChannelApplication(ref: ApplicationRef): Promise<ApplicationResult> {
   const { applicationId } = ref;
-  const atChannel = await deliverToChannel({ applicationId, hopId: ref.intakeHopId });
+  let awaiting: string | null = null;
+  const arrived = new Map<string, DecisionArrived>();
+  setHandler(awaitingQuery, () => awaiting);
+  setHandler(
+    decisionUpdate,
+    (d) => {
+      arrived.set(d.bankId, d);
+    },
+    {
+      validator: (d) => {
+        if (d.bankId !== awaiting) throw new Error(`DECISION_TOO_LATE: ${d.bankId} is not awaited (its decision timeout has passed or it was never asked)`);
+      },
+    },
+  );
+
+  const first = ref.candidates[0]!;
+  const atChannel = await deliverToChannel({ applicationId, hopId: ref.intakeHopId, bankId: first.bankId });
   if (atChannel.status === 'refused') return atChannel;
 
-  const atBank = await deliverToBank({ applicationId, hopId: atChannel.nextHopId });
-  if (atBank.status === 'refused') return atBank;
+  let lastDecline: DecisionArrived | undefined;
+  for (const [position, { bankId, decisionTimeoutMs }] of ref.candidates.entries()) {
+    let reportHopId = atChannel.nextHopId;
+    if (position > 0) {
+      const report = await requestCreditReport({ applicationId, applicationHopId: ref.intakeHopId, bankId });
+      if (report.status === 'refused') {
+        await recordAttempt({ applicationId, bankId, position, outcome: 'refused', reasonCode: report.code });
+        continue;
+      }
+      reportHopId = report.nextHopId;
+    }
+    awaiting = bankId; // from delivery on: an asynchronous answer may overtake the delivery's result
+    const atBank = await deliverToBank({ applicationId, hopId: reportHopId });
+    if (atBank.status === 'refused') {
+      awaiting = null;
+      await recordAttempt({ applicationId, bankId, position, outcome: 'refused', reasonCode: atBank.code });
+      continue;
+    }
+    if (atBank.status === 'decided') arrived.set(bankId, { bankId, hopId: atBank.nextHopId, outcome: atBank.outcome });
+    const inTime = await condition(() => arrived.has(bankId), decisionTimeoutMs);
+    awaiting = null;
+    if (!inTime) {
+      await recordAttempt({ applicationId, bankId, position, outcome: 'timeout', reasonCode: 'DECISION_TIMEOUT' });
+      continue;
+    }
+    const decision = arrived.get(bankId)!;
+    await recordAttempt({ applicationId, bankId, position, outcome: decision.outcome.status, hopId: decision.hopId, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) });
+    if (decision.outcome.status === 'approved') {
+      await notifyPlatform({ applicationId, hopId: decision.hopId, final: 'approved' });
+      return { status: 'approved', bankId, decisionHopId: decision.hopId };
+    }
+    lastDecline = decision;
+  }
 
-  await notifyPlatform({ applicationId, hopId: atBank.nextHopId });
-  return { status: atBank.outcome.status, decisionHopId: atBank.nextHopId, ...(atBank.outcome.reasonCode ? { reasonCode: atBank.outcome.reasonCode } : {}) };
+  // No bank approved: one candidate that declined is its decline; otherwise, no funding.
+  const final = ref.candidates.length === 1 && lastDecline ? 'declined' : 'no_funding';
+  const reasonCode = final === 'declined' ? lastDecline?.outcome.reasonCode : 'NO_FUNDING';
+  await notifyPlatform({ applicationId, ...(lastDecline ? { hopId: lastDecline.hopId } : {}), final, ...(reasonCode ? { reasonCode } : {}) });
+  return { status: final, ...(lastDecline ? { decisionHopId: lastDecline.hopId } : {}), ...(reasonCode ? { reasonCode } : {}) };
 }

@@ -49,6 +49,8 @@ export const ERROR_CODES = {
   APPLICATION_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
   ENDPOINT_NOT_FOUND: { http: 404, grpc: GrpcStatus.UNIMPLEMENTED },
   EVIDENCE_NOT_YET_WITNESSED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION },
+  DECISION_TOO_LATE: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION },
+  NO_ELIGIBLE_BANK: { http: 422, grpc: GrpcStatus.FAILED_PRECONDITION },
   // delivery
   PARTY_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
   INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL },

@@ -36,9 +36,10 @@ export function loadDzlProtos(): {
   ChannelService: grpc.ServiceClientConstructor;
   BankService: grpc.ServiceClientConstructor;
   RegulatorService: grpc.ServiceClientConstructor;
+  RouterService: grpc.ServiceClientConstructor;
 } {
   if (!cached) {
-    const def = protoLoader.loadSync(['dzl/v1/channel.proto', 'dzl/v1/bank.proto', 'dzl/v1/regulator.proto'], {
+    const def = protoLoader.loadSync(['dzl/v1/channel.proto', 'dzl/v1/bank.proto', 'dzl/v1/regulator.proto', 'dzl/v1/router.proto'], {
       includeDirs: [PROTO_ROOT],
       keepCase: true,
       longs: String,
@@ -52,6 +53,7 @@ export function loadDzlProtos(): {
     ChannelService: v1.ChannelService as grpc.ServiceClientConstructor,
     BankService: v1.BankService as grpc.ServiceClientConstructor,
     RegulatorService: v1.RegulatorService as grpc.ServiceClientConstructor,
+    RouterService: v1.RouterService as grpc.ServiceClientConstructor,
   };
 }
 
@@ -128,14 +130,14 @@ export function unaryCall<Req, Res>(client: grpc.Client, method: string, req: Re
   });
 }
 
-export async function startGrpcServer(
-  id: PartyIdentity,
-  service: grpc.ServiceDefinition,
-  impl: grpc.UntypedServiceImplementation,
-  address = '127.0.0.1:0',
-): Promise<{ server: grpc.Server; port: number; address: string }> {
+export interface HostedService {
+  service: grpc.ServiceDefinition;
+  impl: grpc.UntypedServiceImplementation;
+}
+
+export async function startGrpcServer(id: PartyIdentity, services: HostedService[], address = '127.0.0.1:0'): Promise<{ server: grpc.Server; port: number; address: string }> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  server.addService(service, impl);
+  for (const s of services) server.addService(s.service, s.impl);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, serverCredentials(id), (err, p) => (err ? reject(err) : resolve(p))),
   );

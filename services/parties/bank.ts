@@ -6,10 +6,10 @@
 import type * as grpc from '@grpc/grpc-js';
 import { DzlError, toDzlError } from '../common/errors';
 import { classOf } from '../fields/catalogue';
-import { callerParty, hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, toGrpcError, type WireHop } from '../grpc/transport';
+import { callerParty, clientCredentials, fromGrpcError, hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, toGrpcError, unaryCall, type WireHop } from '../grpc/transport';
 import type { PartyIdentity } from '../pki/network';
 import type { NetworkDirectory } from '../registry/directory';
-import { sealHop, type DecisionOutcome, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
+import { decodeHop, sealHop, type DecisionOutcome, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
 import type { SignedReceipt } from '../seal/receipt';
 import { PartyInbox } from './inbox';
 
@@ -20,6 +20,13 @@ export interface BankOptions {
   scoreCutoff?: number;
   /** Time the bank takes to decide (ms): tests use it to interrupt a flow mid-way. */
   decisionDelayMs?: number;
+  /**
+   * Asynchronous banks answer a delivery with a receipt only and submit the decision later
+   * through the router's RouterService.SubmitDecision (mutual TLS).
+   */
+  async?: { routerGrpc: string; afterMs: number };
+  /** The bank's credit policy; the reference one is `decide`. */
+  policy?: (fields: Fields) => BankDecision;
 }
 
 export interface BankDecision {
@@ -47,9 +54,13 @@ export function decide(fields: Fields, cutoff = 600): BankDecision {
 }
 
 export class ReferenceBank {
-  private readonly inbox: PartyInbox<SealedHop>;
+  private readonly inbox: PartyInbox<SealedHop | undefined>;
   /** Every decision this bank made, by application: a retried delivery must not add one. */
   readonly decisions: { applicationId: string; hopId: string; outcome: DecisionOutcome; productVersion: string }[] = [];
+  /** Answers of the router to asynchronous decisions, by decision hop id. */
+  readonly submitted = new Map<string, { accepted: boolean; code?: string }>();
+  /** Every credit report received (application ids), whether or not the bank decided. */
+  readonly received: string[] = [];
 
   constructor(private readonly opts: BankOptions) {
     this.inbox = new PartyInbox(opts.identity, opts.directory, 'credit_report');
@@ -60,14 +71,35 @@ export class ReferenceBank {
   }
 
   async deliverCreditReport(hop: SealedHop | undefined): Promise<{ receipt: SignedReceipt; decisionHop?: SealedHop }> {
-    const answer = await this.inbox.receive(hop, (opened) => this.decideAndSeal(opened));
+    const answer = await this.inbox.receive(hop, async (opened) => {
+      this.received.push(opened.header.applicationId);
+      if (!this.opts.async) return this.decideAndSeal(opened);
+      const { routerGrpc, afterMs } = this.opts.async;
+      setTimeout(() => void this.decideLater(opened, routerGrpc), afterMs).unref();
+      return undefined;
+    });
     return { receipt: answer.receipt, ...(answer.result ? { decisionHop: answer.result } : {}) };
+  }
+
+  private async decideLater(opened: OpenedHop, routerGrpc: string): Promise<void> {
+    const hop = await this.decideAndSeal(opened);
+    const { RouterService } = loadDzlProtos();
+    const client = new RouterService(routerGrpc, clientCredentials(this.opts.identity, 'router'), { 'grpc.ssl_target_name_override': 'localhost' });
+    const hopId = decodeHop(hop).header.hopId;
+    try {
+      const res = await unaryCall<object, { accepted: boolean }>(client, 'SubmitDecision', { decision_hop: hopToWire(hop) }, 10_000);
+      this.submitted.set(hopId, { accepted: res.accepted });
+    } catch (err) {
+      this.submitted.set(hopId, { accepted: false, code: fromGrpcError(err)?.code ?? 'UNAVAILABLE' });
+    } finally {
+      client.close();
+    }
   }
 
   private async decideAndSeal(opened: OpenedHop): Promise<SealedHop> {
     if (this.opts.decisionDelayMs) await new Promise((r) => setTimeout(r, this.opts.decisionDelayMs));
     const { header, fields } = opened;
-    const d = decide(fields, this.opts.scoreCutoff);
+    const d = (this.opts.policy ?? ((f: Fields) => decide(f, this.opts.scoreCutoff)))(fields);
     this.decisions.push({ applicationId: header.applicationId, hopId: header.hopId, outcome: d.outcome, productVersion: `${String(fields['product.name'])} ${String(fields['product.version'])}` });
     return sealHop(this.opts.identity.signing, {
       parentHopId: header.hopId,
@@ -101,6 +133,6 @@ export class ReferenceBank {
 
   async listen(address = '127.0.0.1:0'): Promise<{ server: grpc.Server; address: string }> {
     const { BankService } = loadDzlProtos();
-    return startGrpcServer(this.opts.identity, BankService.service, this.grpcImplementation(), address);
+    return startGrpcServer(this.opts.identity, [{ service: BankService.service, impl: this.grpcImplementation() }], address);
   }
 }

@@ -51,8 +51,9 @@ export function scoreApplication(fields: Fields, product = { name: 'DZL-CreditSc
 
 export class ReferenceChannel {
   private readonly inbox: PartyInbox<SealedHop>;
-  /** What the channel keeps (it stores what it receives, as a credit-reporting agency must). */
-  readonly kept = new Map<string, { header: OpenedHop['header']; fieldNames: string[] }>();
+  /** What the channel keeps (it stores what it receives, as a credit-reporting agency must), by hop id. */
+  readonly kept = new Map<string, OpenedHop>();
+  private readonly reports = new Map<string, SealedHop>();
 
   constructor(private readonly opts: ChannelOptions) {
     this.inbox = new PartyInbox(opts.identity, opts.directory, 'application');
@@ -67,9 +68,19 @@ export class ReferenceChannel {
     return { receipt: answer.receipt, ...(answer.result ? { bankHop: answer.result } : {}) };
   }
 
+  /** The credit report of an application already held, sealed for another bank; once per bank. */
+  async reportToBank(applicationHopId: string, bankId: string): Promise<SealedHop> {
+    const opened = this.kept.get(applicationHopId);
+    if (!opened) throw new DzlError('APPLICATION_NOT_FOUND', `${this.partyId} holds no application hop ${applicationHopId}`);
+    return this.toBank(opened, bankId);
+  }
+
   private async toBank(opened: OpenedHop, bankId: string): Promise<SealedHop> {
     const { header, fields } = opened;
-    this.kept.set(header.applicationId, { header, fieldNames: Object.keys(fields) });
+    this.kept.set(header.hopId, opened);
+    const key = `${header.hopId}\n${bankId}`;
+    const done = this.reports.get(key);
+    if (done) return done;
     const forBank: Fields = {};
     for (const f of [...BANK_ELEMENTS, ...(this.opts.leakFields ?? [])]) if (f in fields) forBank[f] = fields[f]!;
     Object.assign(forBank, scoreApplication(fields, this.opts.product));
@@ -87,6 +98,7 @@ export class ReferenceChannel {
       salt: opened.salt,
       classOf,
     });
+    this.reports.set(key, sealed.sealed);
     return sealed.sealed;
   }
 
@@ -101,11 +113,20 @@ export class ReferenceChannel {
           .then((r) => cb(null, { receipt: receiptToWire(r.receipt), ...(r.bankHop ? { bank_hop: hopToWire(r.bankHop) } : {}) }))
           .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
       },
+      ReportToBank: (call: grpc.ServerUnaryCall<{ application_hop_id?: string; bank_id?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        if (callerParty(call) !== 'router') {
+          cb(toGrpcError(new DzlError('REQUEST_UNAUTHENTICATED', 'only the router asks a channel for credit reports')));
+          return;
+        }
+        this.reportToBank(call.request.application_hop_id ?? '', call.request.bank_id ?? '')
+          .then((hop) => cb(null, { bank_hop: hopToWire(hop) }))
+          .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
+      },
     };
   }
 
   async listen(address = '127.0.0.1:0'): Promise<{ server: grpc.Server; address: string }> {
     const { ChannelService } = loadDzlProtos();
-    return startGrpcServer(this.opts.identity, ChannelService.service, this.grpcImplementation(), address);
+    return startGrpcServer(this.opts.identity, [{ service: ChannelService.service, impl: this.grpcImplementation() }], address);
   }
 }

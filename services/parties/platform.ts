@@ -69,6 +69,8 @@ export interface PlatformOptions {
 
 export class ReferencePlatform {
   readonly decisions = new Map<string, ReceivedDecision>();
+  /** The final outcome the router reported for each application: approved, declined or no_funding. */
+  readonly outcomes = new Map<string, { outcome: string; reasonCode?: string }>();
   private readonly inbox: PartyInbox<ReceivedDecision>;
   private server?: Server;
   callbackUrl?: string;
@@ -156,7 +158,12 @@ export class ReferencePlatform {
         const raw = await getRawBody(ctx.req, { limit: '256kb' });
         const from = verifyRequest(ctx.get('authorization'), ctx.method, ctx.url, raw, this.opts.directory().signerOf);
         if (from !== 'router') throw new DzlError('REQUEST_UNAUTHENTICATED', 'callbacks are accepted from the router only');
-        const msg = JSON.parse(raw.toString('utf8')) as { applicationId: string; hop: SealedHop };
+        const msg = JSON.parse(raw.toString('utf8')) as { applicationId: string; outcome: string; reasonCode?: string; hop?: SealedHop };
+        this.outcomes.set(msg.applicationId, { outcome: msg.outcome, ...(msg.reasonCode ? { reasonCode: msg.reasonCode } : {}) });
+        if (!msg.hop) {
+          ctx.body = { acknowledged: msg.applicationId };
+          return;
+        }
         const answer = await this.inbox.receive(msg.hop, async (opened) => {
           const d = decisionOf(opened);
           this.decisions.set(d.applicationId, d);

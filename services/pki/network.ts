@@ -44,9 +44,10 @@ export const DEV_PARTIES: PartySpec[] = [
     legalName: '朴道征信（示例）',
     licence: { number: 'DEV-PBOC-ZX-0002', issuer: 'PBOC (dev)', validFrom: '2024-01-01T00:00:00Z', validUntil: '2030-12-31T23:59:59Z', status: 'active' },
   },
-  { id: 'bank-hangzhou', role: 'bank', legalName: '杭州示范银行' },
-  { id: 'bank-suzhou', role: 'bank', legalName: '苏州示范消费金融' },
-  { id: 'bank-ningbo', role: 'bank', legalName: '宁波示范银行' },
+  { id: 'bank-hangzhou', role: 'bank', legalName: '杭州示范银行', contractedChannel: 'channel-baihang', decisionTimeoutMs: 30_000 },
+  { id: 'bank-suzhou', role: 'bank', legalName: '苏州示范消费金融', contractedChannel: 'channel-baihang', decisionTimeoutMs: 30_000 },
+  { id: 'bank-ningbo', role: 'bank', legalName: '宁波示范银行', contractedChannel: 'channel-baihang', decisionTimeoutMs: 30_000 },
+  { id: 'bank-wenzhou', role: 'bank', legalName: '温州示范银行', contractedChannel: 'channel-pudao', decisionTimeoutMs: 30_000 },
   { id: 'router', role: 'router', legalName: 'dzl 路由（示例运营方）' },
   { id: 'regulator-pboc', role: 'regulator', legalName: '征信管理局（示例）' },
 ];

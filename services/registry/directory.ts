@@ -23,6 +23,10 @@ export interface PartyRecord {
   grpcEndpoint?: string;
   callbackUrl?: string;
   licence?: ChannelLicence;
+  /** A bank's: the licensed channel it takes credit reports through. */
+  contractedChannel?: string;
+  /** A bank's: how long it may take to decide after a credit report is delivered (ms). */
+  decisionTimeoutMs?: number;
   certificates: string[];
   /** Revocation times by key id: what a revoked key signed before this time still verifies. */
   revoked?: Record<string, string>;
@@ -90,6 +94,16 @@ export class NetworkDirectory {
     const c = valid[0];
     if (!c) throw new DzlError('HOP_CERTIFICATE_INVALID', `party ${partyId} has no valid encryption certificate`, { party: partyId });
     return c;
+  }
+
+  /** The channel a bank takes its credit reports through (its contract), licensed now. */
+  channelOfBank(bankId: string, at: Date = new Date()): string {
+    const bank = this.requireParty(bankId, 'bank');
+    if (!bank.contractedChannel) {
+      throw new DzlError('ROUTE_NOT_ALLOWED', `bank ${bankId} has no contracted credit-reporting channel registered`, { party: bankId });
+    }
+    this.checkChannelLicence(bank.contractedChannel, at);
+    return bank.contractedChannel;
   }
 
   /** A channel may carry personal credit information only while its licence is active. */

@@ -1,13 +1,15 @@
 /**
- * The router's gRPC face for regulators (contracts/proto/dzl/v1/regulator.proto), over mutual
- * TLS: the caller's certificate names the regulator.
+ * The router's gRPC server, mutual TLS: RegulatorService for regulators
+ * (contracts/proto/dzl/v1/regulator.proto) and RouterService for banks' asynchronous decisions
+ * (contracts/proto/dzl/v1/router.proto). The caller's certificate names the party.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { toDzlError } from '../common/errors';
-import { callerParty, loadDzlProtos, startGrpcServer, toGrpcError } from '../grpc/transport';
+import { DzlError, toDzlError } from '../common/errors';
+import { callerParty, hopFromWire, loadDzlProtos, startGrpcServer, toGrpcError, type WireHop } from '../grpc/transport';
 import type { PartyIdentity } from '../pki/network';
 import { fromB64url } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
+import { submitDecision, type DecisionDeps } from './decisions';
 import {
   auditDirectConnections,
   bundleForApplication,
@@ -23,10 +25,11 @@ import {
 
 type Call = grpc.ServerUnaryCall<Record<string, unknown>, unknown>;
 
-function handle(deps: RegulatorDeps, fn: (call: Call, regulator: string) => Promise<unknown>) {
+/** Authorise the caller from its certificate, run, and map a DzlError to a status once. */
+function unary(authorise: (caller: string | undefined) => string, fn: (call: Call, caller: string) => Promise<unknown>) {
   return (call: Call, cb: grpc.sendUnaryData<unknown>) => {
     Promise.resolve()
-      .then(() => fn(call, requireRegulator(deps, callerParty(call))))
+      .then(() => fn(call, authorise(callerParty(call))))
       .then((res) => cb(null, res))
       .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
   };
@@ -35,19 +38,44 @@ function handle(deps: RegulatorDeps, fn: (call: Call, regulator: string) => Prom
 const checkpointMessage = (c: CheckpointView) => ({ tree_size: String(c.treeSize), note: c.checkpoint });
 const bundleMessage = (b: unknown) => ({ json: canonicalJson(b) });
 
-export async function startRegulatorGrpc(deps: RegulatorDeps, identity: PartyIdentity, address = '127.0.0.1:0') {
-  const { RegulatorService } = loadDzlProtos();
-  return startGrpcServer(identity, RegulatorService.service, {
-    GetCheckpoint: handle(deps, async (call) => checkpointMessage(call.request.publish_now ? await checkpointNow(deps) : await currentCheckpoint(deps))),
-    GetConsistencyProof: handle(deps, async (call) => {
+function regulatorService(deps: RegulatorDeps): grpc.UntypedServiceImplementation {
+  const asRegulator = (caller: string | undefined) => requireRegulator(deps, caller);
+  return {
+    GetCheckpoint: unary(asRegulator, async (call) => checkpointMessage(call.request.publish_now ? await checkpointNow(deps) : await currentCheckpoint(deps))),
+    GetConsistencyProof: unary(asRegulator, async (call) => {
       const p = await consistency(deps, Number(call.request.from_size ?? 0), Number(call.request.to_size ?? 0));
       return { from_size: String(p.from), to_size: String(p.to), proof: p.proof.map((h) => fromB64url(h)) };
     }),
-    GetApplicationBundle: handle(deps, async (call) => bundleMessage(await bundleForApplication(deps, String(call.request.application_id ?? '')))),
-    GetPartyBundle: handle(deps, async (call) =>
+    GetApplicationBundle: unary(asRegulator, async (call) => bundleMessage(await bundleForApplication(deps, String(call.request.application_id ?? '')))),
+    GetPartyBundle: unary(asRegulator, async (call) =>
       bundleMessage(await bundleForParty(deps, String(call.request.party_id ?? ''), (call.request.from as string) || undefined, (call.request.to as string) || undefined)),
     ),
-    GetDirectConnectionAudit: handle(deps, async () => bundleMessage(await auditDirectConnections(deps))),
-    AddCosignature: handle(deps, async (call, regulator) => checkpointMessage(await cosign(deps, regulator, Number(call.request.tree_size ?? 0), String(call.request.line ?? '')))),
-  }, address);
+    GetDirectConnectionAudit: unary(asRegulator, async () => bundleMessage(await auditDirectConnections(deps))),
+    AddCosignature: unary(asRegulator, async (call, regulator) => checkpointMessage(await cosign(deps, regulator, Number(call.request.tree_size ?? 0), String(call.request.line ?? '')))),
+  };
+}
+
+function routerService(deps: DecisionDeps): grpc.UntypedServiceImplementation {
+  const asBank = (caller: string | undefined) => {
+    if (!caller || deps.directory().party(caller)?.role !== 'bank') throw new DzlError('PARTY_ROLE_MISMATCH', `decisions are submitted by banks; ${caller ?? 'the caller'} is not one`);
+    return caller;
+  };
+  return {
+    SubmitDecision: unary(asBank, async (call, bank) => {
+      const r = await submitDecision(deps, bank, hopFromWire(call.request.decision_hop as WireHop | undefined));
+      return { accepted: r.accepted, application_id: r.applicationId };
+    }),
+  };
+}
+
+export async function startRouterGrpc(regulator: RegulatorDeps, decisions: DecisionDeps, identity: PartyIdentity, address = '127.0.0.1:0') {
+  const { RegulatorService, RouterService } = loadDzlProtos();
+  return startGrpcServer(
+    identity,
+    [
+      { service: RegulatorService.service, impl: regulatorService(regulator) },
+      { service: RouterService.service, impl: routerService(decisions) },
+    ],
+    address,
+  );
 }

@@ -113,7 +113,8 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
   router.get('/v1/applications/:id', async (ctx) => {
     const a = await ownedApplication(deps, ctx.state.party, ctx.params.id!);
     const history = await statesOf(deps.db, a.id);
-    const decided = history.find((s) => s.state === 'approved' || s.state === 'declined');
+    const decided = history.find((s) => s.state === 'approved' || s.state === 'declined' || s.state === 'no_funding');
+    const attempts = await deps.db('application_attempts').where({ application_id: a.id }).orderBy('position');
     const decisionHop = decided?.hopId ? await getSealedHop(deps.db, decided.hopId) : undefined;
     ctx.body = {
       applicationId: a.id,
@@ -122,7 +123,8 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
       bank: a.bankId,
       state: history.at(-1)?.state ?? 'accepted',
       history: history.map((s) => ({ ...s, at: new Date(s.at).toISOString() })),
-      ...(decided ? { decision: { status: decided.state, ...(decided.reasonCode ? { reasonCode: decided.reasonCode } : {}), hop: decisionHop?.sealed } } : {}),
+      route: attempts.map((t) => ({ bank: t.bank_id, position: Number(t.position), ...(t.outcome ? { outcome: t.outcome } : {}), ...(t.reason_code ? { reasonCode: t.reason_code } : {}) })),
+      ...(decided ? { decision: { status: decided.state, ...(decided.reasonCode ? { reasonCode: decided.reasonCode } : {}), ...(decisionHop ? { hop: decisionHop.sealed } : {}) } } : {}),
     };
   });
 

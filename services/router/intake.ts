@@ -10,11 +10,12 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
 import { DzlError } from '../common/errors';
-import { checkConsentCovers, parseConsent, sameConsent } from '../consent/consent';
+import { parseConsent, sameConsent } from '../consent/consent';
+import { DEFAULT_DECISION_TIMEOUT_MS, planRoute, type RouteAttributes } from '../routing/funding';
 import { recordConsent, recordRefusal, refusalRefs } from '../evidence/ledger';
 import { b64url, sha256 } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
-import type { SealedHop } from '../seal/hop';
+import { verifyHop, type SealedHop } from '../seal/hop';
 import { appendState, findByIdempotencyKey, getConsent, insertApplication, saveConsent, statesOf, type ApplicationRow, type StateChange } from '../store/applications';
 import { TASK_QUEUE } from '../temporal/dataConverter';
 import type { ApplicationRef } from '../../workflows/dataChannel';
@@ -29,6 +30,7 @@ export interface IntakeAnswer {
   workflowId: string;
   state: string;
   replayed: boolean;
+  route: { candidates: string[]; skipped: { bankId: string; reason: string }[] };
 }
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -37,11 +39,19 @@ export function workflowIdFor(platformId: string, idempotencyKey: string): strin
   return `dzl-app-${platformId}-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
 }
 
-function parseBody(body: unknown): { hop: SealedHop; bank: string; callbackUrl: string | null; consent: unknown } {
+function parseRoute(route: Record<string, unknown>): { bank?: string; attributes?: RouteAttributes } {
+  if (typeof route.bank === 'string') return { bank: route.bank };
+  const a = route.attributes as Record<string, unknown> | undefined;
+  if (a && Number.isSafeInteger(a.amount) && Number.isSafeInteger(a.termMonths) && typeof a.region === 'string' && /^[0-9A-Z]{2,12}$/.test(a.region)) {
+    return { attributes: { amount: a.amount as number, termMonths: a.termMonths as number, region: a.region } };
+  }
+  throw new DzlError('REQUEST_MALFORMED', 'body.route must be {bank} or {attributes: {amount (fen), termMonths, region (province code)}}', { member: 'route' });
+}
+
+function parseBody(body: unknown): { hop: SealedHop; route: { bank?: string; attributes?: RouteAttributes }; callbackUrl: string | null; consent: unknown } {
   const b = (body ?? {}) as Record<string, unknown>;
-  const route = (b.route ?? {}) as Record<string, unknown>;
   if (typeof b.hop !== 'object' || b.hop === null) throw new DzlError('REQUEST_MALFORMED', 'body.hop must be a sealed hop object', { member: 'hop' });
-  if (typeof route.bank !== 'string') throw new DzlError('REQUEST_MALFORMED', 'body.route.bank must name the funding bank', { member: 'route.bank' });
+  const route = parseRoute((b.route ?? {}) as Record<string, unknown>);
   if (b.callbackUrl !== undefined) {
     let ok = false;
     try {
@@ -51,7 +61,7 @@ function parseBody(body: unknown): { hop: SealedHop; bank: string; callbackUrl: 
     }
     if (!ok) throw new DzlError('REQUEST_MALFORMED', 'body.callbackUrl must be an http(s) URL', { member: 'callbackUrl' });
   }
-  return { hop: b.hop as SealedHop, bank: route.bank, callbackUrl: (b.callbackUrl as string | undefined) ?? null, consent: b.consent };
+  return { hop: b.hop as SealedHop, route, callbackUrl: (b.callbackUrl as string | undefined) ?? null, consent: b.consent };
 }
 
 async function currentState(deps: IntakeDeps, app: ApplicationRow): Promise<string> {
@@ -59,8 +69,19 @@ async function currentState(deps: IntakeDeps, app: ApplicationRow): Promise<stri
   return states.at(-1)?.state ?? 'accepted';
 }
 
+async function routeOf(deps: IntakeDeps, app: ApplicationRow): Promise<IntakeAnswer['route']> {
+  const rows = await deps.db('application_attempts').where({ application_id: app.id }).orderBy('position');
+  return { candidates: rows.map((r) => r.bank_id as string), skipped: [] };
+}
+
 async function startWorkflow(deps: IntakeDeps, app: ApplicationRow): Promise<void> {
-  const ref: ApplicationRef = { applicationId: app.id, intakeHopId: app.intakeHopId };
+  const directory = deps.directory();
+  const { candidates } = await routeOf(deps, app);
+  const ref: ApplicationRef = {
+    applicationId: app.id,
+    intakeHopId: app.intakeHopId,
+    candidates: candidates.map((bankId) => ({ bankId, decisionTimeoutMs: directory.party(bankId)?.decisionTimeoutMs ?? DEFAULT_DECISION_TIMEOUT_MS })),
+  };
   try {
     await deps.temporal.workflow.start('dataChannelApplication', { taskQueue: TASK_QUEUE, workflowId: app.workflowId, args: [ref] });
   } catch (err) {
@@ -84,8 +105,10 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
       throw new DzlError('CONSENT_MISMATCH', `consent ${consent.id} is already registered with other terms; a changed consent needs a new id`, { consent: consent.id });
     }
     const directory = deps.directory();
-    directory.requireParty(req.bank, 'bank');
-    checkConsentCovers(consent, req.bank, new Date());
+    // authenticate, then plan, then take custody: a refused route leaves no hop in custody and
+    // none in the ledger, and a tampered hop is refused as tampered whatever it claims
+    const verified = verifyHop(req.hop, { signerOf: directory.signerOf });
+    const plan = await planRoute(deps.db, directory, consent, verified.header.channel, req.route);
     const { hop, fresh } = await admitHop(deps, req.hop, consent, { kind: 'application', from: platformId });
     const h = hop.header;
     if (!fresh) {
@@ -102,7 +125,7 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
       workflowId: workflowIdFor(platformId, idempotencyKey),
       model: h.model,
       channelId: h.channel,
-      bankId: req.bank,
+      bankId: plan.candidates[0]!.bankId,
       consentId: consent.id,
       callbackUrl: req.callbackUrl,
       intakeHopId: h.hopId,
@@ -114,12 +137,16 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
       if (r.created) {
         await recordConsent(trx, consent);
         await appendState(trx, row.id, { state: 'accepted', hopId: h.hopId });
+        const day = new Date().toISOString().slice(0, 10);
+        for (const [position, c] of plan.candidates.entries()) {
+          await trx('application_attempts').insert({ application_id: row.id, bank_id: c.bankId, position, day, platform_id: platformId, created_at: Date.now() });
+        }
       }
       return r;
     });
     if (!stored.created) return await answerRepeat(deps, stored.row, requestHash);
     await startWorkflow(deps, stored.row);
-    return { applicationId: row.id, workflowId: row.workflowId, state: 'accepted', replayed: false };
+    return { applicationId: row.id, workflowId: row.workflowId, state: 'accepted', replayed: false, route: { candidates: plan.candidates.map((c) => c.bankId), skipped: plan.skipped } };
   } catch (err) {
     if (err instanceof DzlError) {
       await recordRefusal(deps.db, { code: err.code, message: err.message, stage: 'intake', refusedBy: 'router', ...refusalRefs((body as { hop?: unknown } | undefined)?.hop), from: platformId });
@@ -136,5 +163,5 @@ async function answerRepeat(deps: IntakeDeps, prior: ApplicationRow, requestHash
   }
   // A crash between the commit and the start leaves a row with no workflow: start it now.
   await startWorkflow(deps, prior);
-  return { applicationId: prior.id, workflowId: prior.workflowId, state: await currentState(deps, prior), replayed: true };
+  return { applicationId: prior.id, workflowId: prior.workflowId, state: await currentState(deps, prior), replayed: true, route: await routeOf(deps, prior) };
 }

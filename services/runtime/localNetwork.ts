@@ -10,17 +10,27 @@ import { ReferenceBank } from '../parties/bank';
 import { ReferenceChannel } from '../parties/channel';
 import { ReferencePlatform } from '../parties/platform';
 import { openDb, type Db } from '../store/db';
-import { registerNetwork, setPartyEndpoint } from '../store/parties';
+import { registerNetwork, setBankTerms, setPartyEndpoint } from '../store/parties';
+import { setFundingRules, type FundingRule } from '../routing/funding';
+import type { BankOptions } from '../parties/bank';
 import { startRouter, startWorker, type RunningRouter, type RunningWorker, type StackConfig } from './stack';
 
 export const DEV = {
   platform: 'platform-huixin',
   channel: 'channel-baihang',
-  banks: ['bank-hangzhou', 'bank-suzhou'],
+  channels: ['channel-baihang', 'channel-pudao'],
+  banks: ['bank-hangzhou', 'bank-suzhou', 'bank-ningbo', 'bank-wenzhou'],
 } as const;
+
+/** The dev platform's funding list: every bank, broad rules, in this order. */
+export const DEV_FUNDING_RULES: FundingRule[] = DEV.banks.map((bankId, i) => ({
+  bankId, priority: i + 1, minAmount: 100_000, maxAmount: 50_000_000, terms: [3, 6, 12, 24, 36], regions: ['*'], dailyQuota: 100_000,
+}));
 
 export interface LocalNetworkOptions extends StackConfig {
   bankDelayMs?: number;
+  /** Per-bank behaviour: an asynchronous decision after N ms, a credit policy. */
+  banks?: Partial<Record<string, { asyncAfterMs?: number; policy?: BankOptions['policy']; decisionTimeoutMs?: number }>>;
   channelLeakFields?: string[];
   /** False to run the worker elsewhere (a child process, in the crash tests). */
   inProcessWorker?: boolean;
@@ -33,6 +43,7 @@ export interface LocalNetwork {
   router: RunningRouter;
   worker?: RunningWorker;
   channel: ReferenceChannel;
+  channels: Map<string, ReferenceChannel>;
   banks: Map<string, ReferenceBank>;
   platform: ReferencePlatform;
   close(): Promise<void>;
@@ -46,19 +57,36 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
   await registerNetwork(db, network);
 
   const servers: grpc.Server[] = [];
-  const channel = new ReferenceChannel({ identity: loadPartyIdentity(cfg.networkDir, DEV.channel), directory: parties, ...(cfg.channelLeakFields ? { leakFields: cfg.channelLeakFields } : {}) });
-  const ch = await channel.listen();
-  servers.push(ch.server);
-  await setPartyEndpoint(db, DEV.channel, { grpc: ch.address });
+  const channels = new Map<string, ReferenceChannel>();
+  for (const id of DEV.channels) {
+    const channel = new ReferenceChannel({ identity: loadPartyIdentity(cfg.networkDir, id), directory: parties, ...(cfg.channelLeakFields ? { leakFields: cfg.channelLeakFields } : {}) });
+    const ch = await channel.listen();
+    servers.push(ch.server);
+    await setPartyEndpoint(db, id, { grpc: ch.address });
+    channels.set(id, channel);
+  }
+  await setFundingRules(db, DEV.platform, DEV_FUNDING_RULES);
+  for (const id of DEV.banks) {
+    const t = cfg.banks?.[id]?.decisionTimeoutMs;
+    if (t !== undefined) await setBankTerms(db, id, { decisionTimeoutMs: t });
+  }
+  const router = await startRouter(cfg);
   const banks = new Map<string, ReferenceBank>();
   for (const id of DEV.banks) {
-    const bank = new ReferenceBank({ identity: loadPartyIdentity(cfg.networkDir, id), directory: parties, ...(cfg.bankDelayMs ? { decisionDelayMs: cfg.bankDelayMs } : {}) });
+    const o = cfg.banks?.[id] ?? {};
+    const bank = new ReferenceBank({
+      identity: loadPartyIdentity(cfg.networkDir, id),
+      directory: parties,
+      ...(cfg.bankDelayMs ? { decisionDelayMs: cfg.bankDelayMs } : {}),
+      ...(o.asyncAfterMs !== undefined ? { async: { routerGrpc: router.grpcAddress, afterMs: o.asyncAfterMs } } : {}),
+      ...(o.policy ? { policy: o.policy } : {}),
+    });
     const b = await bank.listen();
     servers.push(b.server);
     await setPartyEndpoint(db, id, { grpc: b.address });
     banks.set(id, bank);
   }
-  const router = await startRouter(cfg);
+  await router.directory.refresh();
   const worker = cfg.inProcessWorker === false ? undefined : await startWorker(cfg, cfg.bundle ? { bundle: cfg.bundle } : {});
   const platform = new ReferencePlatform({ identity: loadPartyIdentity(cfg.networkDir, DEV.platform), directory: parties, routerUrl: router.url, channelId: DEV.channel });
   await platform.listenForCallbacks();
@@ -67,7 +95,8 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
     db,
     router,
     ...(worker ? { worker } : {}),
-    channel,
+    channel: channels.get(DEV.channel)!,
+    channels,
     banks,
     platform,
     close: async () => {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../common/logger';
 import { ensureLogKeys, loadCheckpointSigner, loadPartyIdentity, loadPayloadKey, readNetworkFile } from '../pki/network';
 import { publishCheckpoint } from '../evidence/log';
-import { startRegulatorGrpc } from '../router/grpcServer';
+import { startRouterGrpc } from '../router/grpcServer';
 import type { RegulatorDeps } from '../router/regulator';
 import { DirectoryHandle } from '../registry/handle';
 import { createHttpApp } from '../router/http';
@@ -67,7 +67,11 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
   // a checkpoint at a steady pace, so that witnesses have something recent to cosign
   const checkpoints = setInterval(() => void publishCheckpoint(db, regulator.log).catch(() => undefined), cfg.checkpointIntervalMs ?? 10_000);
   checkpoints.unref();
-  const grpcServer = await startRegulatorGrpc(regulator, loadPartyIdentity(cfg.networkDir, 'router'));
+  const grpcServer = await startRouterGrpc(
+    regulator,
+    { db, directory: directory.get, nonces, temporal, maxAgeMs: RELAYED_MAX_AGE_MS },
+    loadPartyIdentity(cfg.networkDir, 'router'),
+  );
   const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator });
   const server: Server = app.listen(port, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));

@@ -17,6 +17,8 @@ export async function registerNetwork(db: Db, file: NetworkFile, endpoints: Reco
         grpc_endpoint: ep.grpc ?? p.grpcEndpoint ?? null,
         callback_url: ep.callback ?? p.callbackUrl ?? null,
         licence_json: p.licence ? JSON.stringify(p.licence) : null,
+        contracted_channel: p.contractedChannel ?? null,
+        decision_timeout_ms: p.decisionTimeoutMs ?? null,
         updated_at: now,
       };
       await trx('parties').insert(row).onConflict('id').merge();
@@ -48,6 +50,16 @@ export async function snapshotParty(db: Db, partyId: string): Promise<void> {
   });
 }
 
+export async function setBankTerms(db: Db, bankId: string, terms: { contractedChannel?: string; decisionTimeoutMs?: number }): Promise<void> {
+  await db('parties')
+    .where({ id: bankId })
+    .update({
+      ...(terms.contractedChannel ? { contracted_channel: terms.contractedChannel } : {}),
+      ...(terms.decisionTimeoutMs !== undefined ? { decision_timeout_ms: terms.decisionTimeoutMs } : {}),
+      updated_at: Date.now(),
+    });
+}
+
 export async function setPartyEndpoint(db: Db, partyId: string, ep: { grpc?: string; callback?: string }): Promise<void> {
   await db('parties')
     .where({ id: partyId })
@@ -69,6 +81,8 @@ export async function loadDirectoryFromDb(db: Db, caPem: string): Promise<Networ
     ...(p.grpc_endpoint ? { grpcEndpoint: p.grpc_endpoint } : {}),
     ...(p.callback_url ? { callbackUrl: p.callback_url } : {}),
     ...(p.licence_json ? { licence: JSON.parse(p.licence_json) as ChannelLicence } : {}),
+    ...(p.contracted_channel ? { contractedChannel: p.contracted_channel as string } : {}),
+    ...(p.decision_timeout_ms != null ? { decisionTimeoutMs: Number(p.decision_timeout_ms) } : {}),
     certificates: certs.filter((c) => c.party_id === p.id).map((c) => c.pem as string),
     revoked: Object.fromEntries(
       certs.filter((c) => c.party_id === p.id && c.revoked_at != null).map((c) => [c.key_id as string, new Date(toMs(c.revoked_at)).toISOString()]),

@@ -41,6 +41,7 @@ export type StepResult =
 
 export type DecisionResult =
   | { status: 'decided'; nextHopId: string; outcome: DecisionOutcome }
+  | { status: 'delivered' }
   | { status: 'refused'; code: string; stage: string };
 
 interface PartyAnswer {
@@ -60,7 +61,7 @@ export function createActivities(deps: ActivityDeps) {
     return { app, sealed };
   }
 
-  async function refuse(app: ApplicationRow, stage: string, refusedBy: string, err: DzlError, hopId?: string) {
+  async function refuse(app: ApplicationRow, stage: string, refusedBy: string, err: DzlError, hopId?: string, applicationLevel = true) {
     await recordRefusal(deps.db, {
       code: err.code,
       message: err.message,
@@ -68,9 +69,9 @@ export function createActivities(deps: ActivityDeps) {
       refusedBy,
       applicationId: app.id,
       ...(hopId ? { hopId } : {}),
-      dedupKey: `refusal:${app.id}:${stage}`,
+      dedupKey: `refusal:${app.id}:${stage}:${hopId ?? ''}`,
     });
-    await appendState(deps.db, app.id, { state: 'refused', reasonCode: err.code, ...(hopId ? { hopId } : {}) });
+    if (applicationLevel) await appendState(deps.db, app.id, { state: 'refused', reasonCode: err.code, ...(hopId ? { hopId } : {}) });
     deps.log.warn({ applicationId: app.id, stage, code: err.code }, 'hop refused');
     return { status: 'refused' as const, code: err.code, stage };
   }
@@ -85,30 +86,33 @@ export function createActivities(deps: ActivityDeps) {
     call: (app: ApplicationRow, hop: WireHop) => Promise<PartyAnswer>,
     nextKind: HopKind,
     nextTo: (app: ApplicationRow) => string,
+    opts: { applicationLevel: boolean; answerOptional: boolean },
   ) {
     const { app, sealed } = await load(ref);
+    const refuseHere = (by: string, err: DzlError, hopId?: string) => refuse(app, stage, by, err, hopId, opts.applicationLevel);
     const hop = decodeHop(sealed.sealed);
     let answer: PartyAnswer;
     try {
       answer = await call(app, hopToWire(sealed.sealed));
     } catch (err) {
       const refused = fromGrpcError(err);
-      if (refused) return refuse(app, stage, sealed.to, refused, ref.hopId);
+      if (refused) return refuseHere(sealed.to, refused, ref.hopId);
       throw err; // unavailable, deadline: retry
     }
     let receipt;
     try {
       receipt = verifyReceipt(receiptFromWire(answer.receipt), { hopId: ref.hopId, headerDigest: hop.headerDigest, by: sealed.to }, deps.directory().signerOf);
     } catch (err) {
-      if (err instanceof DzlError) return refuse(app, stage, 'router', err, ref.hopId);
+      if (err instanceof DzlError) return refuseHere('router', err, ref.hopId);
       throw err;
     }
     await recordReceipt(deps.db, app.id, receipt);
     if (receipt.body.status === 'rejected') {
       const reason = receipt.body.reason;
       const code = isErrorCode(reason) ? reason : 'ROUTE_NOT_ALLOWED';
-      return refuse(app, stage, sealed.to, new DzlError(code, `${sealed.to} rejected hop ${ref.hopId}: ${reason ?? 'no reason given'}`), ref.hopId);
+      return refuseHere(sealed.to, new DzlError(code, `${sealed.to} rejected hop ${ref.hopId}: ${reason ?? 'no reason given'}`), ref.hopId);
     }
+    if (!answer.next && opts.answerOptional) return { accepted: true as const };
     const consent = await getConsentOrFail(deps.db, app);
     try {
       const admitted = await admitHop(carrier, hopFromWire(answer.next), consent, {
@@ -120,45 +124,96 @@ export function createActivities(deps: ActivityDeps) {
       });
       return { admitted };
     } catch (err) {
-      if (err instanceof DzlError) return refuse(app, `${stage}:answer`, 'router', err);
+      if (err instanceof DzlError) return refuse(app, `${stage}:answer`, 'router', err, undefined, opts.applicationLevel);
       throw err;
     }
   }
 
   return {
-    async deliverToChannel(ref: HopRef): Promise<StepResult> {
+    async deliverToChannel(ref: HopRef & { bankId: string }): Promise<StepResult> {
       const r = await deliver(
         ref,
         'platform→channel',
-        (app, hop) => unaryCall(deps.parties.channel(app.channelId), 'ProcessApplication', { hop, bank_id: app.bankId }, timeout).then((res: any) => ({ receipt: res.receipt, next: res.bank_hop })),
+        (app, hop) =>
+          unaryCall<object, { receipt?: WireReceipt; bank_hop?: WireHop }>(deps.parties.channel(app.channelId), 'ProcessApplication', { hop, bank_id: ref.bankId }, timeout).then((res) => ({
+            ...(res.receipt ? { receipt: res.receipt } : {}),
+            ...(res.bank_hop ? { next: res.bank_hop } : {}),
+          })),
         'credit_report',
-        (app) => app.bankId,
+        () => ref.bankId,
+        { applicationLevel: true, answerOptional: false },
       );
-      if (!('admitted' in r)) return r;
+      if (!('admitted' in r) || !r.admitted) return r as StepResult;
       const nextHopId = r.admitted.hop.header.hopId;
       await appendState(deps.db, ref.applicationId, { state: 'credit_report_sealed', hopId: nextHopId });
       return { status: 'forwarded', nextHopId };
     },
 
+    /** The channel's report of an application it holds, sealed for the next bank of the cascade. */
+    async requestCreditReport(ref: { applicationId: string; applicationHopId: string; bankId: string }): Promise<StepResult> {
+      const app = await getApplication(deps.db, ref.applicationId);
+      if (!app) throw ApplicationFailure.nonRetryable(`application ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
+      let res: { bank_hop?: WireHop };
+      try {
+        res = await unaryCall(deps.parties.channel(app.channelId), 'ReportToBank', { application_hop_id: ref.applicationHopId, bank_id: ref.bankId }, timeout);
+      } catch (err) {
+        const refused = fromGrpcError(err);
+        if (refused) return refuse(app, `channel→${ref.bankId}`, app.channelId, refused, undefined, false);
+        throw err;
+      }
+      try {
+        const admitted = await admitHop(carrier, hopFromWire(res.bank_hop), await getConsentOrFail(deps.db, app), {
+          kind: 'credit_report',
+          from: app.channelId,
+          to: ref.bankId,
+          applicationId: app.id,
+          parentHopId: ref.applicationHopId,
+        });
+        return { status: 'forwarded', nextHopId: admitted.hop.header.hopId };
+      } catch (err) {
+        if (err instanceof DzlError) return refuse(app, `channel→${ref.bankId}:answer`, 'router', err, undefined, false);
+        throw err;
+      }
+    },
+
     async deliverToBank(ref: HopRef): Promise<DecisionResult> {
+      const stored = await getSealedHop(deps.db, ref.hopId);
+      const bankId = stored?.to ?? '';
+      const app = await getApplication(deps.db, ref.applicationId);
+      if (app) await deps.db('application_attempts').where({ application_id: app.id, bank_id: bankId }).whereNull('delivered_at').update({ delivered_at: Date.now() });
       const r = await deliver(
         ref,
         'channel→bank',
-        (app, hop) => unaryCall(deps.parties.bank(app.bankId), 'DeliverCreditReport', { hop }, timeout).then((res: any) => ({ receipt: res.receipt, next: res.decision_hop })),
+        (_app, hop) =>
+          unaryCall<object, { receipt?: WireReceipt; decision_hop?: WireHop }>(deps.parties.bank(bankId), 'DeliverCreditReport', { hop }, timeout).then((res) => ({
+            ...(res.receipt ? { receipt: res.receipt } : {}),
+            ...(res.decision_hop ? { next: res.decision_hop } : {}),
+          })),
         'decision',
-        (app) => app.platformId,
+        (a) => a.platformId,
+        { applicationLevel: false, answerOptional: true },
       );
-      if (!('admitted' in r)) return r;
+      if ('accepted' in r) return { status: 'delivered' };
+      if (!('admitted' in r) || !r.admitted) return r as DecisionResult;
       const { hopId: nextHopId, outcome } = r.admitted.hop.header;
-      await appendState(deps.db, ref.applicationId, { state: outcome!.status, hopId: nextHopId, ...(outcome!.reasonCode ? { reasonCode: outcome!.reasonCode } : {}) });
       return { status: 'decided', nextHopId, outcome: outcome! };
     },
 
+    /** Each bank's outcome in the cascade (approved, declined, timeout, refused). */
+    async recordAttempt(a: { applicationId: string; bankId: string; position: number; outcome: string; reasonCode?: string; hopId?: string }): Promise<void> {
+      await deps.db('application_attempts')
+        .where({ application_id: a.applicationId, bank_id: a.bankId })
+        .update({ position: a.position, outcome: a.outcome, reason_code: a.reasonCode ?? null, hop_id: a.hopId ?? null, decided_at: Date.now() });
+    },
+
     /** Signed callback to the platform, retried (by Temporal) until it answers with a valid receipt. */
-    async notifyPlatform(ref: HopRef): Promise<void> {
-      const { app, sealed } = await load(ref);
+    async notifyPlatform(ref: { applicationId: string; hopId?: string; final: 'approved' | 'declined' | 'no_funding'; reasonCode?: string }): Promise<void> {
+      const app = await getApplication(deps.db, ref.applicationId);
+      if (!app) throw ApplicationFailure.nonRetryable(`application ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
+      await appendState(deps.db, app.id, { state: ref.final, ...(ref.hopId ? { hopId: ref.hopId } : {}), ...(ref.reasonCode ? { reasonCode: ref.reasonCode } : {}) });
       if (!app.callbackUrl) return;
-      const body = Buffer.from(JSON.stringify({ applicationId: app.id, hop: sealed.sealed }));
+      const sealed = ref.hopId ? await getSealedHop(deps.db, ref.hopId) : undefined;
+      const body = Buffer.from(JSON.stringify({ applicationId: app.id, outcome: ref.final, ...(ref.reasonCode ? { reasonCode: ref.reasonCode } : {}), ...(sealed ? { hop: sealed.sealed } : {}) }));
       const path = new URL(app.callbackUrl).pathname + new URL(app.callbackUrl).search;
       const res = await fetch(app.callbackUrl, {
         method: 'POST',
@@ -168,16 +223,20 @@ export function createActivities(deps: ActivityDeps) {
       });
       if (!res.ok) throw new Error(`platform callback answered HTTP ${res.status}`);
       const answer = (await res.json()) as { receipt?: unknown };
-      const receipt = verifyReceipt(answer.receipt, { hopId: ref.hopId, headerDigest: decodeHop(sealed.sealed).headerDigest, by: app.platformId }, deps.directory().signerOf);
+      if (!sealed) {
+        await appendState(deps.db, app.id, { state: 'platform_notified' });
+        return;
+      }
+      const receipt = verifyReceipt(answer.receipt, { hopId: sealed.hopId, headerDigest: decodeHop(sealed.sealed).headerDigest, by: app.platformId }, deps.directory().signerOf);
       await recordReceipt(deps.db, app.id, receipt);
       if (receipt.body.status === 'rejected') {
         // Redelivering the same bytes cannot change the platform's verdict: record it and stop.
         const reason = receipt.body.reason;
-        await refuse(app, 'bank→platform', app.platformId, new DzlError(isErrorCode(reason) ? reason : 'ROUTE_NOT_ALLOWED', `${app.platformId} rejected decision hop ${ref.hopId}: ${reason ?? 'no reason given'}`), ref.hopId);
-        await appendState(deps.db, app.id, { state: 'platform_rejected_decision', hopId: ref.hopId, ...(reason ? { reasonCode: reason } : {}) });
+        await refuse(app, 'bank→platform', app.platformId, new DzlError(isErrorCode(reason) ? reason : 'ROUTE_NOT_ALLOWED', `${app.platformId} rejected decision hop ${sealed.hopId}: ${reason ?? 'no reason given'}`), sealed.hopId, false);
+        await appendState(deps.db, app.id, { state: 'platform_rejected_decision', hopId: sealed.hopId, ...(reason ? { reasonCode: reason } : {}) });
         return;
       }
-      await appendState(deps.db, app.id, { state: 'platform_notified', hopId: ref.hopId });
+      await appendState(deps.db, app.id, { state: 'platform_notified', hopId: sealed.hopId });
     },
   };
 }

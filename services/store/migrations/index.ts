@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as m001 from './001_foundation';
 import * as m002 from './002_evidence_log';
+import * as m003 from './003_funding_routes';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -10,6 +11,7 @@ interface Migration {
 const MIGRATIONS: Record<string, Migration> = {
   '001_foundation': m001,
   '002_evidence_log': m002,
+  '003_funding_routes': m003,
 };
 
 /** Migrations are modules compiled with the code, not files found at run time. */

@@ -1,0 +1,58 @@
+/**
+ * Asynchronous bank decisions (RouterService.SubmitDecision): the router takes custody of the
+ * decision hop like any other, then hands it to the application's workflow as an update. The
+ * workflow is the authority on time: its validator refuses a bank it no longer awaits, and that
+ * refusal becomes DECISION_TOO_LATE, recorded in the ledger beside the late hop itself.
+ */
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { DzlError } from '../common/errors';
+import { recordRefusal, refusalRefs } from '../evidence/ledger';
+import { decodeHop } from '../seal/hop';
+import { getApplication, getConsent } from '../store/applications';
+import { decisionUpdate } from '../../workflows/dataChannel';
+import { admitHop, type CarrierDeps } from './carrier';
+
+export interface DecisionDeps extends CarrierDeps {
+  temporal: Client;
+}
+
+export async function submitDecision(deps: DecisionDeps, bankId: string, input: unknown): Promise<{ accepted: true; applicationId: string }> {
+  try {
+    return await takeDecision(deps, bankId, input);
+  } catch (err) {
+    if (err instanceof DzlError) {
+      await recordRefusal(deps.db, { code: err.code, message: err.message, stage: 'bank decision', refusedBy: 'router', ...refusalRefs(input), from: bankId });
+    }
+    throw err;
+  }
+}
+
+async function takeDecision(deps: DecisionDeps, bankId: string, input: unknown): Promise<{ accepted: true; applicationId: string }> {
+  const { header } = decodeHop(input);
+  if (header.from !== bankId) throw new DzlError('HOP_SIGNER_MISMATCH', `a decision comes from the bank that decided; ${bankId} sent one from ${header.from}`);
+  const app = await getApplication(deps.db, header.applicationId);
+  if (!app) throw new DzlError('APPLICATION_NOT_FOUND', `no application ${header.applicationId}`);
+  const report = await deps.db('sealed_hops').where({ application_id: app.id, kind: 'credit_report', to_party: bankId }).first();
+  if (!report) throw new DzlError('ROUTE_NOT_ALLOWED', `${bankId} was never sent a credit report for ${app.id}`);
+  const consent = await getConsent(deps.db, app.consentId);
+  if (!consent) throw new DzlError('CONSENT_MISSING', `consent ${app.consentId} of ${app.id} is not on record`);
+  const { hop, fresh } = await admitHop(deps, input, consent, { kind: 'decision', from: bankId, to: app.platformId, applicationId: app.id, parentHopId: report.hop_id });
+  if (!fresh) {
+    // the same decision again: answered as before if it was taken, refused if it was late
+    const attempt = await deps.db('application_attempts').where({ application_id: app.id, bank_id: bankId }).first();
+    if (attempt?.hop_id === hop.header.hopId) return { accepted: true, applicationId: app.id };
+  }
+  try {
+    await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(decisionUpdate, {
+      args: [{ bankId, hopId: hop.header.hopId, outcome: hop.header.outcome! }],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      throw new DzlError('DECISION_TOO_LATE', `decision ${hop.header.hopId} of ${bankId} for ${app.id} arrived after its decision timeout; the application has moved on`, {
+        hopId: hop.header.hopId,
+      });
+    }
+    throw err;
+  }
+  return { accepted: true, applicationId: app.id };
+}
