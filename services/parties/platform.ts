@@ -21,9 +21,12 @@ import { PartyInbox } from './inbox';
 export const CONSENT_TEXT_VERSION = 'dzl-consent-2026.11';
 export const CONSENT_TEXT = '本人同意贵平台将本人的申请信息及风险信息提供给下列持牌征信机构，并由其加工后提供给下列资金方，用于信用评估及贷款合同订立。';
 
+/** A named bank, or the routing attributes the platform's funding list is matched against. */
+export type RouteRequest = { bank: string } | { attributes: { amount: number; termMonths: number; region: string } };
+
 export interface SubmitBody {
   hop: SealedHop;
-  route: { bank: string };
+  route: RouteRequest;
   consent: Omit<Consent, 'platformId'>;
   callbackUrl?: string;
 }
@@ -95,16 +98,30 @@ export class ReferencePlatform {
     };
   }
 
-  prepare(fields: Fields, bank: string, opts: { consent?: Omit<Consent, 'platformId'>; now?: Date } = {}): PreparedApplication {
+  /**
+   * Seals an application for the licensed channel and prepares its submission: to one named
+   * bank, or (`route` with attributes) to the platform's funding list, which needs a consent
+   * naming every bank it may reach.
+   */
+  prepare(
+    fields: Fields,
+    route: string | RouteRequest,
+    opts: { consent?: Omit<Consent, 'platformId'>; now?: Date; channelId?: string } = {},
+  ): PreparedApplication {
     const applicationId = `app_${randomUUID()}`;
-    const consent = opts.consent ?? this.consentFor([bank], opts.now);
+    const channelId = opts.channelId ?? this.opts.channelId;
+    const routeRequest: RouteRequest = typeof route === 'string' ? { bank: route } : route;
+    const consent = opts.consent ?? (() => {
+      if (!('bank' in routeRequest)) throw new Error('a funding-list route needs a consent naming its banks');
+      return { ...this.consentFor([routeRequest.bank], opts.now), recipients: [channelId, routeRequest.bank] };
+    })();
     const sealed = sealHop(this.opts.identity.signing, {
       applicationId,
       kind: 'application',
       model: 'data_channel',
-      to: this.opts.directory().encryptionCertificate(this.opts.channelId),
+      to: this.opts.directory().encryptionCertificate(channelId),
       platform: this.partyId,
-      channel: this.opts.channelId,
+      channel: channelId,
       consentRef: consent.id,
       fields,
       salt: newSalt(),
@@ -114,7 +131,7 @@ export class ReferencePlatform {
     return {
       applicationId,
       idempotencyKey: `idem_${randomUUID()}`,
-      body: { hop: sealed.sealed, route: { bank }, consent, ...(this.callbackUrl ? { callbackUrl: this.callbackUrl } : {}) },
+      body: { hop: sealed.sealed, route: routeRequest, consent, ...(this.callbackUrl ? { callbackUrl: this.callbackUrl } : {}) },
     };
   }
 

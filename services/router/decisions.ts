@@ -42,12 +42,13 @@ async function takeDecision(deps: DecisionDeps, bankId: string, input: unknown):
     const attempt = await deps.db('application_attempts').where({ application_id: app.id, bank_id: bankId }).first();
     if (attempt?.hop_id === hop.header.hopId) return { accepted: true, applicationId: app.id };
   }
+  const workflow = deps.temporal.workflow.getHandle(app.workflowId);
   try {
-    await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(decisionUpdate, {
-      args: [{ bankId, hopId: hop.header.hopId, outcome: hop.header.outcome! }],
-    });
+    await workflow.executeUpdate(decisionUpdate, { args: [{ bankId, hopId: hop.header.hopId, outcome: hop.header.outcome! }] });
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) {
+    // refused by the workflow's validator, or the workflow has finished: either way, too late
+    const finished = await workflow.describe().then((d) => d.status.name !== 'RUNNING', () => false);
+    if (err instanceof WorkflowUpdateFailedError || finished) {
       throw new DzlError('DECISION_TOO_LATE', `decision ${hop.header.hopId} of ${bankId} for ${app.id} arrived after its decision timeout; the application has moved on`, {
         hopId: hop.header.hopId,
       });

@@ -108,6 +108,7 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
     // authenticate, then plan, then take custody: a refused route leaves no hop in custody and
     // none in the ledger, and a tampered hop is refused as tampered whatever it claims
     const verified = verifyHop(req.hop, { signerOf: directory.signerOf });
+    directory.checkChannelLicence(verified.header.channel);
     const plan = await planRoute(deps.db, directory, consent, verified.header.channel, req.route);
     const { hop, fresh } = await admitHop(deps, req.hop, consent, { kind: 'application', from: platformId });
     const h = hop.header;
