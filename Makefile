@@ -23,9 +23,10 @@ $(TEMPORAL):
 	@mkdir -p $(TOOLS)/bin
 	GOBIN=$(TOOLS)/bin go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
 
-# The regulator's page is tested in real headless Chromium: Debian's package, driven by playwright-core.
+# The regulator's page and the bank's H5 page are tested in real headless Chromium (Debian's
+# package, driven by playwright-core); a CJK font so their screenshots are legible.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wqy || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
 
 build: deps
 	$(TSC) -p tsconfig.json

@@ -8,8 +8,11 @@
  * the sealed bytes live in the router's store and move in activities, and each activity
  * appends the application's state with its evidence.
  */
-import { condition, defineQuery, defineUpdate, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type * as activities from '../services/worker/activities';
+import { DecisionInbox, type DecisionArrived } from './decisions';
+
+export { decisionUpdate, type DecisionArrived } from './decisions';
 
 export interface ApplicationRef {
   applicationId: string;
@@ -18,34 +21,24 @@ export interface ApplicationRef {
   candidates: { bankId: string; decisionTimeoutMs: number }[];
 }
 
-export interface DecisionArrived {
-  bankId: string;
-  hopId: string;
-  outcome: { status: 'approved' | 'declined'; reasonCode?: string };
-}
-
 export type ApplicationResult =
   | { status: 'approved'; bankId: string; decisionHopId: string }
   | { status: 'declined' | 'no_funding'; decisionHopId?: string; reasonCode?: string }
   | { status: 'refused'; code: string; stage: string };
-
-/** A bank's asynchronous decision, delivered by the router; refused unless the bank is awaited. */
-export const decisionUpdate = defineUpdate<void, [DecisionArrived]>('decision');
-export const awaitingQuery = defineQuery<string | null>('awaiting');
 
 // Deliveries answer in a fraction of a second, so they run as local activities: no activity
 // task through the server, only a marker in history — about half of Temporal's cost per
 // application. A worker that crashes mid-delivery loses its workflow task; the next worker
 // replays and delivers again, and parties answer a redelivered hop with their stored answer,
 // so a retry never makes them act twice.
-const { deliverToChannel, requestCreditReport, deliverToBank, recordAttempt } = proxyLocalActivities<typeof activities.activityTypes>({
+export const { deliverToChannel, requestCreditReport, deliverToBank, deliverRedirect, recordAttempt } = proxyLocalActivities<typeof activities.activityTypes>({
   startToCloseTimeout: '15 seconds',
   localRetryThreshold: '10 seconds',
   retry: { initialInterval: '250 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
 
 // The platform must learn the outcome: retried until it acknowledges with a signed receipt.
-const { notifyPlatform } = proxyActivities<typeof activities.activityTypes>({
+export const { notifyPlatform } = proxyActivities<typeof activities.activityTypes>({
   startToCloseTimeout: '20 seconds',
   scheduleToCloseTimeout: '3 days',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
@@ -53,20 +46,7 @@ const { notifyPlatform } = proxyActivities<typeof activities.activityTypes>({
 
 export async function dataChannelApplication(ref: ApplicationRef): Promise<ApplicationResult> {
   const { applicationId } = ref;
-  let awaiting: string | null = null;
-  const arrived = new Map<string, DecisionArrived>();
-  setHandler(awaitingQuery, () => awaiting);
-  setHandler(
-    decisionUpdate,
-    (d) => {
-      arrived.set(d.bankId, d);
-    },
-    {
-      validator: (d) => {
-        if (d.bankId !== awaiting) throw new Error(`DECISION_TOO_LATE: ${d.bankId} is not awaited (its decision timeout has passed or it was never asked)`);
-      },
-    },
-  );
+  const decisions = new DecisionInbox();
 
   const first = ref.candidates[0]!;
   const atChannel = await deliverToChannel({ applicationId, hopId: ref.intakeHopId, bankId: first.bankId });
@@ -83,21 +63,19 @@ export async function dataChannelApplication(ref: ApplicationRef): Promise<Appli
       }
       reportHopId = report.nextHopId;
     }
-    awaiting = bankId; // from delivery on: an asynchronous answer may overtake the delivery's result
+    decisions.expect(bankId);
     const atBank = await deliverToBank({ applicationId, hopId: reportHopId });
     if (atBank.status === 'refused') {
-      awaiting = null;
+      decisions.stop();
       await recordAttempt({ applicationId, bankId, position, outcome: 'refused', reasonCode: atBank.code });
       continue;
     }
-    if (atBank.status === 'decided') arrived.set(bankId, { bankId, hopId: atBank.nextHopId, outcome: atBank.outcome });
-    const inTime = await condition(() => arrived.has(bankId), decisionTimeoutMs);
-    awaiting = null;
-    if (!inTime) {
+    if (atBank.status === 'decided') decisions.take({ bankId, hopId: atBank.nextHopId, outcome: atBank.outcome });
+    const decision = await decisions.wait(bankId, decisionTimeoutMs);
+    if (!decision) {
       await recordAttempt({ applicationId, bankId, position, outcome: 'timeout', reasonCode: 'DECISION_TIMEOUT' });
       continue;
     }
-    const decision = arrived.get(bankId)!;
     await recordAttempt({ applicationId, bankId, position, outcome: decision.outcome.status, hopId: decision.hopId, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) });
     if (decision.outcome.status === 'approved') {
       await notifyPlatform({ applicationId, hopId: decision.hopId, final: 'approved' });

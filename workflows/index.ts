@@ -1,1 +1,3 @@
 export { dataChannelApplication } from './dataChannel';
+export { directRedirectApplication } from './directRedirect';
+export { disbursementNotice } from './disbursement';

@@ -51,6 +51,9 @@ export const ERROR_CODES = {
   EVIDENCE_NOT_YET_WITNESSED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION },
   DECISION_TOO_LATE: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION },
   NO_ELIGIBLE_BANK: { http: 422, grpc: GrpcStatus.FAILED_PRECONDITION },
+  REDIRECT_TOKEN_INVALID: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED },
+  REDIRECT_TOKEN_EXPIRED: { http: 410, grpc: GrpcStatus.FAILED_PRECONDITION },
+  REDIRECT_TOKEN_USED: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS },
   // delivery
   PARTY_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
   INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL },

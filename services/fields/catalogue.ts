@@ -2,7 +2,7 @@ import { DzlError } from '../common/errors';
 import type { FieldClass } from '../seal/hop';
 import catalogueFile from '../../contracts/fields.json';
 
-export type FieldOrigin = 'application' | 'platform_risk' | 'credit_product' | 'decision' | 'forbidden';
+export type FieldOrigin = 'application' | 'platform_risk' | 'credit_product' | 'decision' | 'redirect' | 'disbursement' | 'forbidden';
 
 export interface FieldSpec {
   class: FieldClass;

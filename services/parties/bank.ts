@@ -27,6 +27,10 @@ export interface BankOptions {
   async?: { routerGrpc: string; afterMs: number };
   /** The bank's credit policy; the reference one is `decide`. */
   policy?: (fields: Fields) => BankDecision;
+  /** Report the disbursement of each approved loan this long after approving it (ms). */
+  disburseAfterMs?: number;
+  /** The router's gRPC endpoint, for asynchronous decisions, redirect claims and disbursements. */
+  routerGrpc?: string;
 }
 
 export interface BankDecision {
@@ -61,9 +65,72 @@ export class ReferenceBank {
   readonly submitted = new Map<string, { accepted: boolean; code?: string }>();
   /** Every credit report received (application ids), whether or not the bank decided. */
   readonly received: string[] = [];
+  /** Direct redirect: what customers filled in on the bank's page, by application (the bank's own data). */
+  readonly h5Applications = new Map<string, Fields>();
+  /** Direct redirect: the bank's full decisions, shown on its page (the platform learns the status only). */
+  readonly fullDecisions = new Map<string, BankDecision>();
+  /** Redirect tokens the platforms handed over (platform → bank hops), by application. */
+  readonly expectedTokens = new Map<string, string>();
+  readonly disbursed = new Map<string, { hopId: string; accepted: boolean; code?: string }>();
+  private readonly redirectInbox: PartyInbox<void>;
 
   constructor(private readonly opts: BankOptions) {
     this.inbox = new PartyInbox(opts.identity, opts.directory, 'credit_report');
+    this.redirectInbox = new PartyInbox(opts.identity, opts.directory, 'redirect');
+  }
+
+  async deliverRedirect(hop: SealedHop | undefined): Promise<{ receipt: SignedReceipt }> {
+    const answer = await this.redirectInbox.receive(hop, async (opened) => {
+      this.expectedTokens.set(opened.header.applicationId, String(opened.fields['redirect.token']));
+    });
+    return { receipt: answer.receipt };
+  }
+
+  private routerClient(): grpc.Client {
+    const endpoint = this.opts.routerGrpc ?? this.opts.async?.routerGrpc;
+    if (!endpoint) throw new Error(`${this.partyId} has no router endpoint configured`);
+    const { RouterService } = loadDzlProtos();
+    return new RouterService(endpoint, clientCredentials(this.opts.identity, 'router'), { 'grpc.ssl_target_name_override': 'localhost' });
+  }
+
+  /** The customer applied on our page with this token: claim it at the router (once). */
+  async claim(token: string): Promise<string> {
+    const client = this.routerClient();
+    try {
+      const res = await unaryCall<object, { application_id: string }>(client, 'ClaimRedirect', { token }, 10_000);
+      return res.application_id;
+    } catch (err) {
+      throw fromGrpcError(err) ?? err;
+    } finally {
+      client.close();
+    }
+  }
+
+  private async reportDisbursement(decisionHop: SealedHop, opened: OpenedHop, amount: number): Promise<void> {
+    const { header } = opened;
+    const decisionHopId = decodeHop(decisionHop).header.hopId;
+    const hop = sealHop(this.opts.identity.signing, {
+      parentHopId: decisionHopId,
+      applicationId: header.applicationId,
+      kind: 'disbursement',
+      model: header.model,
+      to: this.opts.directory().encryptionCertificate(header.platform),
+      platform: header.platform,
+      channel: header.channel,
+      consentRef: header.consentRef,
+      fields: { 'disbursement.amount': amount, 'disbursement.at': new Date().toISOString(), 'disbursement.loanId': `LN${Date.now()}${Math.floor(Math.random() * 1000)}` },
+      salt: opened.salt,
+      classOf,
+    });
+    const client = this.routerClient();
+    try {
+      await unaryCall(client, 'ReportDisbursement', { disbursement_hop: hopToWire(hop.sealed) }, 10_000);
+      this.disbursed.set(header.applicationId, { hopId: hop.header.hopId, accepted: true });
+    } catch (err) {
+      this.disbursed.set(header.applicationId, { hopId: hop.header.hopId, accepted: false, code: fromGrpcError(err)?.code ?? 'UNAVAILABLE' });
+    } finally {
+      client.close();
+    }
   }
 
   get partyId(): string {
@@ -98,10 +165,18 @@ export class ReferenceBank {
 
   private async decideAndSeal(opened: OpenedHop): Promise<SealedHop> {
     if (this.opts.decisionDelayMs) await new Promise((r) => setTimeout(r, this.opts.decisionDelayMs));
-    const { header, fields } = opened;
+    const { header } = opened;
+    // in the redirect model the application elements are the bank's own, from its page
+    const fields = { ...(this.h5Applications.get(header.applicationId) ?? {}), ...opened.fields };
     const d = (this.opts.policy ?? ((f: Fields) => decide(f, this.opts.scoreCutoff)))(fields);
+    this.fullDecisions.set(header.applicationId, d);
+    // the platform learns the status only when the customer applied with the bank directly
+    const forPlatform: Fields =
+      header.model === 'direct_redirect'
+        ? { 'decision.status': d.fields['decision.status']!, ...(d.fields['decision.reasonCode'] ? { 'decision.reasonCode': d.fields['decision.reasonCode'] } : {}) }
+        : d.fields;
     this.decisions.push({ applicationId: header.applicationId, hopId: header.hopId, outcome: d.outcome, productVersion: `${String(fields['product.name'])} ${String(fields['product.version'])}` });
-    return sealHop(this.opts.identity.signing, {
+    const sealed = sealHop(this.opts.identity.signing, {
       parentHopId: header.hopId,
       applicationId: header.applicationId,
       kind: 'decision',
@@ -110,11 +185,15 @@ export class ReferenceBank {
       platform: header.platform,
       channel: header.channel,
       consentRef: header.consentRef,
-      fields: d.fields,
+      fields: forPlatform,
       salt: opened.salt,
       classOf,
       outcome: d.outcome,
     }).sealed;
+    if (d.outcome.status === 'approved' && this.opts.disburseAfterMs !== undefined) {
+      setTimeout(() => void this.reportDisbursement(sealed, opened, Number(d.fields['decision.limit'] ?? 0)), this.opts.disburseAfterMs).unref();
+    }
+    return sealed;
   }
 
   grpcImplementation(): grpc.UntypedServiceImplementation {
@@ -126,6 +205,15 @@ export class ReferenceBank {
         }
         this.deliverCreditReport(hopFromWire(call.request.hop))
           .then((r) => cb(null, { receipt: receiptToWire(r.receipt), ...(r.decisionHop ? { decision_hop: hopToWire(r.decisionHop) } : {}) }))
+          .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
+      },
+      DeliverRedirect: (call: grpc.ServerUnaryCall<{ hop?: WireHop }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        if (callerParty(call) !== 'router') {
+          cb(toGrpcError(new DzlError('REQUEST_UNAUTHENTICATED', 'only the router delivers redirect hops to a bank')));
+          return;
+        }
+        this.deliverRedirect(hopFromWire(call.request.hop))
+          .then((r) => cb(null, { receipt: receiptToWire(r.receipt) }))
           .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
       },
     };

@@ -75,11 +75,40 @@ export class ReferencePlatform {
   /** The final outcome the router reported for each application: approved, declined or no_funding. */
   readonly outcomes = new Map<string, { outcome: string; reasonCode?: string }>();
   private readonly inbox: PartyInbox<ReceivedDecision>;
+  private readonly disbursementInbox: PartyInbox<void>;
+  /** Disbursements the banks reported, opened: amount, time, loan id, by application. */
+  readonly disbursements = new Map<string, Fields>();
   private server?: Server;
   callbackUrl?: string;
 
   constructor(private readonly opts: PlatformOptions) {
     this.inbox = new PartyInbox(opts.identity, opts.directory, 'decision');
+    this.disbursementInbox = new PartyInbox(opts.identity, opts.directory, 'disbursement');
+  }
+
+  /**
+   * The direct-redirect model: ask the router for a redirect to `bank`, seal the platform's risk
+   * fields for the bank's channel (keyed by the application) and the redirect hop for the bank
+   * (the token, nothing personal), and return the URL to send the customer to.
+   */
+  async startRedirect(bank: string, riskFields: Fields): Promise<{ applicationId: string; redirectUrl: string; token: string; submitted: ApiResponse }> {
+    const directory = this.opts.directory();
+    const channel = directory.party(bank)?.contractedChannel ?? this.opts.channelId;
+    const consent = { ...this.consentFor([bank]), recipients: [channel, bank] };
+    const issued = await this.request('POST', '/v1/redirects', { bank, consent, ...(this.callbackUrl ? { callbackUrl: this.callbackUrl } : {}) });
+    if (issued.status !== 201) throw new Error(`redirect refused: ${JSON.stringify(issued.body)}`);
+    const { applicationId, token, redirectUrl } = issued.body as { applicationId: string; token: string; redirectUrl: string };
+    const salt = newSalt();
+    const common = { applicationId, model: 'direct_redirect' as const, platform: this.partyId, channel, consentRef: consent.id, salt, classOf };
+    const riskHop = sealHop(this.opts.identity.signing, { ...common, kind: 'application', to: directory.encryptionCertificate(channel), fields: { ...riskFields, 'redirect.token': token } });
+    const redirectHop = sealHop(this.opts.identity.signing, { ...common, kind: 'redirect', to: directory.encryptionCertificate(bank), fields: { 'redirect.token': token } });
+    const submitted = await this.request(
+      'POST',
+      `/v1/redirects/${encodeURIComponent(applicationId)}/hops`,
+      { riskHop: riskHop.sealed, redirectHop: redirectHop.sealed, ...(this.callbackUrl ? { callbackUrl: this.callbackUrl } : {}) },
+      { 'idempotency-key': `idem_${randomUUID()}` },
+    );
+    return { applicationId, redirectUrl, token, submitted };
   }
 
   get partyId(): string {
@@ -176,9 +205,14 @@ export class ReferencePlatform {
         const from = verifyRequest(ctx.get('authorization'), ctx.method, ctx.url, raw, this.opts.directory().signerOf);
         if (from !== 'router') throw new DzlError('REQUEST_UNAUTHENTICATED', 'callbacks are accepted from the router only');
         const msg = JSON.parse(raw.toString('utf8')) as { applicationId: string; outcome: string; reasonCode?: string; hop?: SealedHop };
-        this.outcomes.set(msg.applicationId, { outcome: msg.outcome, ...(msg.reasonCode ? { reasonCode: msg.reasonCode } : {}) });
+        if (msg.outcome !== 'disbursed') this.outcomes.set(msg.applicationId, { outcome: msg.outcome, ...(msg.reasonCode ? { reasonCode: msg.reasonCode } : {}) });
         if (!msg.hop) {
           ctx.body = { acknowledged: msg.applicationId };
+          return;
+        }
+        if (msg.outcome === 'disbursed') {
+          const done = await this.disbursementInbox.receive(msg.hop, async (opened) => void this.disbursements.set(opened.header.applicationId, opened.fields));
+          ctx.body = { receipt: done.receipt };
           return;
         }
         const answer = await this.inbox.receive(msg.hop, async (opened) => {

@@ -22,6 +22,8 @@ export interface PartyRecord {
   legalName: string;
   grpcEndpoint?: string;
   callbackUrl?: string;
+  /** A bank's application page (H5) for the direct-redirect model. */
+  webUrl?: string;
   licence?: ChannelLicence;
   /** A bank's: the licensed channel it takes credit reports through. */
   contractedChannel?: string;

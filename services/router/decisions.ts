@@ -4,7 +4,10 @@
  * workflow is the authority on time: its validator refuses a bank it no longer awaits, and that
  * refusal becomes DECISION_TOO_LATE, recorded in the ledger beside the late hop itself.
  */
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { appendState } from '../store/applications';
+import { insertIgnore } from '../store/db';
+import { TASK_QUEUE } from '../temporal/dataConverter';
 import { DzlError } from '../common/errors';
 import { recordRefusal, refusalRefs } from '../evidence/ledger';
 import { decodeHop } from '../seal/hop';
@@ -56,4 +59,34 @@ async function takeDecision(deps: DecisionDeps, bankId: string, input: unknown):
     throw err;
   }
   return { accepted: true, applicationId: app.id };
+}
+
+/**
+ * A bank's disbursement (放款) after its approval: custody of the hop, a row for reconciliation,
+ * and a notice workflow that calls the platform back until it acknowledges.
+ */
+export async function reportDisbursement(deps: DecisionDeps, bankId: string, input: unknown): Promise<{ accepted: true }> {
+  try {
+    const { header } = decodeHop(input);
+    const app = await getApplication(deps.db, header.applicationId);
+    if (!app) throw new DzlError('APPLICATION_NOT_FOUND', `no application ${header.applicationId}`);
+    const approval = await deps.db('application_attempts').where({ application_id: app.id, bank_id: bankId, outcome: 'approved' }).first();
+    if (!approval) throw new DzlError('ROUTE_NOT_ALLOWED', `${bankId} did not approve ${app.id}; only the approving bank reports its disbursement`);
+    const consent = await getConsent(deps.db, app.consentId);
+    if (!consent) throw new DzlError('CONSENT_MISSING', `consent ${app.consentId} of ${app.id} is not on record`);
+    const { hop } = await admitHop(deps, input, consent, { kind: 'disbursement', from: bankId, to: app.platformId, applicationId: app.id, parentHopId: approval.hop_id });
+    await insertIgnore(deps.db, 'disbursements', { hop_id: hop.header.hopId, application_id: app.id, platform_id: app.platformId, bank_id: bankId, day: new Date().toISOString().slice(0, 10), created_at: Date.now() });
+    await appendState(deps.db, app.id, { state: 'disbursed', hopId: hop.header.hopId });
+    try {
+      await deps.temporal.workflow.start('disbursementNotice', { taskQueue: TASK_QUEUE, workflowId: `dzl-disbursement-${hop.header.hopId}`, args: [{ applicationId: app.id, hopId: hop.header.hopId }] });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    return { accepted: true };
+  } catch (err) {
+    if (err instanceof DzlError) {
+      await recordRefusal(deps.db, { code: err.code, message: err.message, stage: 'disbursement', refusedBy: 'router', ...refusalRefs(input), from: bankId });
+    }
+    throw err;
+  }
 }

@@ -9,7 +9,8 @@ import { callerParty, hopFromWire, loadDzlProtos, startGrpcServer, toGrpcError, 
 import type { PartyIdentity } from '../pki/network';
 import { fromB64url } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
-import { submitDecision, type DecisionDeps } from './decisions';
+import { reportDisbursement, submitDecision, type DecisionDeps } from './decisions';
+import { claimRedirect, type RedirectDeps } from './redirects';
 import {
   auditDirectConnections,
   bundleForApplication,
@@ -55,7 +56,7 @@ function regulatorService(deps: RegulatorDeps): grpc.UntypedServiceImplementatio
   };
 }
 
-function routerService(deps: DecisionDeps): grpc.UntypedServiceImplementation {
+function routerService(deps: DecisionDeps & RedirectDeps): grpc.UntypedServiceImplementation {
   const asBank = (caller: string | undefined) => {
     if (!caller || deps.directory().party(caller)?.role !== 'bank') throw new DzlError('PARTY_ROLE_MISMATCH', `decisions are submitted by banks; ${caller ?? 'the caller'} is not one`);
     return caller;
@@ -65,10 +66,15 @@ function routerService(deps: DecisionDeps): grpc.UntypedServiceImplementation {
       const r = await submitDecision(deps, bank, hopFromWire(call.request.decision_hop as WireHop | undefined));
       return { accepted: r.accepted, application_id: r.applicationId };
     }),
+    ClaimRedirect: unary(asBank, async (call, bank) => {
+      const r = await claimRedirect(deps, bank, String(call.request.token ?? ''));
+      return { application_id: r.applicationId };
+    }),
+    ReportDisbursement: unary(asBank, async (call, bank) => reportDisbursement(deps, bank, hopFromWire(call.request.disbursement_hop as WireHop | undefined))),
   };
 }
 
-export async function startRouterGrpc(regulator: RegulatorDeps, decisions: DecisionDeps, identity: PartyIdentity, address = '127.0.0.1:0') {
+export async function startRouterGrpc(regulator: RegulatorDeps, decisions: DecisionDeps & RedirectDeps, identity: PartyIdentity, address = '127.0.0.1:0') {
   const { RegulatorService, RouterService } = loadDzlProtos();
   return startGrpcServer(
     identity,

@@ -12,7 +12,8 @@ import type { NetworkDirectory } from '../registry/directory';
 import { verifyRequest } from '../seal/requestSignature';
 import { getApplication, getSealedHop, statesOf } from '../store/applications';
 import type { Db } from '../store/db';
-import { acceptApplication, type IntakeDeps } from './intake';
+import { acceptApplication } from './intake';
+import { issueRedirect, submitRedirectHops, type RedirectDeps } from './redirects';
 import { errorPage, regulatorPageRoutes } from './regulatorPage';
 import {
   auditDirectConnections,
@@ -85,7 +86,7 @@ export function partyAuthenticator(directory: () => NetworkDirectory, db?: Db): 
   };
 }
 
-export interface HttpDeps extends IntakeDeps {
+export interface HttpDeps extends RedirectDeps {
   log: Logger;
   regulator: RegulatorDeps;
 }
@@ -145,6 +146,40 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
         receipts: h.receipts.map((r) => ({ by: r.by, status: r.status, receivedAt: r.receivedAt, ...(r.reason ? { reason: r.reason } : {}) })),
       })),
       matrix: whoSawWhat(hops, [a.platformId, a.channelId, a.bankId, 'router']),
+    };
+  });
+
+  router.post('/v1/redirects', async (ctx) => {
+    ctx.status = 201;
+    ctx.body = await issueRedirect(deps, ctx.state.party, ctx.state.json);
+  });
+
+  router.post('/v1/redirects/:id/hops', async (ctx) => {
+    const answer = await submitRedirectHops(deps, ctx.state.party, ctx.params.id!, ctx.get('idempotency-key') || undefined, ctx.state.json);
+    ctx.status = answer.replayed ? 200 : 202;
+    ctx.body = answer;
+  });
+
+  /** A platform's day: every bank decision and disbursement on its applications (UTC day). */
+  router.get('/v1/reconciliation', async (ctx) => {
+    const day = String(ctx.query.day ?? new Date().toISOString().slice(0, 10));
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new DzlError('REQUEST_MALFORMED', 'day must be YYYY-MM-DD (UTC)');
+    const start = Date.parse(`${day}T00:00:00Z`);
+    const end = start + 24 * 3600_000;
+    const decisions = await deps.db('application_attempts')
+      .where({ platform_id: ctx.state.party })
+      .whereIn('outcome', ['approved', 'declined'])
+      .andWhere('decided_at', '>=', start)
+      .andWhere('decided_at', '<', end)
+      .orderBy('decided_at');
+    const disbursements = await deps.db('disbursements').where({ platform_id: ctx.state.party, day }).orderBy('created_at');
+    ctx.body = {
+      platform: ctx.state.party,
+      day,
+      decisions: decisions.map((d) => ({ applicationId: d.application_id, bank: d.bank_id, outcome: d.outcome, ...(d.reason_code ? { reasonCode: d.reason_code } : {}), decidedAt: new Date(Number(d.decided_at)).toISOString(), hopId: d.hop_id })),
+      disbursements: await Promise.all(
+        disbursements.map(async (d) => ({ applicationId: d.application_id, bank: d.bank_id, hopId: d.hop_id, reportedAt: new Date(Number(d.created_at)).toISOString(), hop: (await getSealedHop(deps.db, d.hop_id))?.sealed })),
+      ),
     };
   });
 

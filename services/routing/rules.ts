@@ -4,8 +4,11 @@
  *   application    platform → channel   application elements, platform risk fields
  *   credit_report  channel  → bank      application elements, the channel's credit product
  *   decision       bank     → platform  decision outcome only
+ *   redirect       platform → bank      the router's opaque redirect token, nothing personal
+ *   disbursement   bank     → platform  the disbursement (amount, time, loan id)
  *
- * A platform may never send a bank anything personal, whatever the hop claims to be.
+ * A platform may never send a bank anything personal, whatever the hop claims to be: the only
+ * platform → bank hop is a redirect whose every field is C1 and of redirect origin.
  */
 import { DzlError } from '../common/errors';
 import { checkConsentCovers, type Consent } from '../consent/consent';
@@ -23,10 +26,17 @@ interface Route {
 }
 
 export const ROUTES: Record<HopKind, Route> = {
-  application: { from: 'platform', to: 'channel', origins: ['application', 'platform_risk'], consented: true },
+  application: { from: 'platform', to: 'channel', origins: ['application', 'platform_risk', 'redirect'], consented: true },
   credit_report: { from: 'channel', to: 'bank', origins: ['application', 'credit_product'], consented: true },
   decision: { from: 'bank', to: 'platform', origins: ['decision'], consented: false },
+  redirect: { from: 'platform', to: 'bank', origins: ['redirect'], consented: true },
+  disbursement: { from: 'bank', to: 'platform', origins: ['disbursement'], consented: false },
 };
+
+/** The one lawful platform → bank hop: a redirect carrying nothing but C1 redirect fields. */
+function isBareRedirect(header: HopHeader): boolean {
+  return header.kind === 'redirect' && header.manifest.every((m) => m.class === 'C1' && fieldSpec(m.field).origin === 'redirect');
+}
 
 export interface RouteContext {
   directory: NetworkDirectory;
@@ -46,7 +56,7 @@ export function checkRoute(header: HopHeader, ctx: RouteContext): void {
     }
   }
   const personal = header.manifest.filter((m) => m.class !== 'C1').map((m) => m.field);
-  if (from.role === 'platform' && to.role === 'bank') {
+  if (from.role === 'platform' && to.role === 'bank' && !isBareRedirect(header)) {
     throw new DzlError(
       'DIRECT_CONNECTION_REFUSED',
       personal.length > 0
@@ -83,7 +93,7 @@ export function checkRoute(header: HopHeader, ctx: RouteContext): void {
   if ((from.role === 'channel' || to.role === 'channel') && header.channel !== (from.role === 'channel' ? from.id : to.id)) {
     throw new DzlError('ROUTE_NOT_ALLOWED', `hop ${header.hopId} names channel ${header.channel} but goes through another`, { hopId: header.hopId });
   }
-  if (header.platform !== ctx.consent.platformId || (header.kind === 'application' && header.platform !== from.id) || (header.kind === 'decision' && header.platform !== to.id)) {
+  if (header.platform !== ctx.consent.platformId || (header.kind === 'application' && header.platform !== from.id) || ((header.kind === 'decision' || header.kind === 'disbursement') && header.platform !== to.id)) {
     throw new DzlError('ROUTE_NOT_ALLOWED', `hop ${header.hopId} names platform ${header.platform}; the application belongs to ${ctx.consent.platformId}`, {
       hopId: header.hopId,
     });

@@ -13,6 +13,8 @@ import { openDb, type Db } from '../store/db';
 import { registerNetwork, setBankTerms, setPartyEndpoint } from '../store/parties';
 import { setFundingRules, type FundingRule } from '../routing/funding';
 import type { BankOptions } from '../parties/bank';
+import { bankH5App, listenH5 } from '../parties/bankH5';
+import type { Server } from 'node:http';
 import { startRouter, startWorker, type RunningRouter, type RunningWorker, type StackConfig } from './stack';
 
 export const DEV = {
@@ -30,7 +32,7 @@ export const DEV_FUNDING_RULES: FundingRule[] = DEV.banks.map((bankId, i) => ({
 export interface LocalNetworkOptions extends StackConfig {
   bankDelayMs?: number;
   /** Per-bank behaviour: an asynchronous decision after N ms, a credit policy. */
-  banks?: Partial<Record<string, { asyncAfterMs?: number; policy?: BankOptions['policy']; decisionTimeoutMs?: number }>>;
+  banks?: Partial<Record<string, { asyncAfterMs?: number; policy?: BankOptions['policy']; decisionTimeoutMs?: number; disburseAfterMs?: number }>>;
   channelLeakFields?: string[];
   /** False to run the worker elsewhere (a child process, in the crash tests). */
   inProcessWorker?: boolean;
@@ -57,6 +59,7 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
   await registerNetwork(db, network);
 
   const servers: grpc.Server[] = [];
+  const webServers: Server[] = [];
   const channels = new Map<string, ReferenceChannel>();
   for (const id of DEV.channels) {
     const channel = new ReferenceChannel({ identity: loadPartyIdentity(cfg.networkDir, id), directory: parties, ...(cfg.channelLeakFields ? { leakFields: cfg.channelLeakFields } : {}) });
@@ -80,10 +83,14 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
       ...(cfg.bankDelayMs ? { decisionDelayMs: cfg.bankDelayMs } : {}),
       ...(o.asyncAfterMs !== undefined ? { async: { routerGrpc: router.grpcAddress, afterMs: o.asyncAfterMs } } : {}),
       ...(o.policy ? { policy: o.policy } : {}),
+      ...(o.disburseAfterMs !== undefined ? { disburseAfterMs: o.disburseAfterMs } : {}),
+      routerGrpc: router.grpcAddress,
     });
     const b = await bank.listen();
     servers.push(b.server);
-    await setPartyEndpoint(db, id, { grpc: b.address });
+    const h5 = await listenH5(bankH5App(bank, parties, fileDirectory.party(id)!.legalName));
+    webServers.push(h5.server);
+    await setPartyEndpoint(db, id, { grpc: b.address, web: h5.url });
     banks.set(id, bank);
   }
   await router.directory.refresh();
@@ -104,6 +111,7 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
       await router.close();
       await platform.close();
       for (const s of servers) s.forceShutdown();
+      for (const w of webServers) w.close();
       await db.destroy();
     },
   };

@@ -67,12 +67,13 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
   // a checkpoint at a steady pace, so that witnesses have something recent to cosign
   const checkpoints = setInterval(() => void publishCheckpoint(db, regulator.log).catch(() => undefined), cfg.checkpointIntervalMs ?? 10_000);
   checkpoints.unref();
+  const routerIdentity = loadPartyIdentity(cfg.networkDir, 'router');
   const grpcServer = await startRouterGrpc(
     regulator,
-    { db, directory: directory.get, nonces, temporal, maxAgeMs: RELAYED_MAX_AGE_MS },
-    loadPartyIdentity(cfg.networkDir, 'router'),
+    { db, directory: directory.get, nonces, temporal, maxAgeMs: RELAYED_MAX_AGE_MS, router: routerIdentity },
+    routerIdentity,
   );
-  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator });
+  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, router: routerIdentity });
   const server: Server = app.listen(port, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   return {

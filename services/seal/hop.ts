@@ -29,7 +29,7 @@ export const HOP_VERSION = 1;
 export const ALGORITHMS = { sig: 'PS256', enc: 'A256GCM', wrap: 'RSA-OAEP-256', digest: 'HS256' } as const;
 
 export type FieldClass = 'C1' | 'C2' | 'C3';
-export type HopKind = 'application' | 'credit_report' | 'decision';
+export type HopKind = 'application' | 'credit_report' | 'decision' | 'redirect' | 'disbursement';
 export type Model = 'data_channel' | 'direct_redirect';
 export type FieldValue = string | number | boolean | null | FieldValue[] | { [key: string]: FieldValue };
 export type Fields = Record<string, FieldValue>;
@@ -239,7 +239,7 @@ export interface DecodedHop {
   ciphertext: Buffer;
 }
 
-const HOP_KINDS: readonly HopKind[] = ['application', 'credit_report', 'decision'];
+const HOP_KINDS: readonly HopKind[] = ['application', 'credit_report', 'decision', 'redirect', 'disbursement'];
 const MODELS: readonly Model[] = ['data_channel', 'direct_redirect'];
 const CLASSES: readonly FieldClass[] = ['C1', 'C2', 'C3'];
 /** Ids fit the store's 64-character keys; a consent reference may be longer. */

@@ -60,10 +60,10 @@ export async function setBankTerms(db: Db, bankId: string, terms: { contractedCh
     });
 }
 
-export async function setPartyEndpoint(db: Db, partyId: string, ep: { grpc?: string; callback?: string }): Promise<void> {
+export async function setPartyEndpoint(db: Db, partyId: string, ep: { grpc?: string; callback?: string; web?: string }): Promise<void> {
   await db('parties')
     .where({ id: partyId })
-    .update({ ...(ep.grpc ? { grpc_endpoint: ep.grpc } : {}), ...(ep.callback ? { callback_url: ep.callback } : {}), updated_at: Date.now() });
+    .update({ ...(ep.grpc ? { grpc_endpoint: ep.grpc } : {}), ...(ep.callback ? { callback_url: ep.callback } : {}), ...(ep.web ? { web_url: ep.web } : {}), updated_at: Date.now() });
 }
 
 export async function setChannelLicence(db: Db, channelId: string, licence: ChannelLicence): Promise<void> {
@@ -82,6 +82,7 @@ export async function loadDirectoryFromDb(db: Db, caPem: string): Promise<Networ
     ...(p.callback_url ? { callbackUrl: p.callback_url } : {}),
     ...(p.licence_json ? { licence: JSON.parse(p.licence_json) as ChannelLicence } : {}),
     ...(p.contracted_channel ? { contractedChannel: p.contracted_channel as string } : {}),
+    ...(p.web_url ? { webUrl: p.web_url as string } : {}),
     ...(p.decision_timeout_ms != null ? { decisionTimeoutMs: Number(p.decision_timeout_ms) } : {}),
     certificates: certs.filter((c) => c.party_id === p.id).map((c) => c.pem as string),
     revoked: Object.fromEntries(

@@ -129,6 +129,20 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
+  /** A signed POST to a platform's callback URL; throws (so Temporal retries) unless it answers 200. */
+  async function callBack(url: string, message: object): Promise<{ receipt?: unknown }> {
+    const body = Buffer.from(JSON.stringify(message));
+    const u = new URL(url);
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: signRequest(deps.router.signing, 'POST', u.pathname + u.search, body) },
+      body,
+      signal: AbortSignal.timeout(timeout),
+    });
+    if (!res.ok) throw new Error(`platform callback answered HTTP ${res.status}`);
+    return (await res.json()) as { receipt?: unknown };
+  }
+
   return {
     async deliverToChannel(ref: HopRef & { bankId: string }): Promise<StepResult> {
       const r = await deliver(
@@ -199,6 +213,21 @@ export function createActivities(deps: ActivityDeps) {
       return { status: 'decided', nextHopId, outcome: outcome! };
     },
 
+    /** platform → bank in the redirect model: the token hop, answered with the bank's receipt only. */
+    async deliverRedirect(ref: HopRef): Promise<{ status: 'delivered' } | { status: 'refused'; code: string; stage: string }> {
+      const stored = await getSealedHop(deps.db, ref.hopId);
+      const bankId = stored?.to ?? '';
+      const r = await deliver(
+        ref,
+        'platform→bank (redirect)',
+        (_app, hop) => unaryCall<object, { receipt?: WireReceipt }>(deps.parties.bank(bankId), 'DeliverRedirect', { hop }, timeout).then((res) => (res.receipt ? { receipt: res.receipt } : {})),
+        'redirect',
+        () => bankId,
+        { applicationLevel: true, answerOptional: true },
+      );
+      return 'accepted' in r ? { status: 'delivered' } : (r as { status: 'refused'; code: string; stage: string });
+    },
+
     /** Each bank's outcome in the cascade (approved, declined, timeout, refused). */
     async recordAttempt(a: { applicationId: string; bankId: string; position: number; outcome: string; reasonCode?: string; hopId?: string }): Promise<void> {
       await deps.db('application_attempts')
@@ -206,23 +235,25 @@ export function createActivities(deps: ActivityDeps) {
         .update({ position: a.position, outcome: a.outcome, reason_code: a.reasonCode ?? null, hop_id: a.hopId ?? null, decided_at: Date.now() });
     },
 
+    /** The platform's signed receipt for a disbursement hop, by callback. */
+    async notifyDisbursement(ref: HopRef): Promise<void> {
+      const app = await getApplication(deps.db, ref.applicationId);
+      const sealed = await getSealedHop(deps.db, ref.hopId);
+      if (!app || !sealed) throw ApplicationFailure.nonRetryable(`disbursement ${ref.hopId} of ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
+      if (!app.callbackUrl) return;
+      const answer = await callBack(app.callbackUrl, { applicationId: app.id, outcome: 'disbursed', hop: sealed.sealed });
+      const receipt = verifyReceipt(answer.receipt, { hopId: sealed.hopId, headerDigest: decodeHop(sealed.sealed).headerDigest, by: app.platformId }, deps.directory().signerOf);
+      await recordReceipt(deps.db, app.id, receipt);
+    },
+
     /** Signed callback to the platform, retried (by Temporal) until it answers with a valid receipt. */
-    async notifyPlatform(ref: { applicationId: string; hopId?: string; final: 'approved' | 'declined' | 'no_funding'; reasonCode?: string }): Promise<void> {
+    async notifyPlatform(ref: { applicationId: string; hopId?: string; final: 'approved' | 'declined' | 'no_funding' | 'expired'; reasonCode?: string }): Promise<void> {
       const app = await getApplication(deps.db, ref.applicationId);
       if (!app) throw ApplicationFailure.nonRetryable(`application ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
       await appendState(deps.db, app.id, { state: ref.final, ...(ref.hopId ? { hopId: ref.hopId } : {}), ...(ref.reasonCode ? { reasonCode: ref.reasonCode } : {}) });
       if (!app.callbackUrl) return;
       const sealed = ref.hopId ? await getSealedHop(deps.db, ref.hopId) : undefined;
-      const body = Buffer.from(JSON.stringify({ applicationId: app.id, outcome: ref.final, ...(ref.reasonCode ? { reasonCode: ref.reasonCode } : {}), ...(sealed ? { hop: sealed.sealed } : {}) }));
-      const path = new URL(app.callbackUrl).pathname + new URL(app.callbackUrl).search;
-      const res = await fetch(app.callbackUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: signRequest(deps.router.signing, 'POST', path, body) },
-        body,
-        signal: AbortSignal.timeout(timeout),
-      });
-      if (!res.ok) throw new Error(`platform callback answered HTTP ${res.status}`);
-      const answer = (await res.json()) as { receipt?: unknown };
+      const answer = await callBack(app.callbackUrl, { applicationId: app.id, outcome: ref.final, ...(ref.reasonCode ? { reasonCode: ref.reasonCode } : {}), ...(sealed ? { hop: sealed.sealed } : {}) });
       if (!sealed) {
         await appendState(deps.db, app.id, { state: 'platform_notified' });
         return;

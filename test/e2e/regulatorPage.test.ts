@@ -6,10 +6,9 @@ import { loadPartyIdentity } from '../../services/pki/network';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { regulatorLinkToken } from '../../services/router/regulatorPage';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork } from '../../services/runtime/localNetwork';
-import { ARTIFACTS, ensureNetwork, env, temporalAddress, workflowBundle } from '../support/env';
+import { ARTIFACTS, CHROMIUM, ensureNetwork, env, temporalAddress, workflowBundle } from '../support/env';
 import { freshStore } from '../support/stores';
 
-export const CHROMIUM = process.env.DZL_CHROMIUM ?? '/usr/bin/chromium';
 
 describe('the regulator’s page in headless Chromium', function () {
   this.timeout(120_000);

@@ -13,6 +13,7 @@ import type { DevServer } from '../../services/temporal/devServer';
 export const ROOT = resolve(__dirname, '..', '..', '..');
 export const RUN_DIR = join(ROOT, '.tmp', 'test-run');
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
+export const CHROMIUM = process.env.DZL_CHROMIUM ?? '/usr/bin/chromium';
 export const MYSQL_ROOT_URL = process.env.DZL_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 export interface TestEnv {

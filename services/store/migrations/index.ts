@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as m001 from './001_foundation';
 import * as m002 from './002_evidence_log';
 import * as m003 from './003_funding_routes';
+import * as m004 from './004_redirects';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '001_foundation': m001,
   '002_evidence_log': m002,
   '003_funding_routes': m003,
+  '004_redirects': m004,
 };
 
 /** Migrations are modules compiled with the code, not files found at run time. */

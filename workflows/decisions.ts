@@ -1,0 +1,49 @@
+/**
+ * Waiting for a bank's decision, shared by both models: a decision arrives with the delivery's
+ * answer, or later as the `decision` update, which the validator refuses unless that bank is
+ * awaited — so a decision after its timeout is refused atomically with the timeout itself.
+ */
+import { condition, defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
+
+export interface DecisionArrived {
+  bankId: string;
+  hopId: string;
+  outcome: { status: 'approved' | 'declined'; reasonCode?: string };
+}
+
+export const decisionUpdate = defineUpdate<void, [DecisionArrived]>('decision');
+export const awaitingQuery = defineQuery<string | null>('awaiting');
+
+export class DecisionInbox {
+  private awaiting: string | null = null;
+  private readonly arrived = new Map<string, DecisionArrived>();
+
+  constructor() {
+    setHandler(awaitingQuery, () => this.awaiting);
+    setHandler(decisionUpdate, (d) => void this.arrived.set(d.bankId, d), {
+      validator: (d) => {
+        if (d.bankId !== this.awaiting) throw new Error(`DECISION_TOO_LATE: ${d.bankId} is not awaited (its decision timeout has passed or it was never asked)`);
+      },
+    });
+  }
+
+  /** From delivery on, an asynchronous answer may overtake the delivery's own result. */
+  expect(bankId: string): void {
+    this.awaiting = bankId;
+  }
+
+  stop(): void {
+    this.awaiting = null;
+  }
+
+  take(d: DecisionArrived): void {
+    this.arrived.set(d.bankId, d);
+  }
+
+  /** The bank's decision, or undefined when its timeout passed first. */
+  async wait(bankId: string, timeoutMs: number): Promise<DecisionArrived | undefined> {
+    const inTime = await condition(() => this.arrived.has(bankId), timeoutMs);
+    this.stop();
+    return inTime ? this.arrived.get(bankId) : undefined;
+  }
+}
