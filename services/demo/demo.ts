@@ -12,9 +12,14 @@ import { verifyBundle } from '../evidence/verify';
 import { ensureLogKeys, loadPartyIdentity, loadWitnessSigner, readNetworkFile } from '../pki/network';
 import { ReferenceRegulator } from '../parties/regulator';
 import { SAMPLE_CUSTOMERS, sensitiveValues } from '../parties/samples';
+import { decide, type BankDecision } from '../parties/bank';
+import type { Fields } from '../seal/hop';
 import { DEV, startLocalNetwork, waitForState } from '../runtime/localNetwork';
 import { startDevServer } from '../temporal/devServer';
 import { scanForPlaintext } from './scan';
+
+/** The customer who applies on the bank's own page (the platform never sees these). */
+const REDIRECT_CUSTOMER = { name: '孙丽娜', idNumber: '330104199405063826', mobile: '13712345678' };
 
 async function main(): Promise<void> {
   const home = resolve(process.env.DZL_HOME ?? '.dzl');
@@ -27,17 +32,37 @@ async function main(): Promise<void> {
 
   process.stdout.write(`dzl demo — data in ${runDir}\n  starting Temporal dev server (SQLite) …\n`);
   const temporal = await startDevServer(runDir);
-  const net = await startLocalNetwork({ dbUrl, networkDir, temporalAddress: temporal.address, logFile });
+  // bank-hangzhou declines loans above ¥100,000, so a large application cascades to bank-suzhou
+  const cautious = (f: Fields): BankDecision =>
+    Number(f['loan.amount']) > 10_000_000
+      ? { outcome: { status: 'declined', reasonCode: 'AMOUNT_ABOVE_APPETITE' }, fields: { 'decision.status': 'declined', 'decision.reasonCode': 'AMOUNT_ABOVE_APPETITE' } }
+      : decide(f);
+  const net = await startLocalNetwork({
+    dbUrl,
+    networkDir,
+    temporalAddress: temporal.address,
+    logFile,
+    banks: { [DEV.banks[0]]: { policy: cautious, disburseAfterMs: 300 }, [DEV.banks[1]]: { disburseAfterMs: 300 } },
+  });
   process.stdout.write(`  router ${net.router.url}  store ${dbUrl.split('?')[0]}  temporal ${temporal.address}\n\n`);
   try {
     const bank = DEV.banks[0];
     const submitted = [];
-    for (const c of SAMPLE_CUSTOMERS) {
+    for (const c of SAMPLE_CUSTOMERS.slice(0, 3)) {
       const app = net.platform.prepare(c.fields, bank);
       const res = await net.platform.submit(app);
       if (res.status !== 202) throw new Error(`submission refused: ${JSON.stringify(res.body)}`);
       submitted.push({ label: c.label, app });
     }
+    // the funding cascade: a consent naming two banks, routed by the platform's funding list
+    const big = SAMPLE_CUSTOMERS[3]!;
+    const cascade = net.platform.prepare(big.fields, { attributes: { amount: Number(big.fields['loan.amount']), termMonths: Number(big.fields['loan.termMonths']), region: 'GD' } }, {
+      consent: net.platform.consentFor([DEV.banks[0], DEV.banks[1]]),
+    });
+    const cascaded = await net.platform.submit(cascade);
+    if (cascaded.status !== 202) throw new Error(`cascade refused: ${JSON.stringify(cascaded.body)}`);
+    submitted.push({ label: 'large loan, funding cascade over two consented banks', app: cascade });
+
     const firstId = submitted[0]!.app.applicationId;
     for (const { label, app } of submitted) {
       const { state, body } = await waitForState(net.platform, app.applicationId, ['platform_notified', 'refused'], 60_000);
@@ -53,13 +78,44 @@ async function main(): Promise<void> {
       process.stdout.write(`■ ${app.applicationId}  (${label})\n`);
       process.stdout.write(`  route: ${hops.map((h) => `${h.header.from} →[${h.header.kind}]→ ${h.header.to}`).join('  ·  ')}\n`);
       const made = net.banks.get(bank)?.decisions.find((d) => d.applicationId === app.applicationId);
-      process.stdout.write(`  credit product: ${made ? `${made.productVersion} by ${DEV.channel}` : '—'}   decision by ${bank}: ${outcome}\n`);
-      const parties = [DEV.platform, DEV.channel, bank, 'router'];
+      const route = (body.route as { bank: string; outcome?: string; reasonCode?: string }[]) ?? [];
+      if (route.length > 1) process.stdout.write(`  funding cascade: ${route.map((r) => `${r.bank} ${r.outcome ?? '—'}${r.reasonCode ? ` (${r.reasonCode})` : ''}`).join(' → ')}\n`);
+      process.stdout.write(`  credit product: ${made ? `${made.productVersion} by ${DEV.channel}` : '—'}   decision: ${outcome}\n`);
+      const parties = [DEV.platform, DEV.channel, ...new Set(hops.filter((h) => h.header.to.startsWith('bank-')).map((h) => h.header.to)), 'router'];
       const matrix = whoSawWhat(hops, parties);
       const table = new Table({ head: ['field', 'class', ...parties], style: { head: [], border: [] } });
       for (const row of matrix.fields) table.push([row.field, row.class, ...parties.map((p) => (row.seenBy.includes(p) ? 'saw' : '—'))]);
       process.stdout.write(table.toString() + '\n\n');
     }
+
+    // The direct-redirect model: the customer applies on the bank's own page with a one-time token.
+    const risk = Object.fromEntries(Object.entries(SAMPLE_CUSTOMERS[0]!.fields).filter(([k]) => k.startsWith('risk.')));
+    const redirect = await net.platform.startRedirect(DEV.banks[1], risk);
+    const form = await fetch(redirect.redirectUrl);
+    if (!form.ok) throw new Error(`the bank's page answered ${form.status}`);
+    const customer = new URLSearchParams({ token: redirect.token, ...REDIRECT_CUSTOMER, amount: '30000', term: '12', consent: 'yes' });
+    await fetch(redirect.redirectUrl.split('?')[0]!, { method: 'POST', body: customer, headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    await waitForState(net.platform, redirect.applicationId, ['platform_notified'], 60_000);
+    const redirectHops = await hopsOfApplication(net.db, redirect.applicationId);
+    const learned = net.platform.decisions.get(redirect.applicationId);
+    process.stdout.write(`■ ${redirect.applicationId}  (direct redirect to ${DEV.banks[1]}'s own page)\n`);
+    process.stdout.write(`  route: ${redirectHops.map((h) => `${h.header.from} →[${h.header.kind}]→ ${h.header.to}`).join('  ·  ')}\n`);
+    process.stdout.write(`  the platform learned: ${learned?.outcome.status} (fields it can open: ${Object.keys(learned?.fields ?? {}).join(', ')})\n`);
+    const rParties = [DEV.platform, DEV.channel, DEV.banks[1], 'router'];
+    const rTable = new Table({ head: ['field', 'class', ...rParties], style: { head: [], border: [] } });
+    for (const row of whoSawWhat(redirectHops, rParties).fields) rTable.push([row.field, row.class, ...rParties.map((p) => (row.seenBy.includes(p) ? 'saw' : '—'))]);
+    process.stdout.write(rTable.toString() + '\n\n');
+
+    // Disbursements and the platform's reconciliation for the day.
+    const approved = [...net.platform.decisions.values()].filter((d) => d.outcome.status === 'approved').length;
+    const deadline = Date.now() + 15_000;
+    while (net.platform.disbursements.size < approved && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const rec = await net.platform.request('GET', `/v1/reconciliation?day=${new Date().toISOString().slice(0, 10)}`);
+    const recBody = rec.body as { decisions: { outcome: string }[]; disbursements: unknown[] };
+    process.stdout.write(
+      `reconciliation for ${DEV.platform} today: ${recBody.decisions.length} bank decisions (${recBody.decisions.filter((d) => d.outcome === 'approved').length} approved), ` +
+        `${recBody.disbursements.length} disbursements reported; the platform opened ${net.platform.disbursements.size} disbursement notices\n\n`,
+    );
 
     // The regulator: witness the log, pull one application's evidence and verify it offline.
     const trust = ensureLogKeys(networkDir).log!;
@@ -80,7 +136,7 @@ async function main(): Promise<void> {
     await net.close();
     await temporal.stop();
   }
-  const scan = scanForPlaintext([runDir], sensitiveValues());
+  const scan = scanForPlaintext([runDir], [...sensitiveValues(), ...Object.values(REDIRECT_CUSTOMER).slice(0, 3)]);
   process.stdout.write(
     `plaintext scan of the Temporal database, the router's database and the logs: ${scan.files} files, ${(scan.bytes / 1e6).toFixed(1)} MB, ` +
       `${scan.hits.length === 0 ? 'no customer name, ID number or mobile found' : `${scan.hits.length} HITS: ${scan.hits.map((h) => h.file).join(', ')}`}\n`,

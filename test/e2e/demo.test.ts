@@ -12,7 +12,10 @@ describe('the demo', function () {
     const home = tempDir('demo');
     const demo = spawnSync(process.execPath, [join(ROOT, 'dist/services/demo/demo.js')], { env: { ...process.env, DZL_HOME: home }, encoding: 'utf8' });
     assert.equal(demo.status, 0, demo.stderr);
-    assert.equal((demo.stdout.match(/^■ app_/gm) ?? []).length, 4);
+    assert.equal((demo.stdout.match(/^■ app_/gm) ?? []).length, 5, 'three data-channel applications, a cascade and a redirect');
+    assert.match(demo.stdout, /funding cascade: bank-hangzhou declined \(AMOUNT_ABOVE_APPETITE\) → bank-suzhou approved/);
+    assert.match(demo.stdout, /the platform learned: approved \(fields it can open: decision.status\)/);
+    assert.match(demo.stdout, /\(3 approved\), 3 disbursements reported; the platform opened 3 disbursement notices/);
     assert.match(demo.stdout, /no customer name, ID number or mobile found/);
     assert.match(demo.stdout, /offline verification: PASS/);
 
