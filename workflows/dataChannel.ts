@@ -8,7 +8,7 @@
  * the sealed bytes live in the router's store and move in activities, and each activity
  * appends the application's state with its evidence.
  */
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyLocalActivities } from '@temporalio/workflow';
 import type * as activities from '../services/worker/activities';
 import { DecisionInbox, type DecisionArrived } from './decisions';
 
@@ -37,10 +37,13 @@ export const { deliverToChannel, requestCreditReport, deliverToBank, deliverRedi
   retry: { initialInterval: '250 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
 
-// The platform must learn the outcome: retried until it acknowledges with a signed receipt.
-export const { notifyPlatform } = proxyActivities<typeof activities.activityTypes>({
+// The platform must learn the outcome: retried until it acknowledges with a signed receipt, for
+// up to 3 days. A local activity too: a platform that answers at once costs the server nothing;
+// past 10 s of local retries, the SDK schedules the next attempts with durable timers.
+export const { notifyPlatform } = proxyLocalActivities<typeof activities.activityTypes>({
   startToCloseTimeout: '20 seconds',
   scheduleToCloseTimeout: '3 days',
+  localRetryThreshold: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
@@ -70,13 +73,13 @@ export async function dataChannelApplication(ref: ApplicationRef): Promise<Appli
       await recordAttempt({ applicationId, bankId, position, outcome: 'refused', reasonCode: atBank.code });
       continue;
     }
-    if (atBank.status === 'decided') decisions.take({ bankId, hopId: atBank.nextHopId, outcome: atBank.outcome });
+    if (atBank.status === 'decided') decisions.take({ bankId, hopId: atBank.nextHopId, outcome: atBank.outcome, recorded: true });
     const decision = await decisions.wait(bankId, decisionTimeoutMs);
     if (!decision) {
       await recordAttempt({ applicationId, bankId, position, outcome: 'timeout', reasonCode: 'DECISION_TIMEOUT' });
       continue;
     }
-    await recordAttempt({ applicationId, bankId, position, outcome: decision.outcome.status, hopId: decision.hopId, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) });
+    if (!decision.recorded) await recordAttempt({ applicationId, bankId, position, outcome: decision.outcome.status, hopId: decision.hopId, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) });
     if (decision.outcome.status === 'approved') {
       await notifyPlatform({ applicationId, hopId: decision.hopId, final: 'approved' });
       return { status: 'approved', bankId, decisionHopId: decision.hopId };

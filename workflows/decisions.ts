@@ -9,6 +9,8 @@ export interface DecisionArrived {
   bankId: string;
   hopId: string;
   outcome: { status: 'approved' | 'declined'; reasonCode?: string };
+  /** True when the delivery activity already recorded the bank's attempt. */
+  recorded?: boolean;
 }
 
 export const decisionUpdate = defineUpdate<void, [DecisionArrived]>('decision');
@@ -42,7 +44,8 @@ export class DecisionInbox {
 
   /** The bank's decision, or undefined when its timeout passed first. */
   async wait(bankId: string, timeoutMs: number): Promise<DecisionArrived | undefined> {
-    const inTime = await condition(() => this.arrived.has(bankId), timeoutMs);
+    // a decision that came with the delivery needs no timer (a timer is two more history events)
+    const inTime = this.arrived.has(bankId) || (await condition(() => this.arrived.has(bankId), timeoutMs));
     this.stop();
     return inTime ? this.arrived.get(bankId) : undefined;
   }

@@ -44,14 +44,14 @@ export async function directRedirectApplication(ref: RedirectRef): Promise<Appli
   decisions.expect(bankId);
   const atBank = await deliverToBank({ applicationId, hopId: atChannel.nextHopId });
   if (atBank.status === 'refused') return atBank;
-  if (atBank.status === 'decided') decisions.take({ bankId, hopId: atBank.nextHopId, outcome: atBank.outcome });
+  if (atBank.status === 'decided') decisions.take({ bankId, hopId: atBank.nextHopId, outcome: atBank.outcome, recorded: true });
   const decision = await decisions.wait(bankId, ref.decisionTimeoutMs);
   if (!decision) {
     await recordAttempt({ applicationId, bankId, position: 0, outcome: 'timeout', reasonCode: 'DECISION_TIMEOUT' });
     await notifyPlatform({ applicationId, final: 'no_funding', reasonCode: 'DECISION_TIMEOUT' });
     return { status: 'no_funding', reasonCode: 'DECISION_TIMEOUT' };
   }
-  await recordAttempt({ applicationId, bankId, position: 0, outcome: decision.outcome.status, hopId: decision.hopId, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) });
+  if (!decision.recorded) await recordAttempt({ applicationId, bankId, position: 0, outcome: decision.outcome.status, hopId: decision.hopId, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) });
   const final = decision.outcome.status;
   await notifyPlatform({ applicationId, hopId: decision.hopId, final, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) });
   return final === 'approved' ? { status: 'approved', bankId, decisionHopId: decision.hopId } : { status: 'declined', decisionHopId: decision.hopId, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) };

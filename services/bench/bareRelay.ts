@@ -8,7 +8,7 @@
 import { hopFromWire, hopToWire, receiptFromWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
 import { loadPartyIdentity } from '../pki/network';
 import { syntheticCustomer } from '../parties/samples';
-import { DEV, type LocalNetwork } from '../runtime/localNetwork';
+import { DEV, DEV_CHANNEL_BANKS, type LocalNetwork } from '../runtime/localNetwork';
 import { verifyHop, type DecodedHop } from '../seal/hop';
 import { verifyReceipt } from '../seal/receipt';
 import { PartyClients } from '../worker/partyClients';
@@ -53,7 +53,7 @@ function accepted(receipt: ReturnType<typeof verifyReceipt>): void {
 }
 
 async function relayOne(net: LocalNetwork, clients: PartyClients, i: number): Promise<RelayRun> {
-  const bank = DEV.banks[i % DEV.banks.length]!;
+  const bank = DEV_CHANNEL_BANKS[i % DEV_CHANNEL_BANKS.length]!;
   const app = net.platform.prepare(syntheticCustomer(i).fields, bank);
   const signerOf = net.router.directory.get().signerOf;
   try {

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { syntheticCustomer } from '../parties/samples';
 import type { ReferencePlatform } from '../parties/platform';
-import { DEV, type LocalNetwork } from '../runtime/localNetwork';
+import { DEV_CHANNEL_BANKS, type LocalNetwork } from '../runtime/localNetwork';
 import { statesOf, type StateChange } from '../store/applications';
 import { progressBar } from './progress';
 import { cpuBetween, nowMs, runPool, sampleCpu, summarise, type CpuUse, type Summary } from './stats';
@@ -133,7 +133,7 @@ async function untilNotified(platform: ReferencePlatform, applicationId: string,
 }
 
 async function followOne(net: LocalNetwork, watcher: DecisionWatcher, i: number, timeoutMs: number): Promise<AppRun> {
-  const bank = DEV.banks[i % DEV.banks.length]!;
+  const bank = DEV_CHANNEL_BANKS[i % DEV_CHANNEL_BANKS.length]!;
   const app = net.platform.prepare(syntheticCustomer(i).fields, bank);
   const run: AppRun = { applicationId: app.applicationId, ok: false, submittedAt: nowMs() };
   const decided = watcher.arrival(app.applicationId);

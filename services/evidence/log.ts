@@ -35,10 +35,14 @@ export async function sequence(db: Db): Promise<number> {
     const state = await (isMysql(db) ? q.forUpdate() : q).first();
     let size = toMs(state.tree_size);
     for (;;) {
-      const pending = await trx('evidence_leaves').whereNull('leaf_index').orderBy('seq').limit(BATCH).select('seq');
+      const pending = (await trx('evidence_leaves').whereNull('leaf_index').orderBy('seq').limit(BATCH).select('seq')).map((r) => Number(r.seq));
       if (pending.length === 0) break;
-      for (const row of pending) {
-        await trx('evidence_leaves').where({ seq: row.seq }).update({ leaf_index: size++ });
+      // one statement per chunk: seq → next index, in seq order
+      for (let i = 0; i < pending.length; i += 500) {
+        const chunk = pending.slice(i, i + 500);
+        const cases = chunk.map(() => 'WHEN ? THEN ?').join(' ');
+        const bindings = chunk.flatMap((seq) => [seq, size++]);
+        await trx.raw(`UPDATE evidence_leaves SET leaf_index = CASE seq ${cases} END WHERE seq IN (${chunk.map(() => '?').join(',')})`, [...bindings, ...chunk]);
       }
     }
     await trx('log_state').where({ id: 1 }).update({ tree_size: size });

@@ -24,6 +24,9 @@ export const DEV = {
   banks: ['bank-hangzhou', 'bank-suzhou', 'bank-ningbo', 'bank-wenzhou'],
 } as const;
 
+/** The banks that take credit reports through the platform's default channel (DEV.channel). */
+export const DEV_CHANNEL_BANKS = ['bank-hangzhou', 'bank-suzhou', 'bank-ningbo'] as const;
+
 /** The dev platform's funding list: every bank, broad rules, in this order. */
 export const DEV_FUNDING_RULES: FundingRule[] = DEV.banks.map((bankId, i) => ({
   bankId, priority: i + 1, minAmount: 100_000, maxAmount: 50_000_000, terms: [3, 6, 12, 24, 36], regions: ['*'], dailyQuota: 100_000,

@@ -16,7 +16,7 @@ import { decodeHop, RELAYED_MAX_AGE_MS, type DecisionOutcome, type HopKind } fro
 import { verifyReceipt } from '../seal/receipt';
 import { signRequest } from '../seal/requestSignature';
 import type { NonceStore } from '../seal/replay';
-import { appendState, getApplication, getSealedHop, type ApplicationRow } from '../store/applications';
+import { appendState, getApplication, getSealedHop, type ApplicationRow, type StoredHop } from '../store/applications';
 import type { Db } from '../store/db';
 import type { PartyClients } from './partyClients';
 
@@ -83,7 +83,7 @@ export function createActivities(deps: ActivityDeps) {
   async function deliver(
     ref: HopRef,
     stage: string,
-    call: (app: ApplicationRow, hop: WireHop) => Promise<PartyAnswer>,
+    call: (app: ApplicationRow, hop: WireHop, stored: StoredHop) => Promise<PartyAnswer>,
     nextKind: HopKind,
     nextTo: (app: ApplicationRow) => string,
     opts: { applicationLevel: boolean; answerOptional: boolean },
@@ -93,7 +93,7 @@ export function createActivities(deps: ActivityDeps) {
     const hop = decodeHop(sealed.sealed);
     let answer: PartyAnswer;
     try {
-      answer = await call(app, hopToWire(sealed.sealed));
+      answer = await call(app, hopToWire(sealed.sealed), sealed);
     } catch (err) {
       const refused = fromGrpcError(err);
       if (refused) return refuseHere(sealed.to, refused, ref.hopId);
@@ -191,38 +191,37 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async deliverToBank(ref: HopRef): Promise<DecisionResult> {
-      const stored = await getSealedHop(deps.db, ref.hopId);
-      const bankId = stored?.to ?? '';
-      const app = await getApplication(deps.db, ref.applicationId);
-      if (app) await deps.db('application_attempts').where({ application_id: app.id, bank_id: bankId }).whereNull('delivered_at').update({ delivered_at: Date.now() });
       const r = await deliver(
         ref,
         'channel→bank',
-        (_app, hop) =>
-          unaryCall<object, { receipt?: WireReceipt; decision_hop?: WireHop }>(deps.parties.bank(bankId), 'DeliverCreditReport', { hop }, timeout).then((res) => ({
-            ...(res.receipt ? { receipt: res.receipt } : {}),
-            ...(res.decision_hop ? { next: res.decision_hop } : {}),
-          })),
+        async (app, hop, stored) => {
+          // counted against the bank's daily quota from the moment it is delivered
+          await deps.db('application_attempts').where({ application_id: app.id, bank_id: stored.to }).whereNull('delivered_at').update({ delivered_at: Date.now() });
+          const res = await unaryCall<object, { receipt?: WireReceipt; decision_hop?: WireHop }>(deps.parties.bank(stored.to), 'DeliverCreditReport', { hop }, timeout);
+          return { ...(res.receipt ? { receipt: res.receipt } : {}), ...(res.decision_hop ? { next: res.decision_hop } : {}) };
+        },
         'decision',
         (a) => a.platformId,
         { applicationLevel: false, answerOptional: true },
       );
       if ('accepted' in r) return { status: 'delivered' };
       if (!('admitted' in r) || !r.admitted) return r as DecisionResult;
-      const { hopId: nextHopId, outcome } = r.admitted.hop.header;
+      const { hopId: nextHopId, outcome, from } = r.admitted.hop.header;
+      // a decision that came with the delivery is recorded here, saving the workflow a step
+      await deps.db('application_attempts')
+        .where({ application_id: ref.applicationId, bank_id: from })
+        .update({ outcome: outcome!.status, reason_code: outcome!.reasonCode ?? null, hop_id: nextHopId, decided_at: Date.now() });
       return { status: 'decided', nextHopId, outcome: outcome! };
     },
 
     /** platform → bank in the redirect model: the token hop, answered with the bank's receipt only. */
     async deliverRedirect(ref: HopRef): Promise<{ status: 'delivered' } | { status: 'refused'; code: string; stage: string }> {
-      const stored = await getSealedHop(deps.db, ref.hopId);
-      const bankId = stored?.to ?? '';
       const r = await deliver(
         ref,
         'platform→bank (redirect)',
-        (_app, hop) => unaryCall<object, { receipt?: WireReceipt }>(deps.parties.bank(bankId), 'DeliverRedirect', { hop }, timeout).then((res) => (res.receipt ? { receipt: res.receipt } : {})),
+        (_app, hop, stored) => unaryCall<object, { receipt?: WireReceipt }>(deps.parties.bank(stored.to), 'DeliverRedirect', { hop }, timeout).then((res) => (res.receipt ? { receipt: res.receipt } : {})),
         'redirect',
-        () => bankId,
+        (a) => a.bankId,
         { applicationLevel: true, answerOptional: true },
       );
       return 'accepted' in r ? { status: 'delivered' } : (r as { status: 'refused'; code: string; stage: string });
