@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { hopsOfApplication, refusals } from '../../services/evidence/ledger';
+import { hopsOfApplication, leavesOfApplication, refusals } from '../../services/evidence/ledger';
+import { clientCredentials, hopToWire, loadDzlProtos, unaryCall } from '../../services/grpc/transport';
+import { loadPartyIdentity } from '../../services/pki/network';
+import { getSealedHop } from '../../services/store/applications';
 import { applicationBundle } from '../../services/evidence/bundles';
 import { verifyBundle } from '../../services/evidence/verify';
 import type { BankDecision } from '../../services/parties/bank';
@@ -128,6 +131,25 @@ describe('asynchronous decisions and decision timeouts — real Temporal, gRPC, 
     assert.equal(net.platform.decisions.get(app.applicationId)?.outcome.status, 'approved');
     const submitted = [...net.banks.get(SUZHOU)!.submitted.values()];
     assert.deepEqual(submitted.at(-1), { accepted: true });
+  });
+
+  it('answers a resubmitted decision the same (idempotent on the decision id), adding nothing', async () => {
+    const app = net.platform.prepare(GOOD, SUZHOU);
+    assert.equal((await net.platform.submit(app)).status, 202);
+    await waitForState(net.platform, app.applicationId, ['platform_notified']);
+    const decision = (await hopsOfApplication(net.db, app.applicationId)).find((h) => h.header.kind === 'decision')!;
+    const sealed = (await getSealedHop(net.db, decision.header.hopId))!.sealed;
+    const { RouterService } = loadDzlProtos();
+    const client = new RouterService(net.router.grpcAddress, clientCredentials(loadPartyIdentity(ensureNetwork(), SUZHOU), 'router'), { 'grpc.ssl_target_name_override': 'localhost' });
+    try {
+      const again = await unaryCall<object, { accepted: boolean; application_id: string }>(client, 'SubmitDecision', { decision_hop: hopToWire(sealed) }, 10_000);
+      assert.deepEqual({ accepted: again.accepted, id: again.application_id }, { accepted: true, id: app.applicationId });
+    } finally {
+      client.close();
+    }
+    const leaves = await leavesOfApplication(net.db, app.applicationId);
+    assert.equal(leaves.filter((l) => l.kind === 'hop').length, 3, 'no second decision hop');
+    assert.equal((await refusals(net.db, { applicationId: app.applicationId })).length, 0);
   });
 
   it('moves to the next bank on a decision timeout, and refuses the late decision with DECISION_TOO_LATE', async () => {
