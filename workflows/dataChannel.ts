@@ -33,6 +33,8 @@ export type ApplicationResult =
 // so a retry never makes them act twice.
 export const { deliverToChannel, requestCreditReport, deliverToBank, deliverRedirect, recordAttempt } = proxyLocalActivities<typeof activities.activityTypes>({
   startToCloseTimeout: '15 seconds',
+  // no longer than parties accept a relayed hop (RELAYED_MAX_AGE_MS): past that, it would be refused as expired
+  scheduleToCloseTimeout: '3 days',
   localRetryThreshold: '10 seconds',
   retry: { initialInterval: '250 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });

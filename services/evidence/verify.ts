@@ -556,8 +556,8 @@ function parseBundledCertificate(pem: string, caPem: string): CertificateInfo | 
     // parseCertificate's own reasons name the certificate; node-forge's parse errors do not.
     return message.startsWith('certificate ') ? message : `certificate does not parse as X.509 (${message})`;
   }
-  // Key ids are computed over node-forge's re-encoding (certificateFingerprint); a certificate
-  // whose bytes differ from that re-encoding would have two identities.
+  // A key id is SHA-256 of the DER as issued (certificateFingerprint); parseCertificate must agree,
+  // or one certificate would have two identities.
   if (b64url(sha256(der)) !== info.keyId) return 'certificate DER is not in the form its key id is computed from';
   return info;
 }

@@ -4,7 +4,7 @@
  * verifying the application's evidence bundle exactly as `dzl verify` would, with pinned keys.
  *
  * A browser cannot sign requests, so the page takes a short-lived link token signed by a
- * regulator's signing key (`dzl regulator-link`): token = base64url(JCS({party, exp})) "." sig.
+ * regulator's signing key (`dzl regulator-link`): token = base64url(JCS({party, keyId, exp})) "." sig.
  */
 import Router from '@koa/router';
 import { DzlError } from '../common/errors';
@@ -35,6 +35,9 @@ export function verifyLinkToken(token: string | undefined, directory: NetworkDir
     throw new DzlError('REQUEST_UNAUTHENTICATED', 'this page needs a link signed by a regulator: run `dzl regulator-link`');
   }
   if (typeof claims.exp !== 'number' || claims.exp < now) throw new DzlError('REQUEST_UNAUTHENTICATED', 'the link has expired: run `dzl regulator-link` again');
+  if (new Date(now) < cert.notBefore || new Date(now) > cert.notAfter || (cert.revokedAt && cert.revokedAt <= new Date(now))) {
+    throw new DzlError('REQUEST_UNAUTHENTICATED', `the certificate that signed this link (${claims.keyId}) is not valid now`);
+  }
   if (directory.party(cert.partyId)?.role !== 'regulator') throw new DzlError('PARTY_ROLE_MISMATCH', `${cert.partyId} is not a regulator`);
   return cert.partyId;
 }
