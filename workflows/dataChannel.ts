@@ -23,7 +23,7 @@ export interface ApplicationRef {
 
 export type ApplicationResult =
   | { status: 'approved'; bankId: string; decisionHopId: string }
-  | { status: 'declined' | 'no_funding'; decisionHopId?: string; reasonCode?: string }
+  | { status: 'declined' | 'no_funding' | 'expired'; decisionHopId?: string; reasonCode?: string }
   | { status: 'refused'; code: string; stage: string };
 
 // Deliveries answer in a fraction of a second, so they run as local activities: no activity

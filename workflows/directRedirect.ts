@@ -39,11 +39,15 @@ export async function directRedirectApplication(ref: RedirectRef): Promise<Appli
 
   if (!(await condition(() => claimed, ref.claimTimeoutMs))) {
     await notifyPlatform({ applicationId, final: 'expired', reasonCode: 'REDIRECT_NOT_CLAIMED' });
-    return { status: 'declined', reasonCode: 'REDIRECT_NOT_CLAIMED' };
+    return { status: 'expired', reasonCode: 'REDIRECT_NOT_CLAIMED' };
   }
   decisions.expect(bankId);
   const atBank = await deliverToBank({ applicationId, hopId: atChannel.nextHopId });
-  if (atBank.status === 'refused') return atBank;
+  if (atBank.status === 'refused') {
+    await recordAttempt({ applicationId, bankId, position: 0, outcome: 'refused', reasonCode: atBank.code });
+    await notifyPlatform({ applicationId, final: 'no_funding', reasonCode: atBank.code });
+    return atBank;
+  }
   if (atBank.status === 'decided') decisions.take({ bankId, hopId: atBank.nextHopId, outcome: atBank.outcome, recorded: true });
   const decision = await decisions.wait(bankId, ref.decisionTimeoutMs);
   if (!decision) {

@@ -114,7 +114,7 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
   router.get('/v1/applications/:id', async (ctx) => {
     const a = await ownedApplication(deps, ctx.state.party, ctx.params.id!);
     const history = await statesOf(deps.db, a.id);
-    const decided = history.find((s) => s.state === 'approved' || s.state === 'declined' || s.state === 'no_funding');
+    const decided = history.find((s) => ['approved', 'declined', 'no_funding', 'expired'].includes(s.state));
     const attempts = await deps.db('application_attempts').where({ application_id: a.id }).orderBy('position');
     const decisionHop = decided?.hopId ? await getSealedHop(deps.db, decided.hopId) : undefined;
     ctx.body = {
@@ -145,7 +145,13 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
         fields: h.header.manifest.map((m) => ({ field: m.field, class: m.class })),
         receipts: h.receipts.map((r) => ({ by: r.by, status: r.status, receivedAt: r.receivedAt, ...(r.reason ? { reason: r.reason } : {}) })),
       })),
-      matrix: whoSawWhat(hops, [a.platformId, a.channelId, a.bankId, 'router']),
+      // every bank the application reached (a cascade reaches several), as the registry knows them
+      matrix: whoSawWhat(hops, [
+        a.platformId,
+        a.channelId,
+        ...new Set(hops.flatMap((h) => [h.header.from, h.header.to]).filter((p) => deps.directory().party(p)?.role === 'bank')),
+        'router',
+      ]),
     };
   });
 
@@ -163,8 +169,10 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
   /** A platform's day: every bank decision and disbursement on its applications (UTC day). */
   router.get('/v1/reconciliation', async (ctx) => {
     const day = String(ctx.query.day ?? new Date().toISOString().slice(0, 10));
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new DzlError('REQUEST_MALFORMED', 'day must be YYYY-MM-DD (UTC)');
     const start = Date.parse(`${day}T00:00:00Z`);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(start) || new Date(start).toISOString().slice(0, 10) !== day) {
+      throw new DzlError('REQUEST_MALFORMED', 'day must be a calendar date YYYY-MM-DD (UTC)');
+    }
     const end = start + 24 * 3600_000;
     const decisions = await deps.db('application_attempts')
       .where({ platform_id: ctx.state.party })

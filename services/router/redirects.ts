@@ -19,6 +19,7 @@ import { DEFAULT_DECISION_TIMEOUT_MS } from '../routing/funding';
 import { b64url, sha256 } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { verifyHop } from '../seal/hop';
+import { checkRoute } from '../routing/rules';
 import { issueRedirectToken, readRedirectToken, REDIRECT_TTL_MS } from '../seal/redirectToken';
 import { appendState, getConsent, insertApplication, saveConsent, type ApplicationRow } from '../store/applications';
 import { insertIgnore } from '../store/db';
@@ -46,6 +47,7 @@ export async function issueRedirect(deps: RedirectDeps, platformId: string, body
     const b = (body ?? {}) as { bank?: unknown; consent?: unknown; callbackUrl?: unknown };
     if (typeof b.bank !== 'string') throw new DzlError('REQUEST_MALFORMED', 'body.bank must name the bank to redirect to', { member: 'bank' });
     const directory = deps.directory();
+    directory.requireParty(platformId, 'platform');
     const bank = directory.requireParty(b.bank, 'bank');
     const channel = directory.channelOfBank(bank.id);
     const consent = parseConsent(b.consent, platformId);
@@ -59,7 +61,10 @@ export async function issueRedirect(deps: RedirectDeps, platformId: string, body
     await deps.db.transaction(async (trx) => {
       await saveConsent(trx, consent);
       await recordConsent(trx, consent);
-      await trx('redirects').insert({ token_id: claims.t, application_id: applicationId, platform_id: platformId, bank_id: bank.id, expires_at: claims.exp, created_at: Date.now() });
+      await trx('redirects').insert({
+        token_id: claims.t, application_id: applicationId, platform_id: platformId, bank_id: bank.id, consent_id: consent.id,
+        callback_url: typeof b.callbackUrl === 'string' ? b.callbackUrl : null, expires_at: claims.exp, created_at: Date.now(),
+      });
     });
     return {
       applicationId,
@@ -87,15 +92,19 @@ export async function submitRedirectHops(deps: RedirectDeps, platformId: string,
       return { applicationId, workflowId: prior.workflow_id as string, state: 'accepted', replayed: true };
     }
     const directory = deps.directory();
-    const risk = verifyHop(b.riskHop, { signerOf: directory.signerOf });
-    const consent = await getConsent(deps.db, risk.header.consentRef);
-    if (!consent || consent.platformId !== platformId) throw new DzlError('CONSENT_MISSING', `consent ${risk.header.consentRef} was not declared with the redirect`);
+    // both hops authenticated and checked before custody of either: a refusal leaves nothing behind
+    const consent = await getConsent(deps.db, redirect.consent_id);
+    if (!consent) throw new DzlError('CONSENT_MISSING', `consent ${redirect.consent_id} declared with the redirect is not on record`);
     const channel = directory.channelOfBank(redirect.bank_id);
+    for (const [input, kind, to] of [[b.riskHop, 'application', channel], [b.redirectHop, 'redirect', redirect.bank_id]] as const) {
+      const h = verifyHop(input, { signerOf: directory.signerOf }).header;
+      if (h.model !== 'direct_redirect' || h.kind !== kind || h.to !== to || h.applicationId !== applicationId || h.consentRef !== consent.id) {
+        throw new DzlError('ROUTE_NOT_ALLOWED', `the ${kind} hop of redirect ${applicationId} must be model direct_redirect, to ${to}, under consent ${consent.id}`);
+      }
+      checkRoute(h, { directory, consent, at: new Date() });
+    }
     const riskHop = await admitHop(deps, b.riskHop, consent, { kind: 'application', from: platformId, to: channel, applicationId });
     const handoff = await admitHop(deps, b.redirectHop, consent, { kind: 'redirect', from: platformId, to: redirect.bank_id, applicationId });
-    if (riskHop.hop.header.model !== 'direct_redirect' || handoff.hop.header.model !== 'direct_redirect') {
-      throw new DzlError('ROUTE_NOT_ALLOWED', 'redirect hops carry model direct_redirect');
-    }
     const row: ApplicationRow = {
       id: applicationId,
       platformId,
@@ -106,7 +115,7 @@ export async function submitRedirectHops(deps: RedirectDeps, platformId: string,
       channelId: channel,
       bankId: redirect.bank_id,
       consentId: consent.id,
-      callbackUrl: typeof b.callbackUrl === 'string' ? b.callbackUrl : null,
+      callbackUrl: (redirect.callback_url as string | null) ?? null,
       intakeHopId: riskHop.hop.header.hopId,
       createdAt: Date.now(),
     };
@@ -137,14 +146,15 @@ export async function claimRedirect(deps: RedirectDeps, bankId: string, token: s
   return refused(deps, 'redirect claim', bankId, undefined, async () => {
     const claims = readRedirectToken(token, deps.directory().signerOf);
     if (claims.b !== bankId) throw new DzlError('REDIRECT_TOKEN_INVALID', `this token was issued for ${claims.b}, not ${bankId}`);
+    // the application must be there before the token's one claim is spent
+    const app = await deps.db('applications').where({ id: claims.a }).first();
+    if (!app) throw new DzlError('APPLICATION_NOT_FOUND', `the platform has not yet sent the hops of ${claims.a}; try again shortly`);
     const taken = await deps.db('redirects').where({ token_id: claims.t }).whereNull('claimed_at').andWhere('expires_at', '>', Date.now()).update({ claimed_at: Date.now() });
     if (taken === 0) {
       const row = await deps.db('redirects').where({ token_id: claims.t }).first();
       if (row?.claimed_at) throw new DzlError('REDIRECT_TOKEN_USED', 'this redirect token was already used; start again from the platform');
       throw new DzlError('REDIRECT_TOKEN_EXPIRED', 'this redirect token has expired; start again from the platform');
     }
-    const app = await deps.db('applications').where({ id: claims.a }).first();
-    if (!app) throw new DzlError('APPLICATION_NOT_FOUND', `the platform has not yet sent the hops of ${claims.a}`);
     try {
       await deps.temporal.workflow.getHandle(app.workflow_id).executeUpdate(claimUpdate);
     } catch (err) {

@@ -34,7 +34,7 @@ export const ROUTES: Record<HopKind, Route> = {
 };
 
 /** The one lawful platform → bank hop: a redirect carrying nothing but C1 redirect fields. */
-function isBareRedirect(header: HopHeader): boolean {
+export function isBareRedirect(header: HopHeader): boolean {
   return header.kind === 'redirect' && header.manifest.every((m) => m.class === 'C1' && fieldSpec(m.field).origin === 'redirect');
 }
 

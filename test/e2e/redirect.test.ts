@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { hopsOfApplication, refusals, whoSawWhat } from '../../services/evidence/ledger';
-import { applicationBundle } from '../../services/evidence/bundles';
+import { applicationBundle, directConnectionAudit } from '../../services/evidence/bundles';
 import { verifyBundle } from '../../services/evidence/verify';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork } from '../../services/runtime/localNetwork';
@@ -66,6 +66,10 @@ describe('direct redirect (直连跳转) in headless Chromium — real Temporal,
     const bundle = await applicationBundle(net.db, net.router.regulator.log, started.applicationId);
     const verified = verifyBundle({ bundle, caPem: net.router.directory.get().caPem, routerVkey: net.router.regulator.trust.routerVkey });
     assert.ok(verified.ok, verified.failures.join('\n'));
+    // the whole log, redirect hops included, still proves no personal data went platform → bank
+    const audit = verifyBundle({ bundle: await directConnectionAudit(net.db, net.router.regulator.log), caPem: net.router.directory.get().caPem, routerVkey: net.router.regulator.trust.routerVkey });
+    assert.ok(audit.ok, audit.failures.join('\n'));
+    assert.ok(audit.checks.some((c) => c.ok && /redirect hops carry only the token/.test(c.check)));
 
     // the bank reports the disbursement; the platform gets it by callback; reconciliation lists both
     const deadline = Date.now() + 20_000;

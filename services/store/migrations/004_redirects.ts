@@ -10,6 +10,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('application_id', 64).notNullable().unique();
     t.string('platform_id', 64).notNullable();
     t.string('bank_id', 64).notNullable();
+    t.string('consent_id', 128).notNullable();
+    t.string('callback_url', 512);
     t.bigInteger('expires_at').notNullable();
     t.bigInteger('claimed_at');
     t.bigInteger('created_at').notNullable();
