@@ -13,7 +13,7 @@ import { verifyHop, type DecodedHop } from '../seal/hop';
 import { verifyReceipt } from '../seal/receipt';
 import { PartyClients } from '../worker/partyClients';
 import { progressBar } from './progress';
-import { cpuBetween, nowMs, runPool, sampleCpu, summarise, type CpuUse, type Summary } from './stats';
+import { cpuBetween, nowMs, runPool, runSummary, sampleCpu, summarise, type CpuUse, type Summary } from './stats';
 
 export interface BareRelayOptions {
   n: number;
@@ -89,17 +89,10 @@ export async function runBareRelay(net: LocalNetwork, opts: BareRelayOptions): P
     const runs = await runPool(opts.n, opts.concurrency, (i) => relayOne(net, clients, 3_000_000 + i), () => bar.tick());
     const cpu1 = sampleCpu(undefined);
     bar.stop();
-    const ok = runs.filter((r) => r.ok);
     const wallMs = cpu1.at - cpu0.at;
+    const { ok, summary } = runSummary(opts, runs, wallMs, (r) => r.latency!);
     return {
-      n: opts.n,
-      concurrency: opts.concurrency,
-      completed: ok.length,
-      failed: runs.length - ok.length,
-      errors: [...new Set(runs.filter((r) => !r.ok).map((r) => r.error ?? '?'))].slice(0, 5),
-      wallMs,
-      appsPerSecond: (ok.length * 1000) / wallMs,
-      latencyMs: summarise(ok.map((r) => r.latency!)),
+      ...summary,
       channelCallMs: summarise(ok.map((r) => r.channelCall!)),
       bankCallMs: summarise(ok.map((r) => r.bankCall!)),
       cpu: cpuBetween(cpu0, cpu1, ok.length),

@@ -11,7 +11,7 @@ import type { ReferencePlatform } from '../parties/platform';
 import { DEV_CHANNEL_BANKS, type LocalNetwork } from '../runtime/localNetwork';
 import { statesOf, type StateChange } from '../store/applications';
 import { progressBar } from './progress';
-import { cpuBetween, nowMs, runPool, sampleCpu, summarise, type CpuUse, type Summary } from './stats';
+import { cpuBetween, nowMs, runPool, runSummary, sampleCpu, summarise, type CpuUse, type Summary } from './stats';
 
 export interface FullStackOptions {
   n: number;
@@ -201,17 +201,10 @@ export async function runFullStack(net: LocalNetwork, opts: FullStackOptions): P
   const since = (at: number) => ((at - performance.timeOrigin) / 1000).toFixed(0);
   process.stderr.write(`full stack: measured from ${since(cpu0.at)} s to ${since(cpu1.at)} s after the process started (profileSummary --window ${since(cpu0.at)}-${since(cpu1.at)})\n`);
 
-  const ok = runs.filter((r) => r.ok);
   const wallMs = cpu1.at - cpu0.at;
+  const { ok, summary } = runSummary(opts, runs, wallMs, (r) => r.callbackAt! - r.submittedAt);
   return {
-    n: opts.n,
-    concurrency: opts.concurrency,
-    completed: ok.length,
-    failed: runs.length - ok.length,
-    errors: [...new Set(runs.filter((r) => !r.ok).map((r) => r.error ?? '?'))].slice(0, 5),
-    wallMs,
-    appsPerSecond: (ok.length * 1000) / wallMs,
-    latencyMs: summarise(ok.map((r) => r.callbackAt! - r.submittedAt)),
+    ...summary,
     intakeMs: summarise(ok.map((r) => r.answeredAt! - r.submittedAt)),
     stages: await stageTimings(net, runs),
     cpu: cpuBetween(cpu0, cpu1, ok.length),

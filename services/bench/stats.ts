@@ -155,3 +155,26 @@ export function cpuBetween(a: CpuSample, b: CpuSample, completed: number): CpuUs
     ...(a.temporalWritten !== undefined && b.temporalWritten !== undefined ? { temporalWrittenKiBPerApp: per(b.temporalWritten - a.temporalWritten) / 1024 } : {}),
   };
 }
+
+/** What every throughput run reports: counts, distinct errors, wall time, rate and latency. */
+export function runSummary<R extends { ok: boolean; error?: string }>(
+  opts: { n: number; concurrency: number },
+  runs: R[],
+  wallMs: number,
+  latency: (r: R) => number,
+) {
+  const ok = runs.filter((r) => r.ok);
+  return {
+    ok,
+    summary: {
+      n: opts.n,
+      concurrency: opts.concurrency,
+      completed: ok.length,
+      failed: runs.length - ok.length,
+      errors: [...new Set(runs.filter((r) => !r.ok).map((r) => r.error ?? '?'))].slice(0, 5),
+      wallMs,
+      appsPerSecond: (ok.length * 1000) / wallMs,
+      latencyMs: summarise(ok.map(latency)),
+    },
+  };
+}
