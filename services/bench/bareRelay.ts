@@ -13,7 +13,7 @@ import { verifyHop, type DecodedHop } from '../seal/hop';
 import { verifyReceipt } from '../seal/receipt';
 import { PartyClients } from '../worker/partyClients';
 import { progressBar } from './progress';
-import { cpuBetween, nowMs, runPool, runSummary, sampleCpu, summarise, type CpuUse, type Summary } from './stats';
+import { cpuBetween, nowMs, runPool, runSummary, sampleCpu, summarise, type CpuUse, type RunSummary, type Summary } from './stats';
 
 export interface BareRelayOptions {
   n: number;
@@ -22,14 +22,7 @@ export interface BareRelayOptions {
   networkDir: string;
 }
 
-export interface BareRelayResult {
-  n: number;
-  concurrency: number;
-  completed: number;
-  failed: number;
-  errors: string[];
-  wallMs: number;
-  appsPerSecond: number;
+export interface BareRelayResult extends RunSummary {
   /** Router takes the sealed application → the platform has opened the decision. */
   latencyMs: Summary;
   /** The channel call (ProcessApplication) and the bank call (DeliverCreditReport) as the router sees them. */

@@ -11,7 +11,7 @@ import type { ReferencePlatform } from '../parties/platform';
 import { DEV_CHANNEL_BANKS, type LocalNetwork } from '../runtime/localNetwork';
 import { statesOf, type StateChange } from '../store/applications';
 import { progressBar } from './progress';
-import { cpuBetween, nowMs, runPool, runSummary, sampleCpu, summarise, type CpuUse, type Summary } from './stats';
+import { cpuBetween, nowMs, runPool, runSummary, sampleCpu, summarise, type CpuUse, type RunSummary, type Summary } from './stats';
 
 export interface FullStackOptions {
   n: number;
@@ -41,14 +41,7 @@ export interface StageTiming {
   ms: Summary;
 }
 
-export interface FullStackResult {
-  n: number;
-  concurrency: number;
-  completed: number;
-  failed: number;
-  errors: string[];
-  wallMs: number;
-  appsPerSecond: number;
+export interface FullStackResult extends RunSummary {
   /** Submit → the platform receives the decision callback. */
   latencyMs: Summary;
   /** Submit → the router's 202. */

@@ -157,12 +157,23 @@ export function cpuBetween(a: CpuSample, b: CpuSample, completed: number): CpuUs
 }
 
 /** What every throughput run reports: counts, distinct errors, wall time, rate and latency. */
+export interface RunSummary {
+  n: number;
+  concurrency: number;
+  completed: number;
+  failed: number;
+  errors: string[];
+  wallMs: number;
+  appsPerSecond: number;
+  latencyMs: Summary;
+}
+
 export function runSummary<R extends { ok: boolean; error?: string }>(
   opts: { n: number; concurrency: number },
   runs: R[],
   wallMs: number,
   latency: (r: R) => number,
-) {
+): { ok: R[]; summary: RunSummary } {
   const ok = runs.filter((r) => r.ok);
   return {
     ok,
