@@ -8,10 +8,10 @@
  * Certificate validity, freshness and replay checks are left out: they cost the same either way.
  */
 import forge from 'node-forge';
-import { randomUUID, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { b64url, fromB64url, lengthPrefixed } from '../seal/bytes';
 import { canonicalJson, parseCanonical } from '../seal/canonical';
-import { ALGORITHMS, HOP_VERSION, type FieldValue, type Fields, type HopHeader, type ManifestEntry, type SealRequest, type SealedHop } from '../seal/hop';
+import { HOP_VERSION, manifestOf, unsignedHeader, type FieldValue, type Fields, type HopHeader, type SealRequest, type SealedHop } from '../seal/hop';
 
 type ForgePrivateKey = forge.pki.rsa.PrivateKey;
 type ForgePublicKey = forge.pki.rsa.PublicKey;
@@ -71,29 +71,8 @@ export interface ForgeSealRequest extends Omit<SealRequest, 'to'> {
 }
 
 export function sealHopForge(sender: ForgeSigner, req: ForgeSealRequest): SealedHop {
-  const manifest: ManifestEntry[] = Object.keys(req.fields)
-    .sort()
-    .map((field) => ({ field, class: req.classOf(field), digest: fieldDigest(req.salt, field, req.fields[field] as FieldValue) }));
-  const unsigned: Omit<HopHeader, 'ciphertextDigest'> = {
-    v: HOP_VERSION,
-    hopId: req.hopId ?? `hop_${randomUUID()}`,
-    ...(req.parentHopId ? { parentHopId: req.parentHopId } : {}),
-    applicationId: req.applicationId,
-    kind: req.kind,
-    model: req.model,
-    from: sender.partyId,
-    to: req.to.partyId,
-    platform: req.platform,
-    channel: req.channel,
-    consentRef: req.consentRef,
-    issuedAt: (req.now ?? new Date()).toISOString(),
-    nonce: b64url(buf(forge.random.getBytesSync(16))),
-    senderKeyId: sender.keyId,
-    recipientKeyId: req.to.keyId,
-    alg: ALGORITHMS,
-    manifest,
-    ...(req.outcome ? { outcome: req.outcome } : {}),
-  };
+  // the header is the same whatever library seals: only the crypto below differs
+  const unsigned = unsignedHeader(sender, req.to, req, manifestOf(req.fields, req.salt, req.classOf), buf(forge.random.getBytesSync(16)));
   const key = forge.random.getBytesSync(32);
   const iv = forge.random.getBytesSync(12);
   const cipher = forge.cipher.createCipher('AES-GCM', key);

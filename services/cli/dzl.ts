@@ -7,6 +7,7 @@
  *   dzl who-saw-what <applicationId>  the party × field matrix of one application, from the ledger
  *   dzl verify <bundle>               verify an evidence bundle offline (services/cli/verifyCommand.ts)
  *   dzl regulator-link                a signed, one-hour link to the regulator's page
+ *   dzl revoke-certificate <keyId>    revoke a party certificate from now
  */
 import Table from 'cli-table3';
 import { Command } from 'commander';
@@ -18,7 +19,7 @@ import { parseCertificate } from '../pki/certificate';
 import { startRouter, startWorker } from '../runtime/stack';
 import { getApplication } from '../store/applications';
 import { openDb } from '../store/db';
-import { registerNetwork } from '../store/parties';
+import { registerNetwork, revokeCertificate } from '../store/parties';
 
 const program = new Command('dzl').description('断直连 routing middleware');
 const defaults = {
@@ -80,6 +81,21 @@ program
       const t = new Table({ head: ['field', 'class', ...parties], style: { head: [] } });
       for (const r of m.fields) t.push([r.field, r.class, ...parties.map((p) => (r.seenBy.includes(p) ? 'saw' : '—'))]);
       process.stdout.write(t.toString() + '\n');
+    } finally {
+      await db.destroy();
+    }
+  });
+
+program
+  .command('revoke-certificate <keyId>')
+  .description('revoke a party certificate from now: what it signed before stays verifiable; a registry snapshot is logged')
+  .option('--db <url>', 'store URL', defaults.db)
+  .action(async (keyId: string, o: { db: string }) => {
+    const db = await openDb(o.db);
+    try {
+      if (!(await db('party_certificates').where({ key_id: keyId }).first())) throw new Error(`no certificate ${keyId}`);
+      await revokeCertificate(db, keyId);
+      process.stdout.write(`revoked ${keyId}; routers and workers pick it up within 5 s\n`);
     } finally {
       await db.destroy();
     }

@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import { toMs, isMysql, type Db } from '../store/db';
-import { consistencyProof, inclusionProof, merkleRoot } from './merkle';
+import { consistencyProof, merkleRoot } from './merkle';
 import { checkpointBody, openNote, parseCheckpoint, parseVkey, signNote, type NoteSigner } from './note';
 
 export interface LogConfig {
@@ -105,15 +105,6 @@ export function parseBody(note: string): string {
   const body = note.slice(0, note.indexOf('\n\n') + 1);
   parseCheckpoint(body);
   return body;
-}
-
-export async function proveInclusion(db: Db, index: number, size: number): Promise<Buffer[]> {
-  return inclusionProof(index, await leafHashes(db, size)).map((h) => Buffer.from(h));
-}
-
-export async function proveInclusions(db: Db, indices: number[], size: number): Promise<Map<number, Buffer[]>> {
-  const hashes = await leafHashes(db, size);
-  return new Map(indices.map((i) => [i, inclusionProof(i, hashes).map((h) => Buffer.from(h))]));
 }
 
 export async function proveConsistency(db: Db, size1: number, size2: number): Promise<Buffer[]> {

@@ -27,7 +27,3 @@ export function classOf(field: string): FieldClass {
 export function fieldsOfOrigin(origin: FieldOrigin): string[] {
   return Object.keys(FIELDS).filter((f) => FIELDS[f]!.origin === origin);
 }
-
-export function allFields(): string[] {
-  return Object.keys(FIELDS);
-}

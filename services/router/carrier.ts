@@ -46,9 +46,10 @@ function checkExpected(hop: DecodedHop, e: Expected): void {
   if (e.parentHopId && h.parentHopId !== e.parentHopId) throw wrong('parentHopId', h.parentHopId, e.parentHopId);
 }
 
-export async function admitHop(deps: CarrierDeps, input: unknown, consent: Consent, expected: Expected): Promise<Admitted> {
+/** `verified`: the same hop already verified by the caller, so its signature is checked once. */
+export async function admitHop(deps: CarrierDeps, input: unknown, consent: Consent, expected: Expected, verified?: DecodedHop): Promise<Admitted> {
   const directory = deps.directory();
-  const hop = verifyHop(input, { signerOf: directory.signerOf, ...(deps.maxAgeMs ? { maxAgeMs: deps.maxAgeMs } : {}) });
+  const hop = verified ?? verifyHop(input, { signerOf: directory.signerOf, ...(deps.maxAgeMs ? { maxAgeMs: deps.maxAgeMs } : {}) });
   checkExpected(hop, expected);
   checkRoute(hop.header, { directory, consent, at: new Date() });
   // sealed for the recipient's own encryption key, or no one it is addressed to can open it

@@ -110,7 +110,7 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
     const verified = verifyHop(req.hop, { signerOf: directory.signerOf });
     directory.checkChannelLicence(verified.header.channel);
     const plan = await planRoute(deps.db, directory, consent, verified.header.channel, req.route);
-    const { hop, fresh } = await admitHop(deps, req.hop, consent, { kind: 'application', from: platformId });
+    const { hop, fresh } = await admitHop(deps, req.hop, consent, { kind: 'application', from: platformId }, verified);
     const h = hop.header;
     if (!fresh) {
       // The hop is already in custody: a concurrent twin of this request, or a replay under a new key.

@@ -20,7 +20,7 @@ import { b64url, sha256 } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { verifyHop } from '../seal/hop';
 import { checkRoute } from '../routing/rules';
-import { issueRedirectToken, readRedirectToken, REDIRECT_TTL_MS } from '../seal/redirectToken';
+import { issueRedirectToken, readRedirectToken } from '../seal/redirectToken';
 import { appendState, getConsent, insertApplication, saveConsent, type ApplicationRow } from '../store/applications';
 import { insertIgnore } from '../store/db';
 import { TASK_QUEUE } from '../temporal/dataConverter';
@@ -96,15 +96,15 @@ export async function submitRedirectHops(deps: RedirectDeps, platformId: string,
     const consent = await getConsent(deps.db, redirect.consent_id);
     if (!consent) throw new DzlError('CONSENT_MISSING', `consent ${redirect.consent_id} declared with the redirect is not on record`);
     const channel = directory.channelOfBank(redirect.bank_id);
-    for (const [input, kind, to] of [[b.riskHop, 'application', channel], [b.redirectHop, 'redirect', redirect.bank_id]] as const) {
-      const h = verifyHop(input, { signerOf: directory.signerOf }).header;
+    const [riskVerified, handoffVerified] = [b.riskHop, b.redirectHop].map((input) => verifyHop(input, { signerOf: directory.signerOf }));
+    for (const [{ header: h }, kind, to] of [[riskVerified!, 'application', channel], [handoffVerified!, 'redirect', redirect.bank_id]] as const) {
       if (h.model !== 'direct_redirect' || h.kind !== kind || h.to !== to || h.applicationId !== applicationId || h.consentRef !== consent.id) {
         throw new DzlError('ROUTE_NOT_ALLOWED', `the ${kind} hop of redirect ${applicationId} must be model direct_redirect, to ${to}, under consent ${consent.id}`);
       }
       checkRoute(h, { directory, consent, at: new Date() });
     }
-    const riskHop = await admitHop(deps, b.riskHop, consent, { kind: 'application', from: platformId, to: channel, applicationId });
-    const handoff = await admitHop(deps, b.redirectHop, consent, { kind: 'redirect', from: platformId, to: redirect.bank_id, applicationId });
+    const riskHop = await admitHop(deps, b.riskHop, consent, { kind: 'application', from: platformId, to: channel, applicationId }, riskVerified);
+    const handoff = await admitHop(deps, b.redirectHop, consent, { kind: 'redirect', from: platformId, to: redirect.bank_id, applicationId }, handoffVerified);
     const row: ApplicationRow = {
       id: applicationId,
       platformId,
@@ -166,4 +166,3 @@ export async function claimRedirect(deps: RedirectDeps, bankId: string, token: s
   });
 }
 
-export { REDIRECT_TTL_MS };

@@ -169,37 +169,53 @@ export function verifyBytes(publicKey: KeyObject, bytes: Uint8Array, signature: 
   }
 }
 
-export function sealHop(sender: SigningIdentity, req: SealRequest): SealedResult {
-  const names = Object.keys(req.fields).sort();
-  const manifest: ManifestEntry[] = names.map((field) => {
-    const cls = req.classOf(field);
-    if (cls === 'C3') {
-      throw new DzlError('FIELD_C3_REFUSED', `field ${field} is C3 (authentication data) and may never be sent`, {
-        field,
-      });
-    }
-    return { field, class: cls, digest: fieldDigest(req.salt, field, req.fields[field] as FieldValue) };
-  });
-  const unsigned: Omit<HopHeader, 'ciphertextDigest'> = {
+/** The manifest of a field set: name, class and salted digest per field; C3 is refused here. */
+export function manifestOf(fields: Fields, salt: Buffer, classOf: (field: string) => FieldClass): ManifestEntry[] {
+  return Object.keys(fields)
+    .sort()
+    .map((field) => {
+      const cls = classOf(field);
+      if (cls === 'C3') {
+        throw new DzlError('FIELD_C3_REFUSED', `field ${field} is C3 (authentication data) and may never be sent`, { field });
+      }
+      return { field, class: cls, digest: fieldDigest(salt, field, fields[field] as FieldValue) };
+    });
+}
+
+export type HeaderRequest = Omit<SealRequest, 'to' | 'fields' | 'salt' | 'classOf'>;
+
+/** Every header member but ciphertextDigest (which the AAD leaves out); whatever library seals. */
+export function unsignedHeader(
+  from: { partyId: string; keyId: string },
+  to: { partyId: string; keyId: string },
+  req: HeaderRequest,
+  manifest: ManifestEntry[],
+  nonce: Uint8Array,
+): Omit<HopHeader, 'ciphertextDigest'> {
+  return {
     v: HOP_VERSION,
     hopId: req.hopId ?? `hop_${randomUUID()}`,
     ...(req.parentHopId ? { parentHopId: req.parentHopId } : {}),
     applicationId: req.applicationId,
     kind: req.kind,
     model: req.model,
-    from: sender.partyId,
-    to: req.to.partyId,
+    from: from.partyId,
+    to: to.partyId,
     platform: req.platform,
     channel: req.channel,
     consentRef: req.consentRef,
     issuedAt: (req.now ?? new Date()).toISOString(),
-    nonce: b64url(randomBytes(NONCE_BYTES)),
-    senderKeyId: sender.keyId,
-    recipientKeyId: req.to.keyId,
+    nonce: b64url(nonce),
+    senderKeyId: from.keyId,
+    recipientKeyId: to.keyId,
     alg: ALGORITHMS,
     manifest,
     ...(req.outcome ? { outcome: req.outcome } : {}),
   };
+}
+
+export function sealHop(sender: SigningIdentity, req: SealRequest): SealedResult {
+  const unsigned = unsignedHeader(sender, req.to, req, manifestOf(req.fields, req.salt, req.classOf), randomBytes(NONCE_BYTES));
   const key = randomBytes(32);
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { hopsOfApplication, leavesOfApplication, refusals } from '../../services/evidence/ledger';
 import { clientCredentials, hopToWire, loadDzlProtos, unaryCall } from '../../services/grpc/transport';
 import { loadPartyIdentity } from '../../services/pki/network';
@@ -9,7 +11,7 @@ import type { BankDecision } from '../../services/parties/bank';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork, type LocalNetworkOptions } from '../../services/runtime/localNetwork';
 import { setChannelLicence } from '../../services/store/parties';
-import { ensureNetwork, env, temporalAddress, workflowBundle } from '../support/env';
+import { ensureNetwork, env, ROOT, temporalAddress, workflowBundle } from '../support/env';
 import { freshStore, type StoreKind } from '../support/stores';
 
 const [HANGZHOU, SUZHOU, NINGBO, WENZHOU] = DEV.banks;
@@ -169,5 +171,18 @@ describe('asynchronous decisions and decision timeouts — real Temporal, gRPC, 
     assert.equal(r[0]!.applicationId, app.applicationId);
     const hops = await hopsOfApplication(net.db, app.applicationId);
     assert.equal(hops.filter((h) => h.header.kind === 'decision' && h.header.from === HANGZHOU).length, 1, 'the late hop is in the ledger, beside its refusal');
+  });
+  it('refuses a platform whose signing certificate was revoked, and logs the registry change', async () => {
+    const keyId = (net.platform as unknown as { opts: { identity: { signing: { keyId: string } } } }).opts.identity.signing.keyId;
+    const before = net.platform.prepare(GOOD, SUZHOU); // sealed before the revocation
+    const cli = spawnSync(process.execPath, [join(ROOT, 'dist/services/cli/dzl.js'), 'revoke-certificate', keyId, '--db', net.cfg.dbUrl], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    await net.router.directory.refresh();
+    const res = await net.platform.submit(before);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error.code, 'REQUEST_UNAUTHENTICATED');
+    const snapshots = await net.db('evidence_leaves').where({ kind: 'party', party_id: DEV.platform }).orderBy('seq');
+    const latest = JSON.parse(snapshots.at(-1)!.data as string) as { party: { revoked?: Record<string, string> } };
+    assert.ok(latest.party.revoked?.[keyId], 'a registry snapshot records the revocation');
   });
 });
