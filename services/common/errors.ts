@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   FIELD_NOT_ALLOWED_FOR_RECIPIENT: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
   FIELD_UNKNOWN: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
   FIELD_C3_REFUSED: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
+  /** The field is lawful on this route but the minimisation policy does not give it to this recipient. */
+  FIELD_EXCEEDS_MINIMISATION: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
   CHANNEL_NOT_LICENSED: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
   PARTY_UNKNOWN: { http: 404, grpc: GrpcStatus.NOT_FOUND },
   PARTY_ROLE_MISMATCH: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
@@ -43,6 +45,9 @@ export const ERROR_CODES = {
   CONSENT_DOES_NOT_NAME_RECIPIENT: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
   CONSENT_EXPIRED: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
   CONSENT_MISMATCH: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION },
+  CONSENT_WITHDRAWN: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
+  CONSENT_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
+  NOTICE_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
   // idempotency and state
   IDEMPOTENCY_KEY_MISSING: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
   IDEMPOTENCY_KEY_REUSED: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS },

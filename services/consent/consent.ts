@@ -14,6 +14,20 @@ export interface Consent {
   recipients: string[];
   grantedAt: string;
   expiresAt: string;
+  /** The party that collected it: the platform, or in the redirect model the bank on its own page. */
+  createdBy?: string;
+  /** The bank's own consent (redirect model) belongs to one application. */
+  applicationId?: string;
+  /** When the customer agreed, and a digest of the device they agreed on (base64url SHA-256, hashed by the party). */
+  actedAt?: string;
+  deviceDigest?: string;
+}
+
+/** A consent with its current state, per recipient (withdrawal may name some recipients only). */
+export interface ConsentStatus {
+  consent: Consent;
+  /** Recipients whose consent was withdrawn, with when. */
+  withdrawn: Record<string, string>;
 }
 
 export function consentNames(consent: Consent, partyId: string): boolean {

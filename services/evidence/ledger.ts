@@ -18,8 +18,9 @@ import { insertIgnore, toMs, type Db } from '../store/db';
 import type { ConsentLeaf, PartyLeaf } from './bundle';
 import { hashLeaf } from './merkle';
 import type { Consent } from '../consent/consent';
+import type { ConsentStateLeaf, DeletionLeaf, NoticeBody, NoticeLeaf, SignedNotice } from './lifecycle';
 
-export type LeafKind = 'hop' | 'receipt' | 'refusal' | 'party' | 'consent';
+export type LeafKind = 'hop' | 'receipt' | 'refusal' | 'party' | 'consent' | 'consent_state' | 'notice' | 'deletion';
 
 export interface HopLeaf {
   type: 'hop';
@@ -51,7 +52,7 @@ export interface RefusalLeaf {
   to?: string;
 }
 
-export type Leaf = HopLeaf | ReceiptLeaf | RefusalLeaf | PartyLeaf | ConsentLeaf;
+export type Leaf = HopLeaf | ReceiptLeaf | RefusalLeaf | PartyLeaf | ConsentLeaf | ConsentStateLeaf | NoticeLeaf | DeletionLeaf;
 
 export interface StoredLeaf {
   seq: number;
@@ -137,6 +138,25 @@ export async function recordRefusal(db: Conn, r: Refusal): Promise<void> {
 export async function recordConsent(db: Conn, consent: Consent): Promise<boolean> {
   const leaf: ConsentLeaf = { type: 'consent', recordedAt: new Date().toISOString(), consent };
   return append(db, `consent:${consent.id}`, 'consent', leaf, { partyId: consent.platformId });
+}
+
+/** A withdrawal or expiry, once per (consent, state, recipients). `applicationId` files it with a bank's own consent. */
+export async function recordConsentState(db: Conn, s: Omit<ConsentStateLeaf, 'type' | 'recordedAt'>, applicationId?: string): Promise<boolean> {
+  const leaf: ConsentStateLeaf = { type: 'consent_state', recordedAt: new Date().toISOString(), ...s };
+  const who = s.recipients ? [...s.recipients].sort().join(',') : '*';
+  return append(db, `consent_state:${s.consentId}:${s.state}:${who}`, 'consent_state', leaf, { partyId: s.by, ...(applicationId ? { applicationId } : {}) });
+}
+
+/** The router's signed notice to a party; once per notice id. */
+export async function recordNotice(db: Conn, body: NoticeBody, signed: SignedNotice): Promise<boolean> {
+  const leaf: NoticeLeaf = { type: 'notice', recordedAt: new Date().toISOString(), notice: signed.notice, signature: signed.signature };
+  return append(db, `notice:${body.noticeId}`, 'notice', leaf, { applicationId: body.applicationId, hopId: body.noticeId, partyId: body.to });
+}
+
+/** The router erased the sealed payloads of these hops; once per application. */
+export async function recordDeletion(db: Conn, d: Omit<DeletionLeaf, 'type' | 'recordedAt'>): Promise<boolean> {
+  const leaf: DeletionLeaf = { type: 'deletion', recordedAt: new Date().toISOString(), ...d };
+  return append(db, `deletion:${d.applicationId}`, 'deletion', leaf, { applicationId: d.applicationId, partyId: 'router' });
 }
 
 /**

@@ -46,6 +46,15 @@ export interface DecisionOutcome {
   reasonCode?: string;
 }
 
+/**
+ * Decision provenance (PIPL Art. 24), in the clear because it names no one: on a credit report,
+ * the channel's credit product; on a decision, the bank's decision model. Each with its version.
+ */
+export interface Provenance {
+  name: string;
+  version: string;
+}
+
 export interface HopHeader {
   v: typeof HOP_VERSION;
   hopId: string;
@@ -67,6 +76,8 @@ export interface HopHeader {
   manifest: ManifestEntry[];
   /** Decision hops only: what the router routes on. Amounts and rates stay sealed. */
   outcome?: DecisionOutcome;
+  /** credit_report: the channel's product; decision: the bank's model. */
+  provenance?: Provenance;
   ciphertextDigest: string;
 }
 
@@ -106,6 +117,7 @@ export interface SealRequest {
   salt: Buffer;
   classOf: (field: string) => FieldClass;
   outcome?: DecisionOutcome;
+  provenance?: Provenance;
   now?: Date;
 }
 
@@ -211,6 +223,7 @@ export function unsignedHeader(
     alg: ALGORITHMS,
     manifest,
     ...(req.outcome ? { outcome: req.outcome } : {}),
+    ...(req.provenance ? { provenance: { name: req.provenance.name, version: req.provenance.version } } : {}),
   };
 }
 
@@ -262,10 +275,11 @@ const CLASSES: readonly FieldClass[] = ['C1', 'C2', 'C3'];
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const LONG_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+const PROVENANCE = /^[A-Za-z0-9._:-]{1,64}$/;
 const REASON_CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
 const HEADER_MEMBERS = new Set([
   'v', 'hopId', 'parentHopId', 'applicationId', 'kind', 'model', 'from', 'to', 'platform', 'channel', 'consentRef',
-  'issuedAt', 'nonce', 'senderKeyId', 'recipientKeyId', 'alg', 'manifest', 'outcome', 'ciphertextDigest',
+  'issuedAt', 'nonce', 'senderKeyId', 'recipientKeyId', 'alg', 'manifest', 'outcome', 'provenance', 'ciphertextDigest',
 ]);
 
 function malformed(message: string): DzlError {
@@ -338,6 +352,15 @@ export function decodeHeader(headerBytes: Buffer): HopHeader {
     }
   } else if (h.kind === 'decision') {
     throw malformed('a decision hop must carry header.outcome');
+  }
+  if (h.provenance !== undefined) {
+    const p = h.provenance as Record<string, unknown>;
+    if (
+      (h.kind !== 'credit_report' && h.kind !== 'decision') || typeof p !== 'object' || p === null || Array.isArray(p) ||
+      Object.keys(p).length !== 2 || typeof p.name !== 'string' || !PROVENANCE.test(p.name) || typeof p.version !== 'string' || !PROVENANCE.test(p.version)
+    ) {
+      throw malformed('header.provenance is allowed on credit_report and decision hops only: {name, version}, each 1–64 of [A-Za-z0-9._:-]');
+    }
   }
   return h as unknown as HopHeader;
 }

@@ -11,7 +11,8 @@ import { bundleWorkflows } from '../../services/runtime/stack';
 import type { DevServer } from '../../services/temporal/devServer';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
-export const RUN_DIR = join(ROOT, '.tmp', 'test-run');
+/** One run's files; DZL_TEST_RUN_DIR keeps concurrent runs in one checkout apart. */
+export const RUN_DIR = process.env.DZL_TEST_RUN_DIR ? resolve(process.env.DZL_TEST_RUN_DIR) : join(ROOT, '.tmp', 'test-run');
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
 export const CHROMIUM = process.env.DZL_CHROMIUM ?? '/usr/bin/chromium';
 export const MYSQL_ROOT_URL = process.env.DZL_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
