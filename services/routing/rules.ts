@@ -9,6 +9,9 @@
  *
  * A platform may never send a bank anything personal, whatever the hop claims to be: the only
  * platform → bank hop is a redirect whose every field is C1 and of redirect origin.
+ *
+ * Within the origins a route allows, a recipient gets only the fields the minimisation policy
+ * gives it (./minimisation, contracts/minimisation.json).
  */
 import { DzlError } from '../common/errors';
 import { checkConsentCovers, type Consent } from '../consent/consent';
@@ -16,6 +19,7 @@ import { fieldSpec, type FieldOrigin } from '../fields/catalogue';
 import type { PartyRole } from '../pki/ca';
 import type { NetworkDirectory } from '../registry/directory';
 import type { HopHeader, HopKind } from '../seal/hop';
+import { checkMinimisation, type MinimisationPolicy } from './minimisation';
 
 interface Route {
   from: PartyRole;
@@ -42,6 +46,11 @@ export interface RouteContext {
   directory: NetworkDirectory;
   consent: Consent;
   at: Date;
+  /**
+   * The minimisation policy the hop is held to: the one in force when omitted; null for a hop
+   * whose policy is not known (evidence carried before the policy that now applies).
+   */
+  minimisation?: MinimisationPolicy | null;
 }
 
 export function checkRoute(header: HopHeader, ctx: RouteContext): void {
@@ -89,6 +98,7 @@ export function checkRoute(header: HopHeader, ctx: RouteContext): void {
       );
     }
   }
+  if (ctx.minimisation !== null) checkMinimisation(header, ctx.minimisation);
   ctx.directory.checkChannelLicence(header.channel, ctx.at);
   if ((from.role === 'channel' || to.role === 'channel') && header.channel !== (from.role === 'channel' ? from.id : to.id)) {
     throw new DzlError('ROUTE_NOT_ALLOWED', `hop ${header.hopId} names channel ${header.channel} but goes through another`, { hopId: header.hopId });

@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import { DzlError } from '../../services/common/errors';
 import type { Consent } from '../../services/consent/consent';
 import { checkRoute } from '../../services/routing/rules';
+import { parseMinimisationPolicy, setMinimisationPolicy, type MinimisationPolicyFile } from '../../services/routing/minimisation';
+import policyFile from '../../contracts/minimisation.json';
 import type { HopHeader, ManifestEntry } from '../../services/seal/hop';
 import { NetworkDirectory } from '../../services/registry/directory';
 import { parties, type Parties } from '../support/fixtures';
@@ -54,6 +56,45 @@ describe('routing rules', () => {
 
   it('refuses platform risk fields on the channel → bank hop: FIELD_NOT_ALLOWED_FOR_RECIPIENT', () => {
     assert.equal(codeOf(header({ kind: 'credit_report', from: 'channel-baihang', to: 'bank-hangzhou', manifest: [m('risk.platformScore')] })), 'FIELD_NOT_ALLOWED_FOR_RECIPIENT');
+  });
+
+  it('refuses fields the minimisation policy does not give the bank: FIELD_EXCEEDS_MINIMISATION', () => {
+    const credit = { kind: 'credit_report' as const, from: 'channel-baihang', to: 'bank-hangzhou' };
+    assert.equal(codeOf(header({ ...credit, manifest: [m('customer.name'), m('customer.monthlyIncome'), m('product.score')] })), 'FIELD_EXCEEDS_MINIMISATION');
+    assert.equal(codeOf(header({ ...credit, model: 'direct_redirect', manifest: [m('customer.name'), m('product.score')] })), 'FIELD_EXCEEDS_MINIMISATION');
+    assert.equal(codeOf(header({ ...credit, model: 'direct_redirect', manifest: [m('product.name', 'C1'), m('product.score')] })), undefined);
+  });
+
+  it('refuses a field narrowed away for one bank, and only for that bank', () => {
+    const narrowed = structuredClone(policyFile) as MinimisationPolicyFile;
+    const dataChannel = narrowed.hops.credit_report!.data_channel;
+    dataChannel.recipients = { 'bank-hangzhou': { why: 'the bank records the purpose itself', fields: dataChannel.default.fields.filter((f) => f !== 'loan.purpose') } };
+    const restore = setMinimisationPolicy(narrowed);
+    try {
+      const credit = { kind: 'credit_report' as const, from: 'channel-baihang', manifest: [m('customer.name'), m('loan.purpose'), m('product.score')] };
+      assert.equal(codeOf(header({ ...credit, to: 'bank-hangzhou' })), 'FIELD_EXCEEDS_MINIMISATION');
+      assert.equal(codeOf(header({ ...credit, to: 'bank-hangzhou', manifest: [m('customer.name'), m('product.score')] })), undefined);
+      assert.equal(codeOf(header({ ...credit, to: 'bank-suzhou' }), { ...consent, recipients: [...consent.recipients, 'bank-suzhou'] }), undefined);
+    } finally {
+      restore();
+    }
+  });
+
+  it('holds a hop to the policy it is given, or to none (evidence from before the policy)', () => {
+    const hop = header({ kind: 'credit_report', from: 'channel-baihang', to: 'bank-hangzhou', manifest: [m('customer.monthlyIncome'), m('product.score')] });
+    const wider = structuredClone(policyFile) as MinimisationPolicyFile;
+    wider.version = 'wider';
+    wider.hops.credit_report!.data_channel.default.fields.push('customer.monthlyIncome');
+    const at = new Date();
+    assert.doesNotThrow(() => checkRoute(hop, { directory: p.directory, consent, at, minimisation: parseMinimisationPolicy(wider) }));
+    assert.doesNotThrow(() => checkRoute(hop, { directory: p.directory, consent, at, minimisation: null }));
+    assert.equal(codeOf(hop), 'FIELD_EXCEEDS_MINIMISATION', 'the policy in force still refuses it');
+  });
+
+  it('keeps the C3 and origin refusals ahead of minimisation', () => {
+    const credit = { kind: 'credit_report' as const, from: 'channel-baihang', to: 'bank-hangzhou' };
+    assert.equal(codeOf(header({ ...credit, manifest: [m('customer.monthlyIncome'), m('card.cvn2', 'C3')] })), 'FIELD_C3_REFUSED');
+    assert.equal(codeOf(header({ ...credit, model: 'direct_redirect', manifest: [m('customer.name'), m('risk.platformScore')] })), 'FIELD_NOT_ALLOWED_FOR_RECIPIENT');
   });
 
   it('refuses C3, unknown fields and misclassified fields', () => {
