@@ -11,6 +11,7 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type * as activities from '../services/worker/activities';
 import { DecisionInbox, type DecisionArrived } from './decisions';
+import { noticeHolders, startRetention, withdrawSignal, WithdrawalWatch, type RetentionPolicy } from './lifecycle';
 
 export { decisionUpdate, type DecisionArrived } from './decisions';
 
@@ -19,12 +20,15 @@ export interface ApplicationRef {
   intakeHopId: string;
   /** Eligible banks in the platform's order, each named by the consent, with its timeout. */
   candidates: { bankId: string; decisionTimeoutMs: number }[];
+  /** How long the router keeps the sealed payloads afterwards (DEFAULT_RETENTION when absent). */
+  retention?: RetentionPolicy;
 }
 
 export type ApplicationResult =
   | { status: 'approved'; bankId: string; decisionHopId: string }
   | { status: 'declined' | 'no_funding' | 'expired'; decisionHopId?: string; reasonCode?: string }
-  | { status: 'refused'; code: string; stage: string };
+  | { status: 'refused'; code: string; stage: string }
+  | { status: 'withdrawn'; by: string };
 
 // Deliveries answer in a fraction of a second, so they run as local activities: no activity
 // task through the server, only a marker in history — about half of Temporal's cost per
@@ -50,6 +54,35 @@ export const { notifyPlatform } = proxyLocalActivities<typeof activities.activit
 });
 
 export async function dataChannelApplication(ref: ApplicationRef): Promise<ApplicationResult> {
+  const watch = new WithdrawalWatch();
+  return conclude(ref.applicationId, watch, () => dataChannelFlow(ref), ref.retention);
+}
+
+/**
+ * After the flow: on a withdrawal, every party that received the application's data is told
+ * (and acknowledges) before the platform learns the application stopped; then, whatever the
+ * outcome, the retention timer takes over.
+ */
+export async function conclude(applicationId: string, watch: WithdrawalWatch, flow: () => Promise<ApplicationResult>, retention: RetentionPolicy | undefined): Promise<ApplicationResult> {
+  const outcome = await watch.run(flow);
+  let result: ApplicationResult;
+  if ('withdrawn' in outcome) {
+    await noticeHolders(applicationId, 'consent_withdrawn', 'CONSENT_WITHDRAWN');
+    result = { status: 'withdrawn', by: outcome.withdrawn.by };
+  } else {
+    result = outcome.result;
+  }
+  const retainer = await startRetention(applicationId, result.status, retention);
+  if (result.status === 'withdrawn') {
+    await notifyPlatform({ applicationId, final: 'withdrawn', reasonCode: 'CONSENT_WITHDRAWN' });
+  } else if (watch.withdrawn) {
+    // withdrawn as the flow was ending: the retention timer tells the parties now
+    await retainer.signal(withdrawSignal, watch.withdrawn);
+  }
+  return result;
+}
+
+async function dataChannelFlow(ref: ApplicationRef): Promise<ApplicationResult> {
   const { applicationId } = ref;
   const decisions = new DecisionInbox();
 

@@ -45,8 +45,12 @@ export class DecisionInbox {
   /** The bank's decision, or undefined when its timeout passed first. */
   async wait(bankId: string, timeoutMs: number): Promise<DecisionArrived | undefined> {
     // a decision that came with the delivery needs no timer (a timer is two more history events)
-    const inTime = this.arrived.has(bankId) || (await condition(() => this.arrived.has(bankId), timeoutMs));
-    this.stop();
-    return inTime ? this.arrived.get(bankId) : undefined;
+    try {
+      const inTime = this.arrived.has(bankId) || (await condition(() => this.arrived.has(bankId), timeoutMs));
+      return inTime ? this.arrived.get(bankId) : undefined;
+    } finally {
+      // on time, timed out, or cancelled by a withdrawal: this bank is no longer awaited
+      this.stop();
+    }
   }
 }

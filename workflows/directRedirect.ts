@@ -6,7 +6,8 @@
  */
 import { condition, defineUpdate, setHandler } from '@temporalio/workflow';
 import { DecisionInbox } from './decisions';
-import { deliverRedirect, deliverToBank, deliverToChannel, notifyPlatform, recordAttempt, type ApplicationResult } from './dataChannel';
+import { conclude, deliverRedirect, deliverToBank, deliverToChannel, notifyPlatform, recordAttempt, type ApplicationResult } from './dataChannel';
+import { WithdrawalWatch, type RetentionPolicy } from './lifecycle';
 
 export interface RedirectRef {
   applicationId: string;
@@ -17,19 +18,25 @@ export interface RedirectRef {
   bankId: string;
   claimTimeoutMs: number;
   decisionTimeoutMs: number;
+  retention?: RetentionPolicy;
 }
 
 /** The bank has claimed the token: the customer applied on its page. Refused after the first. */
 export const claimUpdate = defineUpdate<void, []>('claim');
 
 export async function directRedirectApplication(ref: RedirectRef): Promise<ApplicationResult> {
-  const { applicationId, bankId } = ref;
-  let claimed = false;
-  setHandler(claimUpdate, () => void (claimed = true), {
+  const claim = { claimed: false };
+  setHandler(claimUpdate, () => void (claim.claimed = true), {
     validator: () => {
-      if (claimed) throw new Error('REDIRECT_TOKEN_USED');
+      if (claim.claimed) throw new Error('REDIRECT_TOKEN_USED');
     },
   });
+  const watch = new WithdrawalWatch();
+  return conclude(ref.applicationId, watch, () => redirectFlow(ref, claim), ref.retention);
+}
+
+async function redirectFlow(ref: RedirectRef, claim: { claimed: boolean }): Promise<ApplicationResult> {
+  const { applicationId, bankId } = ref;
   const decisions = new DecisionInbox();
 
   const atChannel = await deliverToChannel({ applicationId, hopId: ref.riskHopId, bankId });
@@ -37,7 +44,7 @@ export async function directRedirectApplication(ref: RedirectRef): Promise<Appli
   const handoff = await deliverRedirect({ applicationId, hopId: ref.redirectHopId });
   if (handoff.status === 'refused') return handoff;
 
-  if (!(await condition(() => claimed, ref.claimTimeoutMs))) {
+  if (!(await condition(() => claim.claimed, ref.claimTimeoutMs))) {
     await notifyPlatform({ applicationId, final: 'expired', reasonCode: 'REDIRECT_NOT_CLAIMED' });
     return { status: 'expired', reasonCode: 'REDIRECT_NOT_CLAIMED' };
   }

@@ -1,3 +1,4 @@
 export { dataChannelApplication } from './dataChannel';
 export { directRedirectApplication } from './directRedirect';
 export { disbursementNotice } from './disbursement';
+export { retainApplication } from './lifecycle';

@@ -21,13 +21,22 @@ export interface Consent {
   /** When the customer agreed, and a digest of the device they agreed on (base64url SHA-256, hashed by the party). */
   actedAt?: string;
   deviceDigest?: string;
+  /**
+   * State, not terms: recipients whose consent was withdrawn, with when ('*' for all of them).
+   * Filled from the consent's history when loaded; never part of the recorded consent leaf.
+   */
+  withdrawn?: Record<string, string>;
 }
 
-/** A consent with its current state, per recipient (withdrawal may name some recipients only). */
-export interface ConsentStatus {
-  consent: Consent;
-  /** Recipients whose consent was withdrawn, with when. */
-  withdrawn: Record<string, string>;
+/** The terms as recorded in the evidence: everything but the state. */
+export function consentTerms(c: Consent): Consent {
+  const { withdrawn: _state, ...terms } = c;
+  return terms;
+}
+
+/** When the recipient's consent was withdrawn (its own or all recipients'), if it was. */
+export function withdrawnFor(consent: Consent, recipient: string): string | undefined {
+  return consent.withdrawn?.['*'] ?? consent.withdrawn?.[recipient];
 }
 
 export function consentNames(consent: Consent, partyId: string): boolean {
@@ -35,6 +44,13 @@ export function consentNames(consent: Consent, partyId: string): boolean {
 }
 
 export function checkConsentCovers(consent: Consent, recipient: string, at: Date): void {
+  const withdrawn = withdrawnFor(consent, recipient);
+  if (withdrawn) {
+    throw new DzlError('CONSENT_WITHDRAWN', `the customer withdrew consent ${consent.id} for ${recipient} at ${withdrawn}; nothing more may be sent under it`, {
+      consent: consent.id,
+      party: recipient,
+    });
+  }
   if (at > new Date(consent.expiresAt)) {
     throw new DzlError('CONSENT_EXPIRED', `consent ${consent.id} expired at ${consent.expiresAt}`, { consent: consent.id });
   }
@@ -51,6 +67,7 @@ export function checkConsentCovers(consent: Consent, recipient: string, at: Date
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
+const DIGEST = /^[A-Za-z0-9_-]{43}$/;
 
 /** Validates a consent declaration from a platform request; REQUEST_MALFORMED names the member. */
 export function parseConsent(input: unknown, platformId: string): Consent {
@@ -72,7 +89,11 @@ export function parseConsent(input: unknown, platformId: string): Consent {
     if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw bad(name, 'an RFC 3339 timestamp');
     return new Date(v).toISOString();
   };
-  return {
+  if (c.deviceDigest !== undefined && (typeof c.deviceDigest !== 'string' || !DIGEST.test(c.deviceDigest))) {
+    throw bad('deviceDigest', 'the base64url SHA-256 (43 characters) of the device identifier, hashed by you: never the identifier itself');
+  }
+  if (c.applicationId !== undefined && (typeof c.applicationId !== 'string' || !ID.test(c.applicationId))) throw bad('applicationId', 'an identifier');
+  const consent: Consent = {
     id: c.id,
     platformId,
     textVersion: c.textVersion,
@@ -81,11 +102,17 @@ export function parseConsent(input: unknown, platformId: string): Consent {
     recipients: list('recipients'),
     grantedAt: time('grantedAt'),
     expiresAt: time('expiresAt'),
+    ...(c.actedAt !== undefined ? { actedAt: time('actedAt') } : {}),
+    ...(typeof c.deviceDigest === 'string' ? { deviceDigest: c.deviceDigest } : {}),
+    ...(typeof c.applicationId === 'string' ? { applicationId: c.applicationId } : {}),
   };
+  if (Date.parse(consent.expiresAt) <= Date.parse(consent.grantedAt)) throw bad('expiresAt', 'later than grantedAt');
+  return consent;
 }
 
 /** Same terms: what a platform declares again under an existing consent id must not differ. */
 export function sameConsent(a: Consent, b: Consent): boolean {
-  const terms = (c: Consent) => JSON.stringify([c.id, c.platformId, c.textVersion, c.textSha256, [...c.purposes].sort(), [...c.recipients].sort(), Date.parse(c.grantedAt), Date.parse(c.expiresAt)]);
+  const terms = (c: Consent) =>
+    JSON.stringify([c.id, c.platformId, c.textVersion, c.textSha256, [...c.purposes].sort(), [...c.recipients].sort(), Date.parse(c.grantedAt), Date.parse(c.expiresAt), c.createdBy ?? c.platformId, c.applicationId ?? null]);
   return terms(a) === terms(b);
 }

@@ -256,3 +256,44 @@ export function whoSawWhat(hops: HopView[], parties: string[]): WhoSawWhat {
 }
 
 export type { SealedHop };
+
+export interface DecisionProvenance {
+  bank: string;
+  outcome: string;
+  reasonCode?: string;
+  decidedAt: string;
+  decisionHopId: string;
+  /** The bank's decision model, as its decision hop names it. */
+  bankModel?: { name: string; version: string };
+  channel: string;
+  creditReportHopId?: string;
+  /** The channel's credit product the bank decided on, as the credit report names it. */
+  channelProduct?: { name: string; version: string };
+  /** Whether the bank signed a receipt for that credit report: it had the product in hand. */
+  creditReportReceived: boolean;
+}
+
+/**
+ * For each decision: which bank, with which model, on which channel product (PIPL Art. 24) — all
+ * from signed headers, so the answer to a customer's request for an explanation is evidence too.
+ */
+export function decisionProvenance(hops: HopView[]): DecisionProvenance[] {
+  const byId = new Map(hops.map((h) => [h.header.hopId, h]));
+  return hops
+    .filter((h) => h.header.kind === 'decision')
+    .map((d) => {
+      const report = d.header.parentHopId ? byId.get(d.header.parentHopId) : undefined;
+      return {
+        bank: d.header.from,
+        outcome: d.header.outcome?.status ?? 'unknown',
+        ...(d.header.outcome?.reasonCode ? { reasonCode: d.header.outcome.reasonCode } : {}),
+        decidedAt: d.header.issuedAt,
+        decisionHopId: d.header.hopId,
+        ...(d.header.provenance ? { bankModel: d.header.provenance } : {}),
+        channel: d.header.channel,
+        ...(report ? { creditReportHopId: report.header.hopId } : {}),
+        ...(report?.header.provenance ? { channelProduct: report.header.provenance } : {}),
+        creditReportReceived: report?.receipts.some((r) => r.by === d.header.from && r.status === 'accepted') ?? false,
+      };
+    });
+}

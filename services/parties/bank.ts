@@ -12,6 +12,9 @@ import type { NetworkDirectory } from '../registry/directory';
 import { decodeHop, sealHop, type DecisionOutcome, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
 import type { SignedReceipt } from '../seal/receipt';
 import { PartyInbox } from './inbox';
+import type { Vault } from '../atrest/vault';
+import { NoticeDesk } from './notices';
+import type { NoticeBody } from '../evidence/lifecycle';
 
 export interface BankOptions {
   identity: PartyIdentity;
@@ -31,7 +34,13 @@ export interface BankOptions {
   disburseAfterMs?: number;
   /** The router's gRPC endpoint, for asynchronous decisions, redirect claims and disbursements. */
   routerGrpc?: string;
+  /** Where the bank keeps what customers and the channel gave it, encrypted at rest. */
+  vault: Vault;
+  /** The bank's decision model, named in each decision's provenance (PIPL Art. 24). */
+  model?: { name: string; version: string };
 }
+
+export const DEFAULT_BANK_MODEL = { name: 'DZL-RefBank-Policy', version: '2026.11' };
 
 export interface BankDecision {
   outcome: DecisionOutcome;
@@ -65,18 +74,51 @@ export class ReferenceBank {
   readonly submitted = new Map<string, { accepted: boolean; code?: string }>();
   /** Every credit report received (application ids), whether or not the bank decided. */
   readonly received: string[] = [];
-  /** Direct redirect: what customers filled in on the bank's page, by application (the bank's own data). */
-  readonly h5Applications = new Map<string, Fields>();
-  /** Direct redirect: the bank's full decisions, shown on its page (the platform learns the status only). */
-  readonly fullDecisions = new Map<string, BankDecision>();
   /** Redirect tokens the platforms handed over (platform → bank hops), by application. */
   readonly expectedTokens = new Map<string, string>();
   readonly disbursed = new Map<string, { hopId: string; accepted: boolean; code?: string }>();
   private readonly redirectInbox: PartyInbox<void>;
+  readonly notices: NoticeDesk;
+  /** Applications the customer withdrew consent for: nothing more is decided or sent for them. */
+  private readonly stopped = new Set<string>();
 
   constructor(private readonly opts: BankOptions) {
     this.inbox = new PartyInbox(opts.identity, opts.directory, 'credit_report');
     this.redirectInbox = new PartyInbox(opts.identity, opts.directory, 'redirect');
+    this.notices = new NoticeDesk(opts.identity, opts.directory, async (n) => this.forget(n));
+  }
+
+  /** A withdrawal stops the application here; either notice deletes what we hold of it. */
+  private async forget(n: NoticeBody): Promise<void> {
+    if (n.kind === 'consent_withdrawn') this.stopped.add(n.applicationId);
+    await this.opts.vault.deleteApplication(n.applicationId);
+    this.expectedTokens.delete(n.applicationId);
+    this.inbox.forget(n.hops);
+    this.redirectInbox.forget(n.hops);
+  }
+
+  /** Direct redirect: what the customer filled in on the bank's page (the bank's own data). */
+  saveH5Application(applicationId: string, fields: Fields): Promise<void> {
+    return this.opts.vault.put(applicationId, 'h5_application', 'form', fields);
+  }
+
+  h5Application(applicationId: string): Promise<Fields | undefined> {
+    return this.opts.vault.get<Fields>(applicationId, 'h5_application', 'form');
+  }
+
+  /** The bank's full decision (limit, rate, term), shown on its own page in the redirect model. */
+  fullDecision(applicationId: string): Promise<BankDecision | undefined> {
+    return this.opts.vault.get<BankDecision>(applicationId, 'decision', 'full');
+  }
+
+  /** The credit reports the bank received for an application (the channel's product, the elements). */
+  async creditReports(applicationId: string): Promise<Fields[]> {
+    return (await this.opts.vault.list<Fields>(applicationId, 'credit_report')).map((e) => e.value);
+  }
+
+  /** Whether a withdrawal stopped this application (a pending decision is then never sent). */
+  isStopped(applicationId: string): boolean {
+    return this.stopped.has(applicationId);
   }
 
   async deliverRedirect(hop: SealedHop | undefined): Promise<{ receipt: SignedReceipt }> {
@@ -140,6 +182,7 @@ export class ReferenceBank {
   async deliverCreditReport(hop: SealedHop | undefined): Promise<{ receipt: SignedReceipt; decisionHop?: SealedHop }> {
     const answer = await this.inbox.receive(hop, async (opened) => {
       this.received.push(opened.header.applicationId);
+      await this.opts.vault.put(opened.header.applicationId, 'credit_report', opened.header.hopId, opened.fields);
       if (!this.opts.async) return this.decideAndSeal(opened);
       const { routerGrpc, afterMs } = this.opts.async;
       setTimeout(() => void this.decideLater(opened, routerGrpc), afterMs).unref();
@@ -149,7 +192,9 @@ export class ReferenceBank {
   }
 
   private async decideLater(opened: OpenedHop, routerGrpc: string): Promise<void> {
+    if (this.stopped.has(opened.header.applicationId)) return;
     const hop = await this.decideAndSeal(opened);
+    if (this.stopped.has(opened.header.applicationId)) return;
     const { RouterService } = loadDzlProtos();
     const client = new RouterService(routerGrpc, clientCredentials(this.opts.identity, 'router'), { 'grpc.ssl_target_name_override': 'localhost' });
     const hopId = decodeHop(hop).header.hopId;
@@ -167,9 +212,9 @@ export class ReferenceBank {
     if (this.opts.decisionDelayMs) await new Promise((r) => setTimeout(r, this.opts.decisionDelayMs));
     const { header } = opened;
     // in the redirect model the application elements are the bank's own, from its page
-    const fields = { ...(this.h5Applications.get(header.applicationId) ?? {}), ...opened.fields };
+    const fields = { ...((await this.h5Application(header.applicationId)) ?? {}), ...opened.fields };
     const d = (this.opts.policy ?? ((f: Fields) => decide(f, this.opts.scoreCutoff)))(fields);
-    this.fullDecisions.set(header.applicationId, d);
+    await this.opts.vault.put(header.applicationId, 'decision', 'full', d);
     // the platform learns the status only when the customer applied with the bank directly
     const forPlatform: Fields =
       header.model === 'direct_redirect'
@@ -189,6 +234,7 @@ export class ReferenceBank {
       salt: opened.salt,
       classOf,
       outcome: d.outcome,
+      provenance: this.opts.model ?? DEFAULT_BANK_MODEL,
     }).sealed;
     if (d.outcome.status === 'approved' && this.opts.disburseAfterMs !== undefined) {
       setTimeout(() => void this.reportDisbursement(sealed, opened, Number(d.fields['decision.limit'] ?? 0)), this.opts.disburseAfterMs).unref();
@@ -207,6 +253,7 @@ export class ReferenceBank {
           .then((r) => cb(null, { receipt: receiptToWire(r.receipt), ...(r.decisionHop ? { decision_hop: hopToWire(r.decisionHop) } : {}) }))
           .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
       },
+      ReceiveNotice: this.notices.grpcHandler(),
       DeliverRedirect: (call: grpc.ServerUnaryCall<{ hop?: WireHop }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         if (callerParty(call) !== 'router') {
           cb(toGrpcError(new DzlError('REQUEST_UNAUTHENTICATED', 'only the router delivers redirect hops to a bank')));

@@ -49,7 +49,7 @@ export function bankH5App(bank: ReferenceBank, directory: () => NetworkDirectory
         const form = new URLSearchParams((await getRawBody(ctx.req, { limit: '16kb' })).toString('utf8'));
         const claims = readRedirectToken(form.get('token'), directory().signerOf);
         if (form.get('consent') !== 'yes') throw new DzlError('CONSENT_MISSING', '请阅读并同意授权书');
-        bank.h5Applications.set(claims.a, {
+        await bank.saveH5Application(claims.a, {
           'customer.name': form.get('name') ?? '',
           'customer.idNumber': form.get('idNumber') ?? '',
           'customer.mobile': form.get('mobile') ?? '',
@@ -62,8 +62,8 @@ export function bankH5App(bank: ReferenceBank, directory: () => NetworkDirectory
       }
       if (ctx.method === 'GET' && ctx.path === '/h5/status') {
         const id = String(ctx.query.application ?? '');
-        if (!bank.h5Applications.has(id)) throw new DzlError('APPLICATION_NOT_FOUND', '没有这笔申请');
-        const d = bank.fullDecisions.get(id);
+        if (!(await bank.h5Application(id))) throw new DzlError('APPLICATION_NOT_FOUND', '没有这笔申请');
+        const d = await bank.fullDecision(id);
         ctx.type = 'html';
         ctx.body = d
           ? page(`${legalName} · 审批结果`, d.outcome.status === 'approved'

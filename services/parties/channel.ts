@@ -1,8 +1,9 @@
 /**
  * Reference licensed credit-reporting channel (a kit a channel adapts): it receives a
  * platform's sealed application, keeps it, turns it into a credit product, and seals for the
- * bank only the application elements the bank needs plus that product — never the platform's
- * raw risk fields.
+ * bank only what the minimisation policy gives that bank in that model: in the data channel, the
+ * application elements the bank needs plus that product; in the redirect model, the product
+ * alone (the customer applied on the bank's own page). Never the platform's raw risk fields.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
@@ -13,9 +14,12 @@ import type { PartyIdentity } from '../pki/network';
 import type { NetworkDirectory } from '../registry/directory';
 import { sealHop, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
 import { PartyInbox } from './inbox';
+import { minimalFieldsFor } from '../routing/minimisation';
+import type { Vault } from '../atrest/vault';
+import { b64url, fromB64url } from '../seal/bytes';
+import { NoticeDesk } from './notices';
+import type { NoticeBody } from '../evidence/lifecycle';
 
-/** The application elements a bank must have to contract and do its own KYC. */
-export const BANK_ELEMENTS = ['customer.name', 'customer.idNumber', 'customer.mobile', 'loan.amount', 'loan.termMonths', 'loan.purpose'];
 
 export interface CreditProduct {
   'product.name': string;
@@ -29,12 +33,16 @@ export interface ChannelOptions {
   identity: PartyIdentity;
   directory: () => NetworkDirectory;
   product?: { name: string; version: string };
+  /** Where the channel keeps the applications it received, encrypted at rest. */
+  vault: Vault;
   /** Test hook for a misbehaving channel: extra fields it would (wrongly) forward to the bank. */
   leakFields?: string[];
 }
 
 /** A deterministic stand-in for a channel's model: the same application gives the same product. */
-export function scoreApplication(fields: Fields, product = { name: 'DZL-CreditScore', version: '2026.11' }): CreditProduct {
+export const DEFAULT_PRODUCT = { name: 'DZL-CreditScore', version: '2026.11' };
+
+export function scoreApplication(fields: Fields, product = DEFAULT_PRODUCT): CreditProduct {
   const platformScore = typeof fields['risk.platformScore'] === 'number' ? (fields['risk.platformScore'] as number) : 500;
   const multiLoan = typeof fields['risk.multiLoanCount'] === 'number' ? (fields['risk.multiLoanCount'] as number) : 0;
   const income = typeof fields['customer.monthlyIncome'] === 'number' ? (fields['customer.monthlyIncome'] as number) : 0;
@@ -51,12 +59,27 @@ export function scoreApplication(fields: Fields, product = { name: 'DZL-CreditSc
 
 export class ReferenceChannel {
   private readonly inbox: PartyInbox<SealedHop>;
-  /** What the channel keeps (it stores what it receives, as a credit-reporting agency must), by hop id. */
-  readonly kept = new Map<string, OpenedHop>();
   private readonly reports = new Map<string, SealedHop>();
+  readonly notices: NoticeDesk;
 
   constructor(private readonly opts: ChannelOptions) {
     this.inbox = new PartyInbox(opts.identity, opts.directory, 'application');
+    this.notices = new NoticeDesk(opts.identity, opts.directory, async (n) => this.forget(n));
+  }
+
+  /** A withdrawal or a deletion notice: everything kept of the application's hops goes. */
+  private async forget(n: NoticeBody): Promise<void> {
+    for (const hopId of n.hops) {
+      for (const key of [...this.reports.keys()]) if (key.startsWith(`${hopId}\n`)) this.reports.delete(key);
+    }
+    await this.opts.vault.deleteApplication(n.applicationId);
+    this.inbox.forget(n.hops);
+  }
+
+  /** What the channel keeps of an application hop (it stores what it receives, as a credit-reporting agency must). */
+  async kept(applicationId: string, hopId: string): Promise<OpenedHop | undefined> {
+    const k = await this.opts.vault.get<{ header: OpenedHop['header']; fields: Fields; salt: string }>(applicationId, 'application_hop', hopId);
+    return k ? { header: k.header, fields: k.fields, salt: fromB64url(k.salt)! } : undefined;
   }
 
   get partyId(): string {
@@ -69,26 +92,31 @@ export class ReferenceChannel {
   }
 
   /** The credit report of an application already held, sealed for another bank; once per bank. */
-  async reportToBank(applicationHopId: string, bankId: string): Promise<SealedHop> {
-    const opened = this.kept.get(applicationHopId);
+  async reportToBank(applicationId: string, applicationHopId: string, bankId: string): Promise<SealedHop> {
+    const opened = await this.kept(applicationId, applicationHopId);
     if (!opened) throw new DzlError('APPLICATION_NOT_FOUND', `${this.partyId} holds no application hop ${applicationHopId}`);
     return this.toBank(opened, bankId);
   }
 
   private async toBank(opened: OpenedHop, bankId: string): Promise<SealedHop> {
     const { header, fields } = opened;
-    this.kept.set(header.hopId, opened);
+    await this.opts.vault.put(header.applicationId, 'application_hop', header.hopId, { header, fields, salt: b64url(opened.salt) });
     const key = `${header.hopId}\n${bankId}`;
     const done = this.reports.get(key);
     if (done) return done;
+    const product = this.opts.product ?? DEFAULT_PRODUCT;
+    // only what the minimisation policy gives this bank in this model (contracts/minimisation.json)
+    const allowed = minimalFieldsFor(header.model, bankId);
     const forBank: Fields = {};
-    for (const f of [...BANK_ELEMENTS, ...(this.opts.leakFields ?? [])]) if (f in fields) forBank[f] = fields[f]!;
-    Object.assign(forBank, scoreApplication(fields, this.opts.product));
+    for (const [f, v] of Object.entries({ ...fields, ...scoreApplication(fields, product) })) if (allowed(f)) forBank[f] = v;
+    // the misbehaving-channel test hook forwards these regardless, so the router's refusal stays testable
+    for (const f of this.opts.leakFields ?? []) if (f in fields) forBank[f] = fields[f]!;
     const directory = this.opts.directory();
     const sealed = sealHop(this.opts.identity.signing, {
       parentHopId: header.hopId,
       applicationId: header.applicationId,
       kind: 'credit_report',
+      provenance: product,
       model: header.model,
       to: directory.encryptionCertificate(bankId),
       platform: header.platform,
@@ -113,12 +141,13 @@ export class ReferenceChannel {
           .then((r) => cb(null, { receipt: receiptToWire(r.receipt), ...(r.bankHop ? { bank_hop: hopToWire(r.bankHop) } : {}) }))
           .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
       },
-      ReportToBank: (call: grpc.ServerUnaryCall<{ application_hop_id?: string; bank_id?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      ReceiveNotice: this.notices.grpcHandler(),
+      ReportToBank: (call: grpc.ServerUnaryCall<{ application_id?: string; application_hop_id?: string; bank_id?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         if (callerParty(call) !== 'router') {
           cb(toGrpcError(new DzlError('REQUEST_UNAUTHENTICATED', 'only the router asks a channel for credit reports')));
           return;
         }
-        this.reportToBank(call.request.application_hop_id ?? '', call.request.bank_id ?? '')
+        this.reportToBank(call.request.application_id ?? '', call.request.application_hop_id ?? '', call.request.bank_id ?? '')
           .then((hop) => cb(null, { bank_hop: hopToWire(hop) }))
           .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
       },

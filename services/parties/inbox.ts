@@ -53,6 +53,14 @@ export class PartyInbox<T> {
     return answer;
   }
 
+  /** Drops what this inbox remembers of these hops (their answers), when told to delete them. */
+  forget(hopIds: readonly string[]): void {
+    for (const id of hopIds) {
+      this.answered.delete(id);
+      this.consumed.delete(id);
+    }
+  }
+
   private async handle(input: unknown, hopId: string, headerDigest: string, act: (o: OpenedHop) => Promise<T>): Promise<InboxAnswer<T>> {
     let opened: OpenedHop;
     try {

@@ -16,6 +16,7 @@ import type { NetworkDirectory } from '../registry/directory';
 import { newSalt, openHop, sealHop, verifyHop, type DecisionOutcome, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
 
 import { signRequest, verifyRequest } from '../seal/requestSignature';
+import { b64url } from '../seal/bytes';
 import { PartyInbox } from './inbox';
 
 export const CONSENT_TEXT_VERSION = 'dzl-consent-2026.11';
@@ -124,7 +125,24 @@ export class ReferencePlatform {
       recipients: [this.opts.channelId, ...banks],
       grantedAt: new Date(now.getTime() - 1000).toISOString(),
       expiresAt: new Date(now.getTime() + 365 * 24 * 3600_000).toISOString(),
+      actedAt: new Date(now.getTime() - 1000).toISOString(),
+      // the device the customer agreed on, hashed here: the router never sees the identifier
+      deviceDigest: b64url(createHash('sha256').update(`device-${randomUUID()}`).digest()),
     };
+  }
+
+  /** POST /v1/consents: the consent as an object of its own, cited later by id. */
+  registerConsent(consent: Omit<Consent, 'platformId'>): Promise<ApiResponse> {
+    return this.request('POST', '/v1/consents', consent);
+  }
+
+  /** The customer withdrew consent (for all recipients, or some): POST /v1/consents/{id}/withdraw. */
+  withdrawConsent(consentId: string, opts: { recipients?: string[]; at?: Date } = {}): Promise<ApiResponse> {
+    return this.request('POST', `/v1/consents/${encodeURIComponent(consentId)}/withdraw`, {
+      actedAt: (opts.at ?? new Date()).toISOString(),
+      deviceDigest: b64url(createHash('sha256').update(`device-${consentId}`).digest()),
+      ...(opts.recipients ? { recipients: opts.recipients } : {}),
+    });
   }
 
   /**

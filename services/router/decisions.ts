@@ -14,6 +14,7 @@ import { decodeHop } from '../seal/hop';
 import { getApplication, getConsent } from '../store/applications';
 import { decisionUpdate } from '../../workflows/dataChannel';
 import { admitHop, type CarrierDeps } from './carrier';
+import { withdrawnFor } from '../consent/consent';
 
 export interface DecisionDeps extends CarrierDeps {
   temporal: Client;
@@ -39,6 +40,14 @@ async function takeDecision(deps: DecisionDeps, bankId: string, input: unknown):
   if (!report) throw new DzlError('ROUTE_NOT_ALLOWED', `${bankId} was never sent a credit report for ${app.id}`);
   const consent = await getConsent(deps.db, app.consentId);
   if (!consent) throw new DzlError('CONSENT_MISSING', `consent ${app.consentId} of ${app.id} is not on record`);
+  // a withdrawal stopped the application: a decision still in flight is not taken into custody
+  const withdrawn = withdrawnFor(consent, bankId) ?? withdrawnFor(consent, app.channelId);
+  if (withdrawn) {
+    throw new DzlError('CONSENT_WITHDRAWN', `the customer withdrew consent ${consent.id} at ${withdrawn}; ${app.id} is stopped, and its data must be deleted as the router's notice says`, {
+      consent: consent.id,
+      applicationId: app.id,
+    });
+  }
   const { hop, fresh } = await admitHop(deps, input, consent, { kind: 'decision', from: bankId, to: app.platformId, applicationId: app.id, parentHopId: report.hop_id });
   if (!fresh) {
     // the same decision again: answered as before if it was taken, refused if it was late

@@ -7,12 +7,13 @@ import Koa from 'koa';
 import getRawBody from 'raw-body';
 import { DzlError, toDzlError } from '../common/errors';
 import type { Logger } from '../common/logger';
-import { hopsOfApplication, recordRefusal, whoSawWhat } from '../evidence/ledger';
+import { decisionProvenance, hopsOfApplication, recordRefusal, whoSawWhat } from '../evidence/ledger';
 import type { NetworkDirectory } from '../registry/directory';
 import { verifyRequest } from '../seal/requestSignature';
 import { getApplication, getSealedHop, statesOf } from '../store/applications';
 import type { Db } from '../store/db';
 import { acceptApplication } from './intake';
+import { declareConsent, readConsent, withdrawConsent } from './consents';
 import { issueRedirect, submitRedirectHops, type RedirectDeps } from './redirects';
 import { errorPage, regulatorPageRoutes } from './regulatorPage';
 import {
@@ -101,6 +102,12 @@ async function ownedApplication(deps: HttpDeps, party: string, id: string) {
   return app;
 }
 
+/** A hop's sealed form while the router still holds its payload; undefined once retention erased it. */
+async function liveSealed(deps: HttpDeps, hopId: string) {
+  const h = await getSealedHop(deps.db, hopId);
+  return h && !h.erasedAt ? h.sealed : undefined;
+}
+
 export function createHttpApp(deps: HttpDeps): Koa<State> {
   const app = new Koa<State>();
   const router = new Router<State>();
@@ -125,8 +132,35 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
       state: history.at(-1)?.state ?? 'accepted',
       history: history.map((s) => ({ ...s, at: new Date(s.at).toISOString() })),
       route: attempts.map((t) => ({ bank: t.bank_id, position: Number(t.position), ...(t.outcome ? { outcome: t.outcome } : {}), ...(t.reason_code ? { reasonCode: t.reason_code } : {}) })),
-      ...(decided ? { decision: { status: decided.state, ...(decided.reasonCode ? { reasonCode: decided.reasonCode } : {}), ...(decisionHop ? { hop: decisionHop.sealed } : {}) } } : {}),
+      ...(decided ? { decision: { status: decided.state, ...(decided.reasonCode ? { reasonCode: decided.reasonCode } : {}), ...(decisionHop && !decisionHop.erasedAt ? { hop: decisionHop.sealed } : {}) } } : {}),
+      notices: (await deps.db('notices').where({ application_id: a.id }).orderBy('created_at')).map((n) => ({
+        noticeId: n.notice_id,
+        kind: n.kind,
+        to: n.to_party,
+        sentAt: new Date(Number(n.created_at)).toISOString(),
+        ...(n.acknowledged_at ? { acknowledgedAt: new Date(Number(n.acknowledged_at)).toISOString() } : {}),
+      })),
     };
+  });
+
+  /** PIPL Art. 24: which channel product, which bank and which bank model made each decision. */
+  router.get('/v1/applications/:id/provenance', async (ctx) => {
+    const a = await ownedApplication(deps, ctx.state.party, ctx.params.id!);
+    ctx.body = { applicationId: a.id, model: a.model, decisions: decisionProvenance(await hopsOfApplication(deps.db, a.id)) };
+  });
+
+  router.post('/v1/consents', async (ctx) => {
+    const { created, view } = await declareConsent(deps, ctx.state.party, ctx.state.json);
+    ctx.status = created ? 201 : 200;
+    ctx.body = view;
+  });
+
+  router.get('/v1/consents/:id', async (ctx) => {
+    ctx.body = await readConsent(deps, ctx.state.party, ctx.params.id!);
+  });
+
+  router.post('/v1/consents/:id/withdraw', async (ctx) => {
+    ctx.body = await withdrawConsent(deps, ctx.state.party, ctx.params.id!, ctx.state.json);
   });
 
   router.get('/v1/applications/:id/who-saw-what', async (ctx) => {
@@ -186,7 +220,7 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
       day,
       decisions: decisions.map((d) => ({ applicationId: d.application_id, bank: d.bank_id, outcome: d.outcome, ...(d.reason_code ? { reasonCode: d.reason_code } : {}), decidedAt: new Date(Number(d.decided_at)).toISOString(), hopId: d.hop_id })),
       disbursements: await Promise.all(
-        disbursements.map(async (d) => ({ applicationId: d.application_id, bank: d.bank_id, hopId: d.hop_id, reportedAt: new Date(Number(d.created_at)).toISOString(), hop: (await getSealedHop(deps.db, d.hop_id))?.sealed })),
+        disbursements.map(async (d) => ({ applicationId: d.application_id, bank: d.bank_id, hopId: d.hop_id, reportedAt: new Date(Number(d.created_at)).toISOString(), hop: await liveSealed(deps, d.hop_id as string) })),
       ),
     };
   });

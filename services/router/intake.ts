@@ -10,19 +10,23 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
 import { DzlError } from '../common/errors';
-import { parseConsent, sameConsent } from '../consent/consent';
+import { registerConsent, resolveConsent } from '../consent/registry';
+import { checkConsentCovers } from '../consent/consent';
 import { DEFAULT_DECISION_TIMEOUT_MS, planRoute, type RouteAttributes } from '../routing/funding';
-import { recordConsent, recordRefusal, refusalRefs } from '../evidence/ledger';
+import { recordRefusal, refusalRefs } from '../evidence/ledger';
 import { b64url, sha256 } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { verifyHop, type SealedHop } from '../seal/hop';
-import { appendState, findByIdempotencyKey, getConsent, insertApplication, saveConsent, statesOf, type ApplicationRow, type StateChange } from '../store/applications';
+import { appendState, findByIdempotencyKey, insertApplication, statesOf, type ApplicationRow, type StateChange } from '../store/applications';
 import { TASK_QUEUE } from '../temporal/dataConverter';
 import type { ApplicationRef } from '../../workflows/dataChannel';
+import type { RetentionPolicy } from '../../workflows/lifecycle';
 import { admitHop, type CarrierDeps } from './carrier';
 
 export interface IntakeDeps extends CarrierDeps {
   temporal: Client;
+  /** How long sealed payloads stay after an application ends (DEFAULT_RETENTION when absent). */
+  retention?: RetentionPolicy;
 }
 
 export interface IntakeAnswer {
@@ -48,7 +52,7 @@ function parseRoute(route: Record<string, unknown>): { bank?: string; attributes
   throw new DzlError('REQUEST_MALFORMED', 'body.route must be {bank} or {attributes: {amount (fen), termMonths, region (province code)}}', { member: 'route' });
 }
 
-function parseBody(body: unknown): { hop: SealedHop; route: { bank?: string; attributes?: RouteAttributes }; callbackUrl: string | null; consent: unknown } {
+function parseBody(body: unknown): { hop: SealedHop; route: { bank?: string; attributes?: RouteAttributes }; callbackUrl: string | null; consent: unknown; consentId: unknown } {
   const b = (body ?? {}) as Record<string, unknown>;
   if (typeof b.hop !== 'object' || b.hop === null) throw new DzlError('REQUEST_MALFORMED', 'body.hop must be a sealed hop object', { member: 'hop' });
   const route = parseRoute((b.route ?? {}) as Record<string, unknown>);
@@ -61,7 +65,7 @@ function parseBody(body: unknown): { hop: SealedHop; route: { bank?: string; att
     }
     if (!ok) throw new DzlError('REQUEST_MALFORMED', 'body.callbackUrl must be an http(s) URL', { member: 'callbackUrl' });
   }
-  return { hop: b.hop as SealedHop, route, callbackUrl: (b.callbackUrl as string | undefined) ?? null, consent: b.consent };
+  return { hop: b.hop as SealedHop, route, callbackUrl: (b.callbackUrl as string | undefined) ?? null, consent: b.consent, consentId: b.consentId };
 }
 
 async function currentState(deps: IntakeDeps, app: ApplicationRow): Promise<string> {
@@ -81,6 +85,7 @@ async function startWorkflow(deps: IntakeDeps, app: ApplicationRow): Promise<voi
     applicationId: app.id,
     intakeHopId: app.intakeHopId,
     candidates: candidates.map((bankId) => ({ bankId, decisionTimeoutMs: directory.party(bankId)?.decisionTimeoutMs ?? DEFAULT_DECISION_TIMEOUT_MS })),
+    ...(deps.retention ? { retention: deps.retention } : {}),
   };
   try {
     await deps.temporal.workflow.start('dataChannelApplication', { taskQueue: TASK_QUEUE, workflowId: app.workflowId, args: [ref] });
@@ -99,16 +104,14 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
     if (prior) return await answerRepeat(deps, prior, requestHash);
 
     const req = parseBody(body);
-    const consent = parseConsent(req.consent, platformId);
-    const standing = await getConsent(deps.db, consent.id);
-    if (standing && !sameConsent(standing, consent)) {
-      throw new DzlError('CONSENT_MISMATCH', `consent ${consent.id} is already registered with other terms; a changed consent needs a new id`, { consent: consent.id });
-    }
+    const { consent } = await resolveConsent(deps.db, req, platformId);
     const directory = deps.directory();
     // authenticate, then plan, then take custody: a refused route leaves no hop in custody and
     // none in the ledger, and a tampered hop is refused as tampered whatever it claims
     const verified = verifyHop(req.hop, { signerOf: directory.signerOf });
     directory.checkChannelLicence(verified.header.channel);
+    // withdrawn or expired: refused as such, before any bank is considered
+    checkConsentCovers(consent, verified.header.channel, new Date());
     const plan = await planRoute(deps.db, directory, consent, verified.header.channel, req.route);
     const { hop, fresh } = await admitHop(deps, req.hop, consent, { kind: 'application', from: platformId }, verified);
     const h = hop.header;
@@ -133,10 +136,9 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
       createdAt: Date.now(),
     };
     const stored = await deps.db.transaction(async (trx) => {
-      await saveConsent(trx, consent);
+      await registerConsent(trx, consent);
       const r = await insertApplication(trx, row);
       if (r.created) {
-        await recordConsent(trx, consent);
         await appendState(trx, row.id, { state: 'accepted', hopId: h.hopId });
         const day = new Date().toISOString().slice(0, 10);
         for (const [position, c] of plan.candidates.entries()) {

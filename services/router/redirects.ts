@@ -12,8 +12,9 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { DzlError } from '../common/errors';
-import { checkConsentCovers, parseConsent, sameConsent } from '../consent/consent';
-import { recordConsent, recordRefusal, refusalRefs } from '../evidence/ledger';
+import { checkConsentCovers } from '../consent/consent';
+import { registerConsent, resolveConsent } from '../consent/registry';
+import { recordRefusal, refusalRefs } from '../evidence/ledger';
 import type { PartyIdentity } from '../pki/network';
 import { DEFAULT_DECISION_TIMEOUT_MS } from '../routing/funding';
 import { b64url, sha256 } from '../seal/bytes';
@@ -21,7 +22,7 @@ import { canonicalJson } from '../seal/canonical';
 import { verifyHop } from '../seal/hop';
 import { checkRoute } from '../routing/rules';
 import { issueRedirectToken, readRedirectToken } from '../seal/redirectToken';
-import { appendState, getConsent, insertApplication, saveConsent, type ApplicationRow } from '../store/applications';
+import { appendState, getConsent, insertApplication, type ApplicationRow } from '../store/applications';
 import { insertIgnore } from '../store/db';
 import { TASK_QUEUE } from '../temporal/dataConverter';
 import { claimUpdate, type RedirectRef } from '../../workflows/directRedirect';
@@ -44,23 +45,20 @@ async function refused<T>(deps: RedirectDeps, stage: string, party: string, inpu
 
 export async function issueRedirect(deps: RedirectDeps, platformId: string, body: unknown) {
   return refused(deps, 'redirect', platformId, undefined, async () => {
-    const b = (body ?? {}) as { bank?: unknown; consent?: unknown; callbackUrl?: unknown };
+    const b = (body ?? {}) as { bank?: unknown; consent?: unknown; consentId?: unknown; callbackUrl?: unknown };
     if (typeof b.bank !== 'string') throw new DzlError('REQUEST_MALFORMED', 'body.bank must name the bank to redirect to', { member: 'bank' });
     const directory = deps.directory();
     directory.requireParty(platformId, 'platform');
     const bank = directory.requireParty(b.bank, 'bank');
     const channel = directory.channelOfBank(bank.id);
-    const consent = parseConsent(b.consent, platformId);
+    const { consent } = await resolveConsent(deps.db, b, platformId);
     checkConsentCovers(consent, channel, new Date());
     checkConsentCovers(consent, bank.id, new Date());
-    const standing = await getConsent(deps.db, consent.id);
-    if (standing && !sameConsent(standing, consent)) throw new DzlError('CONSENT_MISMATCH', `consent ${consent.id} is already registered with other terms`);
     if (!bank.webUrl) throw new DzlError('PARTY_UNAVAILABLE', `bank ${bank.id} has no application page registered`);
     const applicationId = `app_${randomUUID()}`;
     const { token, claims } = issueRedirectToken(deps.router.signing, applicationId, bank.id);
     await deps.db.transaction(async (trx) => {
-      await saveConsent(trx, consent);
-      await recordConsent(trx, consent);
+      await registerConsent(trx, consent);
       await trx('redirects').insert({
         token_id: claims.t, application_id: applicationId, platform_id: platformId, bank_id: bank.id, consent_id: consent.id,
         callback_url: typeof b.callbackUrl === 'string' ? b.callbackUrl : null, expires_at: claims.exp, created_at: Date.now(),
@@ -131,6 +129,7 @@ export async function submitRedirectHops(deps: RedirectDeps, platformId: string,
       bankId: redirect.bank_id,
       claimTimeoutMs: deps.claimTimeoutMs ?? Math.max(1000, Number(redirect.expires_at) - Date.now()),
       decisionTimeoutMs: directory.party(redirect.bank_id)?.decisionTimeoutMs ?? DEFAULT_DECISION_TIMEOUT_MS,
+      ...(deps.retention ? { retention: deps.retention } : {}),
     };
     try {
       await deps.temporal.workflow.start('directRedirectApplication', { taskQueue: TASK_QUEUE, workflowId, args: [ref] });

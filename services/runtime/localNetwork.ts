@@ -15,6 +15,8 @@ import { setFundingRules, type FundingRule } from '../routing/funding';
 import type { BankOptions } from '../parties/bank';
 import { bankH5App, listenH5 } from '../parties/bankH5';
 import type { Server } from 'node:http';
+import { openPartyStore, type PartyStore, type PartyStoreDirs } from '../parties/partyStore';
+import { dirname, join } from 'node:path';
 import { startRouter, startWorker, type RunningRouter, type RunningWorker, type StackConfig } from './stack';
 
 export const DEV = {
@@ -37,6 +39,8 @@ export interface LocalNetworkOptions extends StackConfig {
   /** Per-bank behaviour: an asynchronous decision after N ms, a credit policy. */
   banks?: Partial<Record<string, { asyncAfterMs?: number; policy?: BankOptions['policy']; decisionTimeoutMs?: number; disburseAfterMs?: number }>>;
   channelLeakFields?: string[];
+  /** Where the reference parties keep their encrypted stores and, apart, their keyrings (default: beside the network directory). */
+  partyStores?: PartyStoreDirs;
   /** False to run the worker elsewhere (a child process, in the crash tests). */
   inProcessWorker?: boolean;
   bundle?: WorkflowBundleWithSourceMap;
@@ -51,6 +55,8 @@ export interface LocalNetwork {
   channels: Map<string, ReferenceChannel>;
   banks: Map<string, ReferenceBank>;
   platform: ReferencePlatform;
+  /** Each reference channel's and bank's own store, by party id. */
+  stores: Map<string, PartyStore>;
   close(): Promise<void>;
 }
 
@@ -63,9 +69,12 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
 
   const servers: grpc.Server[] = [];
   const webServers: Server[] = [];
+  const storeDirs = cfg.partyStores ?? { dataDir: join(dirname(cfg.networkDir), 'party-data'), keyDir: join(dirname(cfg.networkDir), 'party-keys') };
+  const stores = new Map<string, PartyStore>();
+  for (const id of [...DEV.channels, ...DEV.banks]) stores.set(id, await openPartyStore(storeDirs, id));
   const channels = new Map<string, ReferenceChannel>();
   for (const id of DEV.channels) {
-    const channel = new ReferenceChannel({ identity: loadPartyIdentity(cfg.networkDir, id), directory: parties, ...(cfg.channelLeakFields ? { leakFields: cfg.channelLeakFields } : {}) });
+    const channel = new ReferenceChannel({ identity: loadPartyIdentity(cfg.networkDir, id), directory: parties, vault: stores.get(id)!.vault, ...(cfg.channelLeakFields ? { leakFields: cfg.channelLeakFields } : {}) });
     const ch = await channel.listen();
     servers.push(ch.server);
     await setPartyEndpoint(db, id, { grpc: ch.address });
@@ -83,6 +92,7 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
     const bank = new ReferenceBank({
       identity: loadPartyIdentity(cfg.networkDir, id),
       directory: parties,
+      vault: stores.get(id)!.vault,
       ...(cfg.bankDelayMs ? { decisionDelayMs: cfg.bankDelayMs } : {}),
       ...(o.asyncAfterMs !== undefined ? { async: { routerGrpc: router.grpcAddress, afterMs: o.asyncAfterMs } } : {}),
       ...(o.policy ? { policy: o.policy } : {}),
@@ -109,12 +119,14 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
     channels,
     banks,
     platform,
+    stores,
     close: async () => {
       await worker?.close();
       await router.close();
       await platform.close();
       for (const s of servers) s.forceShutdown();
       for (const w of webServers) w.close();
+      for (const st of stores.values()) await st.close();
       await db.destroy();
     },
   };

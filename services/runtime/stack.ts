@@ -20,6 +20,8 @@ import { openDb, type Db } from '../store/db';
 import { loadDirectoryFromDb } from '../store/parties';
 import { dzlDataConverter, TASK_QUEUE } from '../temporal/dataConverter';
 import { createActivities } from '../worker/activities';
+import { checkPolicyRecipients, minimisationPolicy } from '../routing/minimisation';
+import type { RetentionPolicy } from '../../workflows/lifecycle';
 import { PartyClients } from '../worker/partyClients';
 
 export interface StackConfig {
@@ -30,6 +32,8 @@ export interface StackConfig {
   log?: Logger;
   logFile?: string;
   checkpointIntervalMs?: number;
+  /** How long the router keeps sealed payloads after an application ends. */
+  retention?: RetentionPolicy;
 }
 
 export interface RunningRouter {
@@ -51,6 +55,8 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
   const db = await openDb(cfg.dbUrl);
   const { caPem } = readNetworkFile(cfg.networkDir);
   const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
+  // a policy that names an unknown field or bank fails here, not on the first credit report
+  checkPolicyRecipients(directory.get(), minimisationPolicy());
   const connection = await Connection.connect({ address: cfg.temporalAddress });
   const temporal = new Client({ connection, namespace: cfg.namespace ?? 'default', dataConverter: dzlDataConverter(loadPayloadKey(cfg.networkDir)) });
   // kept for the longest window any check uses: older nonces can never pass an issued-at check
@@ -73,7 +79,7 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
     { db, directory: directory.get, nonces, temporal, maxAgeMs: RELAYED_MAX_AGE_MS, router: routerIdentity },
     routerIdentity,
   );
-  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, router: routerIdentity });
+  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, router: routerIdentity, ...(cfg.retention ? { retention: cfg.retention } : {}) });
   const server: Server = app.listen(port, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   return {

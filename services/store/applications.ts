@@ -106,8 +106,8 @@ export async function statesOf(db: Conn, applicationId: string): Promise<StateCh
   }));
 }
 
-export async function saveConsent(db: Conn, c: Consent): Promise<void> {
-  await insertIgnore(
+export async function saveConsent(db: Conn, c: Consent): Promise<boolean> {
+  return insertIgnore(
     db,
     'consents',
     {
@@ -119,15 +119,25 @@ export async function saveConsent(db: Conn, c: Consent): Promise<void> {
       recipients_json: JSON.stringify(c.recipients),
       granted_at: Date.parse(c.grantedAt),
       expires_at: Date.parse(c.expiresAt),
+      created_by: c.createdBy ?? c.platformId,
+      application_id: c.applicationId ?? null,
+      acted_at: c.actedAt ? Date.parse(c.actedAt) : null,
+      device_digest: c.deviceDigest ?? null,
       created_at: Date.now(),
     },
     'id',
   );
 }
 
+/** A consent's terms and its current state (withdrawals from its append-only history). */
 export async function getConsent(db: Conn, id: string): Promise<Consent | undefined> {
   const r = await db('consents').where({ id }).first();
   if (!r) return undefined;
+  const withdrawn: Record<string, string> = {};
+  for (const e of await db('consent_events').where({ consent_id: id, state: 'withdrawn' }).orderBy('seq')) {
+    const at = new Date(toMs(e.at)).toISOString();
+    for (const who of e.recipients === '*' ? ['*'] : (JSON.parse(e.recipients) as string[])) withdrawn[who] ??= at;
+  }
   return {
     id: r.id,
     platformId: r.platform_id,
@@ -137,6 +147,11 @@ export async function getConsent(db: Conn, id: string): Promise<Consent | undefi
     recipients: JSON.parse(r.recipients_json) as string[],
     grantedAt: new Date(toMs(r.granted_at)).toISOString(),
     expiresAt: new Date(toMs(r.expires_at)).toISOString(),
+    ...(r.created_by && r.created_by !== r.platform_id ? { createdBy: r.created_by as string } : {}),
+    ...(r.application_id ? { applicationId: r.application_id as string } : {}),
+    ...(r.acted_at ? { actedAt: new Date(toMs(r.acted_at)).toISOString() } : {}),
+    ...(r.device_digest ? { deviceDigest: r.device_digest as string } : {}),
+    ...(Object.keys(withdrawn).length > 0 ? { withdrawn } : {}),
   };
 }
 
@@ -147,6 +162,8 @@ export interface StoredHop {
   from: string;
   to: string;
   sealed: SealedHop;
+  /** Set once retention erased the payload: `sealed` then holds the signed header only. */
+  erasedAt?: number;
 }
 
 export async function saveSealedHop(db: Conn, h: StoredHop): Promise<boolean> {
@@ -161,5 +178,34 @@ export async function saveSealedHop(db: Conn, h: StoredHop): Promise<boolean> {
 export async function getSealedHop(db: Conn, hopId: string): Promise<StoredHop | undefined> {
   const r = await db('sealed_hops').where({ hop_id: hopId }).first();
   if (!r) return undefined;
-  return { hopId: r.hop_id, applicationId: r.application_id, kind: r.kind, from: r.from_party, to: r.to_party, sealed: JSON.parse(r.envelope) as SealedHop };
+  return {
+    hopId: r.hop_id,
+    applicationId: r.application_id,
+    kind: r.kind,
+    from: r.from_party,
+    to: r.to_party,
+    sealed: JSON.parse(r.envelope) as SealedHop,
+    ...(r.payload_erased_at ? { erasedAt: toMs(r.payload_erased_at) } : {}),
+  };
+}
+
+/**
+ * Erases the sealed payloads (wrapped key, iv, ciphertext) of an application's hops, keeping
+ * each signed header: what the evidence needs. Returns the ids of every erased hop.
+ */
+export async function erasePayloads(db: Conn, applicationId: string): Promise<string[]> {
+  const rows = await db('sealed_hops').where({ application_id: applicationId }).orderBy('created_at').select('hop_id', 'envelope', 'payload_erased_at');
+  const now = Date.now();
+  for (const r of rows) {
+    if (r.payload_erased_at) continue;
+    const { header, signature } = JSON.parse(r.envelope) as SealedHop;
+    await db('sealed_hops').where({ hop_id: r.hop_id }).update({ envelope: JSON.stringify({ header, signature }), payload_erased_at: now });
+  }
+  return rows.map((r) => r.hop_id as string);
+}
+
+/** The parties (channels and banks) that hops of the application were addressed to. */
+export async function recipientsOf(db: Conn, applicationId: string): Promise<string[]> {
+  const rows = await db('sealed_hops').where({ application_id: applicationId }).distinct('to_party').orderBy('to_party');
+  return rows.map((r) => r.to_party as string);
 }

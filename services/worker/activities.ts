@@ -7,7 +7,11 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { DzlError, isErrorCode } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { getConsentOrFail } from './lookups';
-import { recordReceipt, recordRefusal } from '../evidence/ledger';
+import { recordDeletion, recordNotice, recordReceipt, recordRefusal } from '../evidence/ledger';
+import { noticeDigest, signNotice, type NoticeKind, type NoticeReason, type SignedNotice } from '../evidence/lifecycle';
+import { checkConsentCovers } from '../consent/consent';
+import { createHash } from 'node:crypto';
+import { insertIgnore } from '../store/db';
 import { fromGrpcError, hopFromWire, hopToWire, receiptFromWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
 import type { PartyIdentity } from '../pki/network';
 import type { NetworkDirectory } from '../registry/directory';
@@ -16,7 +20,8 @@ import { decodeHop, RELAYED_MAX_AGE_MS, type DecisionOutcome, type HopKind } fro
 import { verifyReceipt } from '../seal/receipt';
 import { signRequest } from '../seal/requestSignature';
 import type { NonceStore } from '../seal/replay';
-import { appendState, getApplication, getSealedHop, type ApplicationRow, type StoredHop } from '../store/applications';
+import { appendState, erasePayloads, getApplication, getSealedHop, recipientsOf, type ApplicationRow, type StoredHop } from '../store/applications';
+import { fromB64url } from '../seal/bytes';
 import type { Db } from '../store/db';
 import type { PartyClients } from './partyClients';
 
@@ -91,6 +96,15 @@ export function createActivities(deps: ActivityDeps) {
     const { app, sealed } = await load(ref);
     const refuseHere = (by: string, err: DzlError, hopId?: string) => refuse(app, stage, by, err, hopId, opts.applicationLevel);
     const hop = decodeHop(sealed.sealed);
+    // consent is checked again at the moment of delivery: it may have been withdrawn since custody
+    if (hop.header.kind !== 'decision' && hop.header.kind !== 'disbursement') {
+      try {
+        checkConsentCovers(await getConsentOrFail(deps.db, app), sealed.to, new Date());
+      } catch (err) {
+        if (err instanceof DzlError) return refuseHere('router', err, ref.hopId);
+        throw err;
+      }
+    }
     let answer: PartyAnswer;
     try {
       answer = await call(app, hopToWire(sealed.sealed), sealed);
@@ -169,7 +183,7 @@ export function createActivities(deps: ActivityDeps) {
       if (!app) throw ApplicationFailure.nonRetryable(`application ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
       let res: { bank_hop?: WireHop };
       try {
-        res = await unaryCall(deps.parties.channel(app.channelId), 'ReportToBank', { application_hop_id: ref.applicationHopId, bank_id: ref.bankId }, timeout);
+        res = await unaryCall(deps.parties.channel(app.channelId), 'ReportToBank', { application_id: app.id, application_hop_id: ref.applicationHopId, bank_id: ref.bankId }, timeout);
       } catch (err) {
         const refused = fromGrpcError(err);
         if (refused) return refuse(app, `channel→${ref.bankId}`, app.channelId, refused, undefined, false);
@@ -246,7 +260,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Signed callback to the platform, retried (by Temporal) until it answers with a valid receipt. */
-    async notifyPlatform(ref: { applicationId: string; hopId?: string; final: 'approved' | 'declined' | 'no_funding' | 'expired'; reasonCode?: string }): Promise<void> {
+    async notifyPlatform(ref: { applicationId: string; hopId?: string; final: 'approved' | 'declined' | 'no_funding' | 'expired' | 'withdrawn'; reasonCode?: string }): Promise<void> {
       const app = await getApplication(deps.db, ref.applicationId);
       if (!app) throw ApplicationFailure.nonRetryable(`application ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
       await appendState(deps.db, app.id, { state: ref.final, ...(ref.hopId ? { hopId: ref.hopId } : {}), ...(ref.reasonCode ? { reasonCode: ref.reasonCode } : {}) });
@@ -267,6 +281,58 @@ export function createActivities(deps: ActivityDeps) {
         return;
       }
       await appendState(deps.db, app.id, { state: 'platform_notified', hopId: sealed.hopId });
+    },
+
+    /** The channels and banks the application's hops went to: who holds its data. */
+    async holdersOf(ref: { applicationId: string }): Promise<string[]> {
+      const directory = deps.directory();
+      return (await recipientsOf(deps.db, ref.applicationId)).filter((p) => ['channel', 'bank'].includes(directory.party(p)?.role ?? ''));
+    },
+
+    /**
+     * The router's signed notice to a party holding the application's data, until the party
+     * acknowledges it with a signed receipt. The notice is signed once and stored: every retry
+     * sends the same bytes, so the evidence holds one notice and its one acknowledgement.
+     */
+    async sendNotice(ref: { applicationId: string; to: string; kind: NoticeKind; reason: NoticeReason }): Promise<void> {
+      const app = await getApplication(deps.db, ref.applicationId);
+      if (!app) throw ApplicationFailure.nonRetryable(`application ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
+      const noticeId = `ntc-${createHash('sha256').update(`${app.id}\n${ref.to}\n${ref.kind}`).digest('hex').slice(0, 40)}`;
+      let row = await deps.db('notices').where({ notice_id: noticeId }).first();
+      if (!row) {
+        const hops = (await deps.db('sealed_hops').where({ application_id: app.id, to_party: ref.to }).orderBy('created_at').select('hop_id')).map((r) => r.hop_id as string);
+        const { body, signed } = signNotice(deps.router.signing, { noticeId, kind: ref.kind, applicationId: app.id, consentId: app.consentId, to: ref.to, hops, reason: ref.reason });
+        await deps.db.transaction(async (trx) => {
+          if (await insertIgnore(trx, 'notices', { notice_id: noticeId, application_id: app.id, to_party: ref.to, kind: ref.kind, signed: JSON.stringify(signed), created_at: Date.now() }, 'notice_id')) {
+            await recordNotice(trx, body, signed);
+          }
+        });
+        row = await deps.db('notices').where({ notice_id: noticeId }).first();
+      }
+      if (row.acknowledged_at) return;
+      const signed = JSON.parse(row.signed as string) as SignedNotice;
+      const role = deps.directory().party(ref.to)?.role;
+      const client = role === 'channel' ? deps.parties.channel(ref.to) : deps.parties.bank(ref.to);
+      const res = await unaryCall<object, { receipt?: WireReceipt }>(client, 'ReceiveNotice', { notice: { notice: fromB64url(signed.notice), signature: fromB64url(signed.signature) } }, timeout);
+      const receipt = verifyReceipt(receiptFromWire(res.receipt), { hopId: noticeId, headerDigest: noticeDigest(fromB64url(signed.notice)!), by: ref.to }, deps.directory().signerOf);
+      if (receipt.body.status !== 'accepted') {
+        // recorded once; asked again (a party that cannot act on a notice must be made to)
+        await recordRefusal(deps.db, { code: isErrorCode(receipt.body.reason) ? receipt.body.reason : 'NOTICE_INVALID', message: `${ref.to} rejected notice ${noticeId}: ${receipt.body.reason ?? 'no reason given'}`, stage: `notice:${ref.kind}`, refusedBy: ref.to, applicationId: app.id, to: ref.to, dedupKey: `refusal:notice:${noticeId}` });
+        throw new Error(`${ref.to} rejected notice ${noticeId} (${receipt.body.reason ?? 'no reason'}); asking again`);
+      }
+      await recordReceipt(deps.db, app.id, receipt);
+      await deps.db('notices').where({ notice_id: noticeId }).update({ acknowledged_at: Date.now() });
+      deps.log.info({ applicationId: app.id, to: ref.to, kind: ref.kind }, 'notice acknowledged');
+    },
+
+    /** Retention elapsed: the sealed payloads go, the signed headers (the evidence) stay. */
+    async purgeApplication(ref: { applicationId: string; reason: NoticeReason }): Promise<void> {
+      await deps.db.transaction(async (trx) => {
+        const hops = await erasePayloads(trx, ref.applicationId);
+        await recordDeletion(trx, { applicationId: ref.applicationId, reason: ref.reason, hops });
+        await appendState(trx, ref.applicationId, { state: 'payloads_erased', reasonCode: ref.reason });
+      });
+      deps.log.info({ applicationId: ref.applicationId, reason: ref.reason }, 'sealed payloads erased');
     },
   };
 }

@@ -131,6 +131,8 @@ describe('asynchronous decisions and decision timeouts — real Temporal, gRPC, 
     assert.equal((await net.platform.submit(app)).status, 202);
     await waitForState(net.platform, app.applicationId, ['platform_notified']);
     assert.equal(net.platform.decisions.get(app.applicationId)?.outcome.status, 'approved');
+    // the router's answer may reach the bank after the platform's callback
+    for (let i = 0; i < 50 && net.banks.get(SUZHOU)!.submitted.size === 0; i++) await new Promise((r) => setTimeout(r, 100));
     const submitted = [...net.banks.get(SUZHOU)!.submitted.values()];
     assert.deepEqual(submitted.at(-1), { accepted: true });
   });

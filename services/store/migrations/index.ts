@@ -3,6 +3,7 @@ import * as m001 from './001_foundation';
 import * as m002 from './002_evidence_log';
 import * as m003 from './003_funding_routes';
 import * as m004 from './004_redirects';
+import * as m005 from './005_lifecycle';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '002_evidence_log': m002,
   '003_funding_routes': m003,
   '004_redirects': m004,
+  '005_lifecycle': m005,
 };
 
 /** Migrations are modules compiled with the code, not files found at run time. */

@@ -1,0 +1,151 @@
+/**
+ * Consent as an object: its terms (fixed once registered), and its state per recipient in an
+ * append-only history — granted when registered, then withdrawn (by the party that collected
+ * it, for all or some recipients) or expired. Every change is an evidence leaf too.
+ */
+import type { Knex } from 'knex';
+import { DzlError } from '../common/errors';
+import { recordConsent, recordConsentState } from '../evidence/ledger';
+import { getConsent, saveConsent } from '../store/applications';
+import { insertIgnore, toMs, type Db } from '../store/db';
+import { consentTerms, parseConsent, sameConsent, type Consent } from './consent';
+
+type Conn = Db | Knex.Transaction;
+
+export type ConsentState = 'granted' | 'withdrawn' | 'expired';
+
+export interface ConsentEvent {
+  state: ConsentState;
+  /** '*' for all of the consent's recipients. */
+  recipients: string[] | '*';
+  by: string;
+  at: string;
+  recordedAt: string;
+}
+
+export interface ConsentView {
+  consent: Consent;
+  /** withdrawn or expired overall; `partially_withdrawn` when some recipients still hold it. */
+  state: ConsentState | 'partially_withdrawn';
+  recipients: { party: string; state: ConsentState; since: string }[];
+  history: ConsentEvent[];
+}
+
+/**
+ * Registers a consent (terms, granted event, evidence leaf) unless it stands already with the
+ * same terms; other terms under the same id are CONSENT_MISMATCH.
+ */
+export async function registerConsent(trx: Conn, consent: Consent): Promise<{ created: boolean }> {
+  const standing = await getConsent(trx, consent.id);
+  if (standing) {
+    if (!sameConsent(standing, consent)) {
+      throw new DzlError('CONSENT_MISMATCH', `consent ${consent.id} is already registered with other terms; a changed consent needs a new id`, { consent: consent.id });
+    }
+    return { created: false };
+  }
+  const terms = consentTerms(consent);
+  await saveConsent(trx, terms);
+  await insertIgnore(
+    trx,
+    'consent_events',
+    { consent_id: consent.id, state: 'granted', recipients: '*', by_party: consent.createdBy ?? consent.platformId, at: Date.parse(consent.actedAt ?? consent.grantedAt), device_digest: consent.deviceDigest ?? null, recorded_at: Date.now() },
+    ['consent_id', 'state', 'recipients'],
+  );
+  await recordConsent(trx, terms);
+  return { created: true };
+}
+
+/**
+ * The consent an application request relies on: declared inline (`consent`), or registered
+ * before through POST /v1/consents and named (`consentId`).
+ */
+export async function resolveConsent(db: Conn, body: { consent?: unknown; consentId?: unknown }, platformId: string): Promise<{ consent: Consent; inline: boolean }> {
+  if (body.consent === undefined && typeof body.consentId === 'string') {
+    const c = await getConsent(db, body.consentId);
+    if (!c || c.platformId !== platformId || (c.createdBy && c.createdBy !== platformId)) {
+      throw new DzlError('CONSENT_NOT_FOUND', `no consent ${body.consentId} registered by ${platformId}; register it with POST /v1/consents or declare it inline`, { consent: body.consentId });
+    }
+    return { consent: c, inline: false };
+  }
+  const consent = parseConsent(body.consent, platformId);
+  const standing = await getConsent(db, consent.id);
+  if (standing && !sameConsent(standing, consent)) {
+    throw new DzlError('CONSENT_MISMATCH', `consent ${consent.id} is already registered with other terms; a changed consent needs a new id`, { consent: consent.id });
+  }
+  // a consent declared again inline keeps its recorded state (a withdrawal is not undone)
+  return { consent: standing ?? consent, inline: !standing };
+}
+
+function recipientsKey(recipients: string[] | undefined): string {
+  return recipients ? JSON.stringify([...new Set(recipients)].sort()) : '*';
+}
+
+/** Appends a withdrawal (idempotent per consent and recipient set) with its evidence leaf. */
+export async function recordWithdrawal(
+  db: Db,
+  consent: Consent,
+  w: { by: string; recipients?: string[]; actedAt: string; deviceDigest?: string },
+): Promise<{ recorded: boolean }> {
+  if (w.recipients) {
+    const unknown = w.recipients.filter((r) => !consent.recipients.includes(r));
+    if (unknown.length > 0) {
+      throw new DzlError('REQUEST_MALFORMED', `recipients ${unknown.join(', ')} are not recipients of consent ${consent.id}`, { member: 'recipients', fields: unknown });
+    }
+  }
+  const all = !w.recipients || consent.recipients.every((r) => w.recipients!.includes(r));
+  const recipients = all ? undefined : [...new Set(w.recipients)].sort();
+  return db.transaction(async (trx) => {
+    const recorded = await insertIgnore(
+      trx,
+      'consent_events',
+      { consent_id: consent.id, state: 'withdrawn', recipients: recipientsKey(recipients), by_party: w.by, at: Date.parse(w.actedAt), device_digest: w.deviceDigest ?? null, recorded_at: Date.now() },
+      ['consent_id', 'state', 'recipients'],
+    );
+    if (recorded) {
+      await recordConsentState(
+        trx,
+        { consentId: consent.id, state: 'withdrawn', ...(recipients ? { recipients } : {}), by: w.by, at: new Date(w.actedAt).toISOString(), ...(w.deviceDigest ? { deviceDigest: w.deviceDigest } : {}) },
+        consent.applicationId,
+      );
+    }
+    return { recorded };
+  });
+}
+
+/** Records the expiry once, when first observed after the consent's validity ended. */
+export async function noteExpiry(db: Db, consent: Consent, now = new Date()): Promise<void> {
+  if (now <= new Date(consent.expiresAt)) return;
+  await db.transaction(async (trx) => {
+    const recorded = await insertIgnore(
+      trx,
+      'consent_events',
+      { consent_id: consent.id, state: 'expired', recipients: '*', by_party: 'router', at: Date.parse(consent.expiresAt), device_digest: null, recorded_at: Date.now() },
+      ['consent_id', 'state', 'recipients'],
+    );
+    if (recorded) await recordConsentState(trx, { consentId: consent.id, state: 'expired', by: 'router', at: consent.expiresAt }, consent.applicationId);
+  });
+}
+
+export async function consentView(db: Db, id: string, now = new Date()): Promise<ConsentView | undefined> {
+  let consent = await getConsent(db, id);
+  if (!consent) return undefined;
+  await noteExpiry(db, consent, now);
+  consent = (await getConsent(db, id))!;
+  const history: ConsentEvent[] = (await db('consent_events').where({ consent_id: id }).orderBy('seq')).map((e) => ({
+    state: e.state as ConsentState,
+    recipients: e.recipients === '*' ? '*' : (JSON.parse(e.recipients) as string[]),
+    by: e.by_party as string,
+    at: new Date(toMs(e.at)).toISOString(),
+    recordedAt: new Date(toMs(e.recorded_at)).toISOString(),
+  }));
+  const expired = now > new Date(consent.expiresAt);
+  const recipients = consent.recipients.map((party) => {
+    const withdrawn = consent!.withdrawn?.['*'] ?? consent!.withdrawn?.[party];
+    if (withdrawn) return { party, state: 'withdrawn' as const, since: withdrawn };
+    if (expired) return { party, state: 'expired' as const, since: consent!.expiresAt };
+    return { party, state: 'granted' as const, since: consent!.actedAt ?? consent!.grantedAt };
+  });
+  const states = new Set(recipients.map((r) => r.state));
+  const state = states.size === 1 ? [...states][0]! : states.has('granted') ? 'partially_withdrawn' : 'withdrawn';
+  return { consent, state, recipients, history };
+}

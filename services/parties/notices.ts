@@ -1,0 +1,62 @@
+/**
+ * What a receiving party does with the router's notice about an application it holds data of:
+ * verify it (signed by the router, addressed to us), act — stop processing, delete — and only
+ * then acknowledge with a signed receipt. A notice that does not verify gets a signed rejection
+ * with the code, so the router records why and asks again.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { DzlError, toDzlError } from '../common/errors';
+import { noticeDigest, verifyNotice, type NoticeBody } from '../evidence/lifecycle';
+import { b64url, fromB64url } from '../seal/bytes';
+import { parseCanonical } from '../seal/canonical';
+import { signReceipt, type SignedReceipt } from '../seal/receipt';
+import { callerParty, receiptToWire, toGrpcError } from '../grpc/transport';
+import type { PartyIdentity } from '../pki/network';
+import type { NetworkDirectory } from '../registry/directory';
+
+export class NoticeDesk {
+  /** Every notice acted on, in order of arrival (ids and hops only: what the party was told). */
+  readonly received: NoticeBody[] = [];
+
+  constructor(
+    private readonly me: PartyIdentity,
+    private readonly directory: () => NetworkDirectory,
+    private readonly act: (notice: NoticeBody) => Promise<void>,
+  ) {}
+
+  async receive(input: { notice?: string; signature?: string }): Promise<SignedReceipt> {
+    let notice: { body: NoticeBody; digest: string };
+    try {
+      notice = verifyNotice(input, { by: 'router', to: this.me.partyId }, this.directory().signerOf);
+    } catch (err) {
+      const e = toDzlError(err);
+      // name what we were sent, as far as it parses, so the rejection can be matched to it
+      const bytes = fromB64url(input.notice);
+      let id = 'unknown-notice';
+      try {
+        const parsed = bytes ? (parseCanonical(bytes) as { noticeId?: unknown }) : undefined;
+        if (typeof parsed?.noticeId === 'string') id = parsed.noticeId;
+      } catch {
+        // not canonical JSON: nothing to name
+      }
+      return signReceipt(this.me.signing, { hopId: id, headerDigest: bytes ? noticeDigest(bytes) : '' }, 'rejected', e.code);
+    }
+    // our own failure to act propagates: the router retries, and we acknowledge only what we did
+    await this.act(notice.body);
+    if (!this.received.some((n) => n.noticeId === notice.body.noticeId)) this.received.push(notice.body);
+    return signReceipt(this.me.signing, { hopId: notice.body.noticeId, headerDigest: notice.digest }, 'accepted');
+  }
+
+  grpcHandler(): grpc.handleUnaryCall<{ notice?: { notice?: Buffer; signature?: Buffer } }, unknown> {
+    return (call, cb) => {
+      if (callerParty(call) !== 'router') {
+        cb(toGrpcError(new DzlError('REQUEST_UNAUTHENTICATED', 'only the router sends notices')));
+        return;
+      }
+      const n = call.request.notice ?? {};
+      this.receive({ notice: n.notice ? b64url(n.notice) : '', signature: n.signature ? b64url(n.signature) : '' })
+        .then((receipt) => cb(null, { receipt: receiptToWire(receipt) }))
+        .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
+    };
+  }
+}

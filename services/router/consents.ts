@@ -1,0 +1,128 @@
+/**
+ * The consent API: a platform registers the consent its customer gave (or, in the redirect
+ * model, the bank registers the one given on its own page), reads its state and history, and
+ * records the customer's withdrawal — which stops every application still running under it.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { DzlError } from '../common/errors';
+import { parseConsent, type Consent } from '../consent/consent';
+import { consentView, recordWithdrawal, registerConsent, type ConsentView } from '../consent/registry';
+import { recordRefusal } from '../evidence/ledger';
+import type { NetworkDirectory } from '../registry/directory';
+import { getConsent } from '../store/applications';
+import type { Db } from '../store/db';
+import { withdrawSignal } from '../../workflows/lifecycle';
+
+export interface ConsentDeps {
+  db: Db;
+  directory: () => NetworkDirectory;
+  temporal: Client;
+}
+
+async function refused<T>(deps: ConsentDeps, party: string, stage: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof DzlError) await recordRefusal(deps.db, { code: err.code, message: err.message, stage, refusedBy: 'router', from: party });
+    throw err;
+  }
+}
+
+/** POST /v1/consents: idempotent on the consent id (same terms → the standing consent). */
+export async function declareConsent(deps: ConsentDeps, party: string, body: unknown): Promise<{ created: boolean; view: ConsentView }> {
+  return refused(deps, party, 'consent', async () => {
+    const role = deps.directory().requireParty(party).role;
+    let consent: Consent;
+    if (role === 'platform') {
+      consent = parseConsent(body, party);
+      if (consent.applicationId) throw new DzlError('REQUEST_MALFORMED', 'a platform consent covers the applications that cite it; leave out consent.applicationId', { member: 'consent.applicationId' });
+    } else if (role === 'bank') {
+      // the bank's own consent, collected on its page for a redirect application it was handed
+      const applicationId = (body as { applicationId?: unknown } | undefined)?.applicationId;
+      const redirect = typeof applicationId === 'string' ? await deps.db('redirects').where({ application_id: applicationId, bank_id: party }).first() : undefined;
+      if (!redirect) throw new DzlError('APPLICATION_NOT_FOUND', `no redirect application ${String(applicationId)} for ${party}; a bank registers consent for a customer it was redirected`);
+      consent = { ...parseConsent(body, redirect.platform_id as string), createdBy: party };
+      if (!consent.recipients.includes(party)) throw new DzlError('REQUEST_MALFORMED', `a bank's consent names the bank itself (${party}) among its recipients`, { member: 'consent.recipients' });
+    } else {
+      throw new DzlError('PARTY_ROLE_MISMATCH', `consent is registered by the platform or, in the redirect model, the bank; ${party} is a ${role}`, { party });
+    }
+    if (!consent.actedAt || !consent.deviceDigest) {
+      throw new DzlError('REQUEST_MALFORMED', 'consent.actedAt (when the customer agreed) and consent.deviceDigest (base64url SHA-256 of the device identifier) are required here', { member: 'consent.actedAt' });
+    }
+    const { created } = await deps.db.transaction((trx) => registerConsent(trx, consent));
+    return { created, view: (await consentView(deps.db, consent.id))! };
+  });
+}
+
+/** The consent, if `party` may see it: the party that registered it, its platform, or a regulator. */
+async function visibleConsent(deps: ConsentDeps, party: string, id: string): Promise<Consent> {
+  const c = await getConsent(deps.db, id);
+  const role = deps.directory().party(party)?.role;
+  // another party's consent is reported as absent, not as forbidden: no existence oracle
+  if (!c || (c.platformId !== party && c.createdBy !== party && role !== 'regulator')) {
+    throw new DzlError('CONSENT_NOT_FOUND', `no consent ${id} registered by ${party}`, { consent: id });
+  }
+  return c;
+}
+
+export async function readConsent(deps: ConsentDeps, party: string, id: string): Promise<ConsentView & { applications: string[] }> {
+  const c = await visibleConsent(deps, party, id);
+  return { ...(await consentView(deps.db, c.id))!, applications: await applicationsUnder(deps.db, c) };
+}
+
+async function applicationsUnder(db: Db, c: Consent): Promise<string[]> {
+  if (c.applicationId) return [c.applicationId];
+  return (await db('applications').where({ consent_id: c.id }).orderBy('created_at').select('id')).map((r) => r.id as string);
+}
+
+/**
+ * POST /v1/consents/{id}/withdraw, by the party that registered the consent. The withdrawal is
+ * recorded first (so every later hop is refused with CONSENT_WITHDRAWN whatever happens next),
+ * then each application under it that involves a withdrawn recipient is stopped: its workflow,
+ * or once that has ended, its retention timer, which then notifies the parties at once.
+ * Repeating the request repeats the signals and records nothing twice.
+ */
+export async function withdrawConsent(deps: ConsentDeps, party: string, id: string, body: unknown): Promise<ConsentView & { applications: { applicationId: string; stopped: boolean }[] }> {
+  return refused(deps, party, 'consent withdrawal', async () => {
+    const consent = await visibleConsent(deps, party, id);
+    if ((consent.createdBy ?? consent.platformId) !== party) {
+      throw new DzlError('CONSENT_NOT_FOUND', `consent ${id} was registered by another party; only it records a withdrawal`, { consent: id });
+    }
+    const b = (body ?? {}) as { recipients?: unknown; actedAt?: unknown; deviceDigest?: unknown };
+    if (typeof b.actedAt !== 'string' || Number.isNaN(Date.parse(b.actedAt))) throw new DzlError('REQUEST_MALFORMED', 'body.actedAt must be the RFC 3339 time the customer withdrew', { member: 'actedAt' });
+    if (b.deviceDigest !== undefined && (typeof b.deviceDigest !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(b.deviceDigest))) {
+      throw new DzlError('REQUEST_MALFORMED', 'body.deviceDigest must be the base64url SHA-256 of the device identifier', { member: 'deviceDigest' });
+    }
+    if (b.recipients !== undefined && (!Array.isArray(b.recipients) || b.recipients.length === 0 || b.recipients.some((r) => typeof r !== 'string'))) {
+      throw new DzlError('REQUEST_MALFORMED', 'body.recipients, when given, must list the recipients the customer withdrew consent for', { member: 'recipients' });
+    }
+    const recipients = b.recipients as string[] | undefined;
+    await recordWithdrawal(deps.db, consent, { by: party, ...(recipients ? { recipients } : {}), actedAt: b.actedAt, ...(typeof b.deviceDigest === 'string' ? { deviceDigest: b.deviceDigest } : {}) });
+    const withdrawnSet = new Set(recipients ?? consent.recipients);
+    const applications = [];
+    for (const applicationId of await applicationsUnder(deps.db, consent)) {
+      const app = await deps.db('applications').where({ id: applicationId }).first();
+      if (!app) continue; // a redirect whose hops never came: nothing was sent
+      const involved = (await deps.db('sealed_hops').where({ application_id: applicationId }).distinct('to_party')).map((r) => r.to_party as string);
+      const stops = !recipients || involved.some((p) => withdrawnSet.has(p)) || withdrawnSet.has(app.channel_id as string);
+      applications.push({ applicationId, stopped: stops && (await stop(deps.temporal, app.workflow_id as string, applicationId, { consentId: id, by: party, at: new Date(b.actedAt).toISOString() })) });
+    }
+    return { ...(await consentView(deps.db, id))!, applications };
+  });
+}
+
+/** Signals the application's workflow or, once that has ended, its retention timer. */
+async function stop(temporal: Client, workflowId: string, applicationId: string, w: { consentId: string; by: string; at: string }): Promise<boolean> {
+  for (const id of [workflowId, `dzl-retain-${applicationId}`]) {
+    try {
+      const handle = temporal.workflow.getHandle(id);
+      const { status } = await handle.describe();
+      if (status.name !== 'RUNNING') continue;
+      await handle.signal(withdrawSignal, w);
+      return true;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,226 @@
+import { strict as assert } from 'node:assert';
+import { leavesOfApplication, refusals } from '../../services/evidence/ledger';
+import { applicationBundle } from '../../services/evidence/bundles';
+import { verifyBundle } from '../../services/evidence/verify';
+import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
+import { DEV, startLocalNetwork, waitForState, type LocalNetwork, type LocalNetworkOptions } from '../../services/runtime/localNetwork';
+import { getSealedHop, statesOf } from '../../services/store/applications';
+import { ensureNetwork, env, temporalAddress, workflowBundle } from '../support/env';
+import { freshStore, type StoreKind } from '../support/stores';
+
+const [HANGZHOU, SUZHOU] = DEV.banks;
+const GOOD = SAMPLE_CUSTOMERS[0]!.fields;
+const FRAUD = SAMPLE_CUSTOMERS[1]!.fields;
+
+async function network(kind: StoreKind, suite: string, opts: Partial<LocalNetworkOptions>): Promise<{ net: LocalNetwork; drop: () => Promise<void> }> {
+  const store = await freshStore(kind, suite);
+  const net = await startLocalNetwork({ dbUrl: store.url, networkDir: ensureNetwork(), temporalAddress: temporalAddress(), logFile: env.logFile, bundle: await workflowBundle(), ...opts });
+  return { net, drop: store.drop };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The same application citing a registered consent by id instead of declaring it inline. */
+function citing<T extends { body: { consent?: unknown } }>(app: T, consentId: string): T {
+  const { consent: _inline, ...body } = app.body;
+  return { ...app, body: { ...body, consentId } };
+}
+
+function verifies(net: LocalNetwork, bundle: unknown) {
+  const report = verifyBundle({ bundle, caPem: net.router.directory.get().caPem, routerVkey: net.router.regulator.trust.routerVkey });
+  assert.ok(report.ok, report.failures.join('\n'));
+  return report;
+}
+
+describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function () {
+  this.timeout(120_000);
+  let net: LocalNetwork;
+  let drop: () => Promise<void>;
+  before(async () =>
+    ({ net, drop } = await network('mysql', 'withdrawal', {
+      // a slow bank: it decides 6 s after delivery, well within its 60 s timeout
+      banks: { [HANGZHOU]: { asyncAfterMs: 6000, decisionTimeoutMs: 60_000 } },
+      retention: { approvedMs: 3_600_000, otherMs: 3_600_000 },
+    })),
+  );
+  after(async () => {
+    await net?.close();
+    await drop?.();
+  });
+
+  it('stops the application during a slow bank decision; channel and bank receive signed notices and acknowledge them', async () => {
+    const app = net.platform.prepare(GOOD, HANGZHOU);
+    assert.equal((await net.platform.submit(app)).status, 202);
+    const bank = net.banks.get(HANGZHOU)!;
+    await until('the bank to hold the credit report', () => bank.received.includes(app.applicationId));
+    const consentId = (app.body.consent as { id: string }).id;
+
+    const res = await net.platform.withdrawConsent(consentId);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.state, 'withdrawn');
+    assert.deepEqual(res.body.applications, [{ applicationId: app.applicationId, stopped: true }]);
+
+    const handle = net.router.temporal.workflow.getHandle((await net.db('applications').where({ id: app.applicationId }).first()).workflow_id);
+    const result = await handle.result();
+    assert.deepEqual(result, { status: 'withdrawn', by: DEV.platform });
+    // the workflow ended while the bank was still deciding: its decision was never taken
+    assert.equal(bank.submitted.size, 0, 'the workflow stopped before the bank decided');
+    assert.ok(bank.isStopped(app.applicationId));
+    const toBank = bank.notices.received.find((n) => n.applicationId === app.applicationId);
+    assert.equal(toBank?.kind, 'consent_withdrawn');
+    const toChannel = net.channel.notices.received.find((n) => n.applicationId === app.applicationId);
+    assert.equal(toChannel?.kind, 'consent_withdrawn');
+    const intake = await net.db('sealed_hops').where({ application_id: app.applicationId, to_party: DEV.channel }).first();
+    assert.deepEqual(toChannel!.hops, [intake.hop_id], 'the notice names the hops the party received');
+    const { body } = await waitForState(net.platform, app.applicationId, ['withdrawn']);
+    assert.equal(net.platform.outcomes.get(app.applicationId)?.outcome, 'withdrawn');
+    const notices = body.notices as { to: string; kind: string; acknowledgedAt?: string }[];
+    assert.deepEqual(notices.map((n) => `${n.kind}:${n.to}`).sort(), [`consent_withdrawn:${HANGZHOU}`, `consent_withdrawn:${DEV.channel}`]);
+    assert.ok(notices.every((n) => n.acknowledgedAt), 'both parties acknowledged');
+
+    // the evidence: the withdrawal, both notices, both acknowledgements (receipts signed by the parties)
+    const leaves = await leavesOfApplication(net.db, app.applicationId);
+    assert.equal(leaves.filter((l) => l.kind === 'notice').length, 2);
+    const noticeIds = leaves.filter((l) => l.kind === 'notice').map((l) => l.hopId);
+    assert.equal(leaves.filter((l) => l.kind === 'receipt' && noticeIds.includes(l.hopId)).length, 2);
+    const bundle = await applicationBundle(net.db, net.router.regulator.log, app.applicationId);
+    const kinds = bundle.leaves.map((l) => (JSON.parse(Buffer.from(l.data, 'base64url').toString('utf8')) as { type: string }).type);
+    assert.ok(kinds.includes('consent_state'), 'the withdrawal is in the application’s bundle');
+    verifies(net, bundle);
+
+    // the bank's decision, once it comes, is refused: the application is stopped
+    await new Promise((r) => setTimeout(r, 6500));
+    assert.equal(bank.submitted.size, 0, 'a stopped bank submits nothing');
+  });
+
+  it('refuses a later application under the withdrawn consent (CONSENT_WITHDRAWN) and records it', async () => {
+    const first = net.platform.prepare(GOOD, SUZHOU);
+    assert.equal((await net.platform.submit(first)).status, 202);
+    await waitForState(net.platform, first.applicationId, ['platform_notified']);
+    const consent = first.body.consent as { id: string };
+    assert.equal((await net.platform.withdrawConsent(consent.id)).status, 200);
+    // the application had ended: its retention timer sent the notices
+    await until('notices acknowledged', async () => {
+      const n = await net.db('notices').where({ application_id: first.applicationId }).whereNotNull('acknowledged_at');
+      return n.length === 2 ? n : undefined;
+    });
+    const again = net.platform.prepare(GOOD, SUZHOU, { consent: first.body.consent as never });
+    const res = await net.platform.submit(again);
+    assert.equal(res.status, 403);
+    assert.equal(res.body.error.code, 'CONSENT_WITHDRAWN');
+    assert.ok((await refusals(net.db, { code: 'CONSENT_WITHDRAWN' })).some((r) => r.stage === 'intake'));
+  });
+
+  it('takes consent as an object: registered, cited by id, read with its history, withdrawn for one bank only', async () => {
+    const consent = net.platform.consentFor([HANGZHOU, SUZHOU]);
+    const created = await net.platform.registerConsent(consent);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.state, 'granted');
+    assert.equal((await net.platform.registerConsent(consent)).status, 200, 'registering the same terms again is idempotent');
+    const changed = await net.platform.registerConsent({ ...consent, purposes: ['marketing'] });
+    assert.equal(changed.body.error.code, 'CONSENT_MISMATCH');
+    const { deviceDigest: _d, ...noDevice } = consent;
+    assert.equal((await net.platform.registerConsent({ ...noDevice, id: `${consent.id}-b` })).body.error.code, 'REQUEST_MALFORMED');
+
+    const unknown = net.platform.prepare(GOOD, SUZHOU);
+    const res = await net.platform.submit(citing(unknown, 'consent_nobody_registered'));
+    assert.equal(res.body.error.code, 'CONSENT_NOT_FOUND');
+    assert.equal(res.status, 404);
+
+    const partial = await net.platform.withdrawConsent(consent.id, { recipients: [HANGZHOU] });
+    assert.equal(partial.status, 200, JSON.stringify(partial.body));
+    assert.equal(partial.body.state, 'partially_withdrawn');
+    const view = await net.platform.request('GET', `/v1/consents/${consent.id}`);
+    assert.deepEqual(view.body.recipients.map((r: { party: string; state: string }) => `${r.party}:${r.state}`), [`${DEV.channel}:granted`, `${HANGZHOU}:withdrawn`, `${SUZHOU}:granted`]);
+    assert.deepEqual(view.body.history.map((h: { state: string }) => h.state), ['granted', 'withdrawn']);
+
+    // an application citing the consent by id: to the withdrawn bank, refused; to the other, it flows
+    const toWithdrawn = net.platform.prepare(GOOD, HANGZHOU, { consent });
+    const refused = await net.platform.submit(citing(toWithdrawn, consent.id));
+    assert.equal(refused.body.error.code, 'CONSENT_WITHDRAWN', JSON.stringify(refused.body));
+    const toOther = net.platform.prepare(GOOD, SUZHOU, { consent });
+    const ok = await net.platform.submit(citing(toOther, consent.id));
+    assert.equal(ok.status, 202, JSON.stringify(ok.body));
+    await waitForState(net.platform, toOther.applicationId, ['platform_notified']);
+    assert.equal(net.platform.decisions.get(toOther.applicationId)?.outcome.status, 'approved');
+
+    // another platform's consent does not exist for this one; the channel cannot register one
+    const other = await net.platform.request('GET', '/v1/consents/consent_of_nobody');
+    assert.equal(other.body.error.code, 'CONSENT_NOT_FOUND');
+  });
+
+  it('names the channel product, the bank and its model behind each decision (PIPL Art. 24)', async () => {
+    const app = net.platform.prepare(GOOD, SUZHOU);
+    assert.equal((await net.platform.submit(app)).status, 202);
+    await waitForState(net.platform, app.applicationId, ['platform_notified']);
+    const res = await net.platform.request('GET', `/v1/applications/${app.applicationId}/provenance`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.model, 'data_channel');
+    assert.equal(res.body.decisions.length, 1);
+    const d = res.body.decisions[0];
+    assert.equal(d.bank, SUZHOU);
+    assert.equal(d.outcome, 'approved');
+    assert.equal(d.channel, DEV.channel);
+    assert.deepEqual(d.channelProduct, { name: 'DZL-CreditScore', version: '2026.11' });
+    assert.deepEqual(d.bankModel, { name: 'DZL-RefBank-Policy', version: '2026.11' });
+    assert.equal(d.creditReportReceived, true);
+  });
+});
+
+describe('retention and deletion — real Temporal, gRPC, HTTP, SQLite', function () {
+  this.timeout(120_000);
+  let net: LocalNetwork;
+  let drop: () => Promise<void>;
+  before(async () => ({ net, drop } = await network('sqlite', 'retention', { retention: { approvedMs: 2500, otherMs: 1000 } })));
+  after(async () => {
+    await net?.close();
+    await drop?.();
+  });
+
+  it('erases a declined application’s sealed payloads after its retention, asks the parties to delete, and still verifies', async () => {
+    const app = net.platform.prepare(FRAUD, HANGZHOU);
+    assert.equal((await net.platform.submit(app)).status, 202);
+    await waitForState(net.platform, app.applicationId, ['platform_notified']);
+    const hopIds = (await net.db('sealed_hops').where({ application_id: app.applicationId })).map((r) => r.hop_id as string);
+    assert.equal(hopIds.length, 3);
+    const before = await getSealedHop(net.db, hopIds[0]!);
+    assert.ok(before?.sealed.ciphertext, 'held sealed until retention elapses');
+    const { body } = await waitForState(net.platform, app.applicationId, ['payloads_erased'], 20_000);
+    assert.ok(!(body.decision as { hop?: unknown }).hop, 'the status no longer carries the erased decision hop');
+    for (const id of hopIds) {
+      const h = await getSealedHop(net.db, id);
+      assert.ok(h?.erasedAt, `hop ${id} erased`);
+      assert.deepEqual(Object.keys(h!.sealed).sort(), ['header', 'signature'], 'only the signed header stays');
+    }
+    await until('delete notices acknowledged', async () => {
+      const n = await net.db('notices').where({ application_id: app.applicationId, kind: 'delete_data' }).whereNotNull('acknowledged_at');
+      return n.length === 2 ? n : undefined;
+    });
+    assert.ok(net.banks.get(HANGZHOU)!.notices.received.some((n) => n.applicationId === app.applicationId && n.kind === 'delete_data' && n.reason === 'DECLINED'));
+    const leaves = await leavesOfApplication(net.db, app.applicationId);
+    const deletion = leaves.find((l) => l.kind === 'deletion')!.leaf as { hops: string[]; reason: string };
+    assert.deepEqual([...deletion.hops].sort(), [...hopIds].sort());
+    assert.equal(deletion.reason, 'DECLINED');
+    verifies(net, await applicationBundle(net.db, net.router.regulator.log, app.applicationId));
+    assert.deepEqual((await statesOf(net.db, app.applicationId)).map((s) => s.state), ['accepted', 'credit_report_sealed', 'declined', 'platform_notified', 'payloads_erased']);
+  });
+
+  it('keeps an approved application longer and does not ask the bank to delete a loan it granted', async () => {
+    const app = net.platform.prepare(GOOD, SUZHOU);
+    assert.equal((await net.platform.submit(app)).status, 202);
+    await waitForState(net.platform, app.applicationId, ['platform_notified']);
+    const erasedAt = await until('retention', async () => (await statesOf(net.db, app.applicationId)).find((s) => s.state === 'payloads_erased'), 20_000);
+    const notified = (await statesOf(net.db, app.applicationId)).find((s) => s.state === 'platform_notified')!;
+    assert.ok(erasedAt.at - notified.at >= 2000, 'approved applications keep the longer retention');
+    assert.equal((await net.db('notices').where({ application_id: app.applicationId })).length, 0);
+    verifies(net, await applicationBundle(net.db, net.router.regulator.log, app.applicationId));
+  });
+});
