@@ -5,7 +5,10 @@ import { verifyBundle } from '../../services/evidence/verify';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork, type LocalNetworkOptions } from '../../services/runtime/localNetwork';
 import { getSealedHop, statesOf } from '../../services/store/applications';
-import { ensureNetwork, env, temporalAddress, workflowBundle } from '../support/env';
+import { ensureNetwork, env, RUN_DIR, temporalAddress, workflowBundle } from '../support/env';
+import { scanForPlaintext } from '../../services/demo/scan';
+import { dumpDatabase } from '../support/scan';
+import { join } from 'node:path';
 import { freshStore, type StoreKind } from '../support/stores';
 
 const [HANGZHOU, SUZHOU] = DEV.banks;
@@ -211,6 +214,37 @@ describe('retention and deletion — real Temporal, gRPC, HTTP, SQLite', functio
     assert.equal(deletion.reason, 'DECLINED');
     verifies(net, await applicationBundle(net.db, net.router.regulator.log, app.applicationId));
     assert.deepEqual((await statesOf(net.db, app.applicationId)).map((s) => s.state), ['accepted', 'credit_report_sealed', 'declined', 'platform_notified', 'payloads_erased']);
+  });
+
+  it('leaves none of a deleted application’s personal data in any store: router, Temporal, logs, the parties’ stores', async () => {
+    // a customer no other test uses, so a hit could only come from this application
+    const tag = String(Date.now()).slice(-8);
+    const customer = { ...FRAUD, 'customer.name': `删除测试${tag}`, 'customer.idNumber': `4401061990${tag}`, 'customer.mobile': `139${tag}` };
+    const values = [customer['customer.name'], customer['customer.idNumber'], customer['customer.mobile']] as string[];
+    const app = net.platform.prepare(customer, HANGZHOU);
+    assert.equal((await net.platform.submit(app)).status, 202);
+    await waitForState(net.platform, app.applicationId, ['platform_notified']);
+    // while held: the parties really have the data (decrypted from their vaults), never in plaintext at rest
+    const reports = await net.banks.get(HANGZHOU)!.creditReports(app.applicationId);
+    assert.equal(reports[0]?.['customer.idNumber'], customer['customer.idNumber'], 'the bank held the credit report');
+    assert.ok(await net.stores.get(DEV.channel)!.vault.has(app.applicationId), 'the channel held the application');
+    const partyData = [...net.stores.values()].flatMap((st) => [st.dbFile, `${st.dbFile}-wal`]);
+    assert.deepEqual(scanForPlaintext(partyData, values).hits, [], 'the parties’ stores are encrypted at rest');
+
+    await waitForState(net.platform, app.applicationId, ['payloads_erased'], 20_000);
+    await until('delete notices acknowledged', async () => {
+      const n = await net.db('notices').where({ application_id: app.applicationId, kind: 'delete_data' }).whereNotNull('acknowledged_at');
+      return n.length === 2 ? n : undefined;
+    });
+    for (const [party, st] of net.stores) assert.equal(await st.vault.has(app.applicationId), false, `${party} deleted the application`);
+    assert.deepEqual(await net.banks.get(HANGZHOU)!.creditReports(app.applicationId), []);
+
+    const dump = await dumpDatabase(net.db);
+    assert.ok(dump.includes(app.applicationId), 'the router store was read (it still holds the evidence)');
+    for (const v of values) assert.ok(!dump.includes(v), `router store holds ${v}`);
+    const scan = scanForPlaintext([env.temporal!.dbFile, `${env.temporal!.dbFile}-wal`, join(RUN_DIR, 'logs'), ...partyData], values);
+    assert.ok(scan.bytes > 100_000 && scan.files >= 4, 'Temporal’s database, the logs and the parties’ stores were read');
+    assert.deepEqual(scan.hits, []);
   });
 
   it('keeps an approved application longer and does not ask the bank to delete a loan it granted', async () => {
