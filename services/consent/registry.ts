@@ -149,3 +149,20 @@ export async function consentView(db: Db, id: string, now = new Date()): Promise
   const state = states.size === 1 ? [...states][0]! : states.has('granted') ? 'partially_withdrawn' : 'withdrawn';
   return { consent, state, recipients, history };
 }
+
+/**
+ * The consent an application's hops are checked against, with every withdrawal that stops it:
+ * the platform's own, and in the redirect model the one the customer gave the bank on its page
+ * (withdrawn there, it withdraws for the recipients it named).
+ */
+export async function consentOfApplication(db: Conn, app: { id: string; consentId: string }): Promise<Consent | undefined> {
+  const consent = await getConsent(db, app.consentId);
+  if (!consent) return undefined;
+  for (const row of await db('consents').where({ application_id: app.id }).select('id')) {
+    const own = await getConsent(db, row.id as string);
+    for (const [who, at] of Object.entries(own?.withdrawn ?? {})) {
+      for (const party of who === '*' ? own!.recipients : [who]) (consent.withdrawn ??= {})[party] ??= at;
+    }
+  }
+  return consent;
+}

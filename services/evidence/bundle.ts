@@ -37,7 +37,7 @@ export interface EvidenceBundle {
    */
   complete: boolean;
   leaves: BundleLeaf[];
-  /** PEM certificates: every certificate a hop, receipt or party leaf names by key id. */
+  /** PEM certificates: every certificate a hop, receipt, notice or party leaf names by key id. */
   certificates: string[];
 }
 

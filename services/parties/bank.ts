@@ -4,7 +4,7 @@
  * on it); limit, rate and term travel sealed.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { DzlError, toDzlError } from '../common/errors';
+import { DzlError, isErrorCode, toDzlError } from '../common/errors';
 import { classOf } from '../fields/catalogue';
 import { callerParty, clientCredentials, fromGrpcError, hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, toGrpcError, unaryCall, type WireHop } from '../grpc/transport';
 import type { PartyIdentity } from '../pki/network';
@@ -13,6 +13,7 @@ import { decodeHop, sealHop, type DecisionOutcome, type Fields, type OpenedHop, 
 import type { SignedReceipt } from '../seal/receipt';
 import { PartyInbox } from './inbox';
 import type { Vault } from '../atrest/vault';
+import { signRequest } from '../seal/requestSignature';
 import { NoticeDesk } from './notices';
 import type { NoticeBody } from '../evidence/lifecycle';
 
@@ -36,8 +37,15 @@ export interface BankOptions {
   routerGrpc?: string;
   /** Where the bank keeps what customers and the channel gave it, encrypted at rest. */
   vault: Vault;
+  /** The router's HTTP API: where the bank registers (and withdraws) the consent given on its page. */
+  routerUrl?: string;
   /** The bank's decision model, named in each decision's provenance (PIPL Art. 24). */
   model?: { name: string; version: string };
+}
+
+interface RouterAnswer {
+  status: number;
+  body: { error?: { code?: string; message?: string } } & Record<string, unknown>;
 }
 
 export const DEFAULT_BANK_MODEL = { name: 'DZL-RefBank-Policy', version: '2026.11' };
@@ -114,6 +122,49 @@ export class ReferenceBank {
   /** The credit reports the bank received for an application (the channel's product, the elements). */
   async creditReports(applicationId: string): Promise<Fields[]> {
     return (await this.opts.vault.list<Fields>(applicationId, 'credit_report')).map((e) => e.value);
+  }
+
+  /**
+   * Redirect model: the customer consented on our page; the router records that consent (ours)
+   * beside the platform's, so that a withdrawal on our side stops the application too.
+   */
+  async registerConsent(applicationId: string, text: { version: string; sha256: string }, deviceDigest: string): Promise<string> {
+    const now = new Date();
+    const consent = {
+      id: `consent_${this.partyId}_${applicationId}`,
+      applicationId,
+      textVersion: text.version,
+      textSha256: text.sha256,
+      purposes: ['credit_assessment', 'loan_contracting'],
+      recipients: [this.opts.directory().channelOfBank(this.partyId), this.partyId],
+      grantedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + 365 * 24 * 3600_000).toISOString(),
+      actedAt: now.toISOString(),
+      deviceDigest,
+    };
+    const res = await this.routerRequest('POST', '/v1/consents', consent);
+    if (res.status !== 201 && res.status !== 200) {
+      const code = res.body.error?.code;
+      throw new DzlError(isErrorCode(code) ? code : 'PARTY_UNAVAILABLE', `the router refused the bank's consent: ${res.body.error?.message ?? res.status}`);
+    }
+    return consent.id;
+  }
+
+  /** The customer withdrew on our page (redirect model): recorded at the router, which stops the application. */
+  async withdrawConsent(applicationId: string, deviceDigest?: string): Promise<RouterAnswer> {
+    return this.routerRequest('POST', `/v1/consents/consent_${this.partyId}_${applicationId}/withdraw`, { actedAt: new Date().toISOString(), ...(deviceDigest ? { deviceDigest } : {}) });
+  }
+
+  private async routerRequest(method: string, path: string, body: unknown): Promise<RouterAnswer> {
+    if (!this.opts.routerUrl) throw new Error(`${this.partyId} has no router URL configured`);
+    const bytes = Buffer.from(JSON.stringify(body));
+    const res = await fetch(this.opts.routerUrl + path, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: signRequest(this.opts.identity.signing, method, path, bytes) },
+      body: bytes,
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: res.status, body: (await res.json()) as RouterAnswer['body'] };
   }
 
   /** Whether a withdrawal stopped this application (a pending decision is then never sent). */

@@ -8,6 +8,7 @@ import Koa from 'koa';
 import getRawBody from 'raw-body';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { createHash } from 'node:crypto';
 import { DzlError, toDzlError } from '../common/errors';
 import { readRedirectToken } from '../seal/redirectToken';
 import type { ReferenceBank } from './bank';
@@ -23,6 +24,7 @@ button{margin-top:18px;width:100%;padding:12px;background:#a4161a;color:#fff;bor
 .ok{color:#116329}.no{color:#82071e}</style></head><body><header>${esc(title)}</header><main>${body}</main></body></html>`;
 }
 
+const CONSENT_TEXT_VERSION = 'bank-h5-consent-2026.11';
 const CONSENT_TEXT = '本人同意贵行收集本人的申请信息，并向下列持牌征信机构查询本人的信用信息，用于本次贷款审批。';
 
 export function bankH5App(bank: ReferenceBank, directory: () => NetworkDirectory, legalName: string): Koa {
@@ -56,6 +58,9 @@ export function bankH5App(bank: ReferenceBank, directory: () => NetworkDirectory
           'loan.amount': Math.round(Number(form.get('amount') ?? 0) * 100),
           'loan.termMonths': Number(form.get('term') ?? 12),
         });
+        // the customer's consent to us, on our page: recorded at the router beside the platform's
+        const device = createHash('sha256').update(`${ctx.get('user-agent')}|${ctx.ip}`).digest('base64url');
+        await bank.registerConsent(claims.a, { version: CONSENT_TEXT_VERSION, sha256: createHash('sha256').update(CONSENT_TEXT).digest('hex') }, device);
         const applicationId = await bank.claim(String(form.get('token')));
         ctx.redirect(`/h5/status?application=${encodeURIComponent(applicationId)}`);
         return;

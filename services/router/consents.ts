@@ -54,12 +54,14 @@ export async function declareConsent(deps: ConsentDeps, party: string, body: unk
   });
 }
 
-/** The consent, if `party` may see it: the party that registered it, its platform, or a regulator. */
+/** The consent, if `party` may see it: the party that registered it, or a regulator. */
 async function visibleConsent(deps: ConsentDeps, party: string, id: string): Promise<Consent> {
   const c = await getConsent(deps.db, id);
   const role = deps.directory().party(party)?.role;
   // another party's consent is reported as absent, not as forbidden: no existence oracle
-  if (!c || (c.platformId !== party && c.createdBy !== party && role !== 'regulator')) {
+  // a bank's own consent (redirect model) is between the bank and its customer: not the platform's to read
+  const owner = c?.createdBy ?? c?.platformId;
+  if (!c || (owner !== party && role !== 'regulator')) {
     throw new DzlError('CONSENT_NOT_FOUND', `no consent ${id} registered by ${party}`, { consent: id });
   }
   return c;

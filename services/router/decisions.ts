@@ -15,6 +15,7 @@ import { getApplication, getConsent } from '../store/applications';
 import { decisionUpdate } from '../../workflows/dataChannel';
 import { admitHop, type CarrierDeps } from './carrier';
 import { withdrawnFor } from '../consent/consent';
+import { consentOfApplication } from '../consent/registry';
 
 export interface DecisionDeps extends CarrierDeps {
   temporal: Client;
@@ -38,7 +39,7 @@ async function takeDecision(deps: DecisionDeps, bankId: string, input: unknown):
   if (!app) throw new DzlError('APPLICATION_NOT_FOUND', `no application ${header.applicationId}`);
   const report = await deps.db('sealed_hops').where({ application_id: app.id, kind: 'credit_report', to_party: bankId }).first();
   if (!report) throw new DzlError('ROUTE_NOT_ALLOWED', `${bankId} was never sent a credit report for ${app.id}`);
-  const consent = await getConsent(deps.db, app.consentId);
+  const consent = await consentOfApplication(deps.db, app);
   if (!consent) throw new DzlError('CONSENT_MISSING', `consent ${app.consentId} of ${app.id} is not on record`);
   // a withdrawal stopped the application: a decision still in flight is not taken into custody
   const withdrawn = withdrawnFor(consent, bankId) ?? withdrawnFor(consent, app.channelId);

@@ -98,6 +98,7 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
       ...(o.policy ? { policy: o.policy } : {}),
       ...(o.disburseAfterMs !== undefined ? { disburseAfterMs: o.disburseAfterMs } : {}),
       routerGrpc: router.grpcAddress,
+      routerUrl: router.url,
     });
     const b = await bank.listen();
     servers.push(b.server);

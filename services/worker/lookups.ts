@@ -1,10 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Consent } from '../consent/consent';
-import { getConsent, type ApplicationRow } from '../store/applications';
+import { consentOfApplication } from '../consent/registry';
+import type { ApplicationRow } from '../store/applications';
 import type { Db } from '../store/db';
 
 export async function getConsentOrFail(db: Db, app: ApplicationRow): Promise<Consent> {
-  const c = await getConsent(db, app.consentId);
+  const c = await consentOfApplication(db, app);
   if (!c) throw ApplicationFailure.nonRetryable(`consent ${app.consentId} of ${app.id} is not in the store`, 'CONSENT_MISSING');
   return c;
 }

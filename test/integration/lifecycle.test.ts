@@ -178,6 +178,50 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
   });
 });
 
+describe('redirect model: the bank’s own consent, and its withdrawal — real Temporal, gRPC, HTTP, MariaDB', function () {
+  this.timeout(120_000);
+  let net: LocalNetwork;
+  let drop: () => Promise<void>;
+  const RISK = Object.fromEntries(Object.entries(GOOD).filter(([k]) => k.startsWith('risk.')));
+  before(async () =>
+    ({ net, drop } = await network('mysql', 'bankconsent', {
+      banks: { [SUZHOU]: { asyncAfterMs: 6000, decisionTimeoutMs: 60_000 } },
+      retention: { approvedMs: 3_600_000, otherMs: 3_600_000 },
+    })),
+  );
+  after(async () => {
+    await net?.close();
+    await drop?.();
+  });
+
+  it('records the consent given on the bank’s page; the bank’s withdrawal stops the application and the channel is told', async () => {
+    const started = await net.platform.startRedirect(SUZHOU, RISK);
+    assert.equal(started.submitted.status, 202, JSON.stringify(started.submitted.body));
+    const page = new URL(started.redirectUrl);
+    const form = new URLSearchParams({ token: started.token, name: '钱同意', idNumber: '330102199201014527', mobile: '13600002222', amount: '30000', term: '12', consent: 'yes' });
+    const res = await fetch(`${page.origin}/h5/apply`, { method: 'POST', body: form, redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(res.status, 302, await res.text());
+    const bank = net.banks.get(SUZHOU)!;
+    await until('the bank to hold the credit report', () => bank.received.includes(started.applicationId));
+
+    const consentId = `consent_${SUZHOU}_${started.applicationId}`;
+    const seen = await net.platform.request('GET', `/v1/consents/${consentId}`);
+    assert.equal(seen.body.error.code, 'CONSENT_NOT_FOUND', 'the bank’s consent is the bank’s: the platform does not see it');
+    const withdrawn = await bank.withdrawConsent(started.applicationId);
+    assert.equal(withdrawn.status, 200, JSON.stringify(withdrawn.body));
+    assert.equal(withdrawn.body.state, 'withdrawn');
+    assert.equal((withdrawn.body.consent as { createdBy: string }).createdBy, SUZHOU);
+    assert.deepEqual(withdrawn.body.applications, [{ applicationId: started.applicationId, stopped: true }]);
+
+    const { body } = await waitForState(net.platform, started.applicationId, ['withdrawn']);
+    assert.equal(body.model, 'direct_redirect');
+    assert.equal(bank.submitted.size, 0, 'stopped before the bank decided');
+    assert.ok(net.channel.notices.received.some((n) => n.applicationId === started.applicationId && n.kind === 'consent_withdrawn'));
+    assert.equal(await bank.h5Application(started.applicationId), undefined, 'the bank deleted what the customer typed on its page');
+    verifies(net, await applicationBundle(net.db, net.router.regulator.log, started.applicationId));
+  });
+});
+
 describe('retention and deletion — real Temporal, gRPC, HTTP, SQLite', function () {
   this.timeout(120_000);
   let net: LocalNetwork;
