@@ -11,6 +11,9 @@
  */
 import Table from 'cli-table3';
 import { Command } from 'commander';
+import { Keyring } from '../atrest/keyring';
+import { Vault } from '../atrest/vault';
+import { msToNumber, type Duration } from '@temporalio/common';
 import { hopsOfApplication, whoSawWhat } from '../evidence/ledger';
 import { createDevNetwork, loadPartyIdentity, readNetworkFile } from '../pki/network';
 import { regulatorLinkToken } from '../router/regulatorPage';
@@ -57,8 +60,13 @@ for (const [name, describe] of [['router', 'run the router: HTTP API for platfor
     .option('--network <dir>', 'network folder (CA and the router’s own keys)', defaults.network)
     .option('--temporal <address>', 'Temporal frontend', defaults.temporal)
     .option('--port <port>', 'HTTP port (router)', '8080')
-    .action(async (o: { db: string; network: string; temporal: string; port: string }) => {
-      const cfg = { dbUrl: o.db, networkDir: o.network, temporalAddress: o.temporal };
+    // Temporal's own duration syntax (via @temporalio/common): '30d', '12h', '90s' or milliseconds
+    .option('--retain-approved <duration>', 'how long sealed payloads stay after a loan is granted', process.env.DZL_RETAIN_APPROVED ?? '30d')
+    .option('--retain-other <duration>', 'how long they stay after any other outcome (declined, withdrawn, …)', process.env.DZL_RETAIN_OTHER ?? '7d')
+    .action(async (o: { db: string; network: string; temporal: string; port: string; retainApproved: string; retainOther: string }) => {
+      const retention = { approvedMs: msToNumber(o.retainApproved as Duration), otherMs: msToNumber(o.retainOther as Duration) };
+      if (!(retention.otherMs <= retention.approvedMs)) throw new Error('--retain-other must not exceed --retain-approved: a declined application is kept no longer than a loan');
+      const cfg = { dbUrl: o.db, networkDir: o.network, temporalAddress: o.temporal, retention };
       const running = name === 'router' ? await startRouter(cfg, Number(o.port)) : await startWorker(cfg);
       process.stderr.write(`dzl ${name} running${'url' in running ? ` at ${running.url}` : ''}\n`);
       const stop = () => void running.close().then(() => process.exit(0));
@@ -96,6 +104,32 @@ program
       if (!(await db('party_certificates').where({ key_id: keyId }).first())) throw new Error(`no certificate ${keyId}`);
       await revokeCertificate(db, keyId);
       process.stdout.write(`revoked ${keyId}; routers and workers pick it up within 5 s\n`);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+const keyring = program.command('keyring').description("a reference party's at-rest keyring (kept apart from its store)");
+keyring
+  .command('rotate <file>')
+  .description('add a new primary key; running parties pick it up within a second, old records stay readable')
+  .action((file: string) => {
+    const k = Keyring.open(file);
+    const { id } = k.rotate();
+    process.stdout.write(`primary key is now ${id} (${k.info().keys.length} keys); run \`dzl keyring reencrypt\` to move old records onto it\n`);
+  });
+keyring
+  .command('reencrypt <file>')
+  .description("re-encrypt a party's records under the primary key, in batches, while the party keeps running")
+  .requiredOption('--db <url>', "the party's store URL")
+  .requiredOption('--party <id>', 'the party whose records these are')
+  .action(async (file: string, o: { db: string; party: string }) => {
+    const db = await openDb(o.db, { migrate: false });
+    try {
+      const vault = await Vault.open(db, Keyring.open(file), o.party);
+      // a party that has not reloaded the keyring yet may still write under the old key: until one key remains
+      for (let moved = await vault.reencrypt(); moved > 0; moved = await vault.reencrypt()) process.stdout.write(`re-encrypted ${moved} records\n`);
+      process.stdout.write(`${JSON.stringify(await vault.stats())}\n`);
     } finally {
       await db.destroy();
     }

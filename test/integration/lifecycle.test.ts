@@ -9,6 +9,7 @@ import { ensureNetwork, env, RUN_DIR, temporalAddress, workflowBundle } from '..
 import { scanForPlaintext } from '../../services/demo/scan';
 import { dumpDatabase } from '../support/scan';
 import { join } from 'node:path';
+import { Keyring } from '../../services/atrest/keyring';
 import { freshStore, type StoreKind } from '../support/stores';
 
 const [HANGZHOU, SUZHOU] = DEV.banks;
@@ -289,6 +290,28 @@ describe('retention and deletion — real Temporal, gRPC, HTTP, SQLite', functio
     const scan = scanForPlaintext([env.temporal!.dbFile, `${env.temporal!.dbFile}-wal`, join(RUN_DIR, 'logs'), ...partyData], values);
     assert.ok(scan.bytes > 100_000 && scan.files >= 4, 'Temporal’s database, the logs and the parties’ stores were read');
     assert.deepEqual(scan.hits, []);
+  });
+
+  it('rotates a party’s at-rest key while it runs: old records stay readable, new ones use the new key, re-encryption leaves one key', async () => {
+    const st = net.stores.get(SUZHOU)!;
+    const bank = net.banks.get(SUZHOU)!;
+    const first = net.platform.prepare(GOOD, SUZHOU);
+    assert.equal((await net.platform.submit(first)).status, 202);
+    await waitForState(net.platform, first.applicationId, ['platform_notified']);
+    const oldKey = st.keyring.primary().id;
+    // another process (the operator's `dzl keyring rotate`) rotates the file the party reads
+    const rotated = Keyring.open(st.keyring.path).rotate().id;
+    assert.notEqual(rotated, oldKey);
+    await new Promise((r) => setTimeout(r, 1100)); // the party re-reads its keyring at most once a second
+    const second = net.platform.prepare(GOOD, SUZHOU);
+    assert.equal((await net.platform.submit(second)).status, 202);
+    await waitForState(net.platform, second.applicationId, ['platform_notified']);
+    const before = await st.vault.stats();
+    assert.ok((before.byKey[oldKey] ?? 0) > 0 && (before.byKey[rotated] ?? 0) > 0, JSON.stringify(before));
+    while ((await st.vault.reencrypt()) > 0);
+    assert.deepEqual(Object.keys((await st.vault.stats()).byKey), [rotated]);
+    assert.equal((await bank.creditReports(first.applicationId))[0]?.['product.name'], 'DZL-CreditScore', 'a record written under the old key reads after re-encryption');
+    assert.equal((await bank.creditReports(second.applicationId)).length, 1);
   });
 
   it('keeps an approved application longer and does not ask the bank to delete a loan it granted', async () => {
