@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { DzlError } from '../common/errors';
 import { recordConsent, recordConsentState } from '../evidence/ledger';
 import { getConsent, saveConsent } from '../store/applications';
-import { insertIgnore, toMs, type Db } from '../store/db';
+import { insertIgnore, isMysql, toMs, type Db } from '../store/db';
 import { consentTerms, parseConsent, sameConsent, type Consent } from './consent';
 
 type Conn = Db | Knex.Transaction;
@@ -95,6 +95,8 @@ export async function recordWithdrawal(
   const all = !w.recipients || consent.recipients.every((r) => w.recipients!.includes(r));
   const recipients = all ? undefined : [...new Set(w.recipients)].sort();
   return db.transaction(async (trx) => {
+    // serialised with hops taking custody under this consent (lockConsentOfApplication)
+    if (isMysql(db)) await trx('consents').where({ id: consent.id }).forUpdate().select('id');
     const recorded = await insertIgnore(
       trx,
       'consent_events',
@@ -165,4 +167,10 @@ export async function consentOfApplication(db: Conn, app: { id: string; consentI
     }
   }
   return consent;
+}
+
+/** consentOfApplication, holding the consent rows until the transaction ends (MySQL; SQLite serialises writers). */
+export async function lockConsentOfApplication(trx: Knex.Transaction, app: { id: string; consentId: string }): Promise<Consent | undefined> {
+  if (isMysql(trx as unknown as Db)) await trx('consents').where({ id: app.consentId }).orWhere({ application_id: app.id }).forUpdate().select('id');
+  return consentOfApplication(trx, app);
 }

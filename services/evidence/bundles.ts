@@ -11,6 +11,7 @@ import { getApplication } from '../store/applications';
 import { toMs, type Db } from '../store/db';
 import { BUNDLE_FORMAT, type BundleLeaf, type BundleScope, type EvidenceBundle, type PartyLeaf } from './bundle';
 import type { HopLeaf, Leaf, ReceiptLeaf } from './ledger';
+import type { NoticeBody, NoticeLeaf } from './lifecycle';
 import { checkpointAt, leafHashes, publishCheckpoint, type LogConfig, type StoredCheckpoint } from './log';
 import { inclusionProof } from './merkle';
 
@@ -39,23 +40,73 @@ function receiptOf(l: ReceiptLeaf): ReceiptBody {
   return JSON.parse(fromB64url(l.receipt)!.toString('utf8')) as ReceiptBody;
 }
 
-/** Consents the hops cite, and every registry snapshot of every party they involve. */
-async function context(db: Db, size: number, rows: Row[]): Promise<Row[]> {
-  const consents = new Set<string>();
-  const parties = new Set<string>();
-  for (const r of rows) {
-    if (r.leaf.type !== 'hop') continue;
-    const h = headerOf(r.leaf);
-    consents.add(h.consentRef);
-    for (const p of [h.from, h.to, h.platform, h.channel]) parties.add(p);
+function noticeOf(l: NoticeLeaf): NoticeBody {
+  return JSON.parse(fromB64url(l.notice)!.toString('utf8')) as NoticeBody;
+}
+
+const STATE_QUERY_IDS = 100;
+
+/**
+ * Every change of state of these consents. They are filed under the party that recorded them,
+ * not an application, so they are found by dedup key prefix `consent_state:<consent id>:`. LIKE
+ * treats `_` as a wildcard (and ids may hold `:`), so a prefix can match another consent's key:
+ * only exact ids are kept. Chunked so that no statement grows with a party bundle's consents.
+ */
+async function consentStateRows(db: Db, size: number, ids: string[]): Promise<Row[]> {
+  const wanted = new Set(ids);
+  const out: Row[] = [];
+  for (let i = 0; i < ids.length; i += STATE_QUERY_IDS) {
+    const chunk = ids.slice(i, i + STATE_QUERY_IDS);
+    const rows = await rowsWhere(db, size, (q) =>
+      q.andWhere({ kind: 'consent_state' }).andWhere((w) => {
+        for (const id of chunk) w.orWhere('dedup_key', 'like', `consent_state:${id}:%`);
+      }),
+    );
+    out.push(...rows.filter((r) => r.leaf.type === 'consent_state' && wanted.has(r.leaf.consentId)));
   }
+  return out;
+}
+
+/**
+ * What the leaves refer to: the consents the hops cite (and the notices and consent changes
+ * name), the banks' own consents for the hops' applications, every change of state of those
+ * consents, and every registry snapshot of every party the hops involve, of the router that
+ * signed the notices and of whoever recorded a change. `consentIds` adds consents the caller
+ * knows of (an application's own).
+ */
+async function context(db: Db, size: number, rows: Row[], consentIds: string[] = []): Promise<Row[]> {
+  const consents = new Set<string>(consentIds);
+  const parties = new Set<string>();
+  const applications = new Set<string>();
+  for (const r of rows) {
+    if (r.leaf.type === 'hop') {
+      const h = headerOf(r.leaf);
+      consents.add(h.consentRef);
+      applications.add(h.applicationId);
+      for (const p of [h.from, h.to, h.platform, h.channel]) parties.add(p);
+    } else if (r.leaf.type === 'notice') {
+      const n = noticeOf(r.leaf);
+      consents.add(n.consentId);
+      parties.add(n.by);
+      parties.add(n.to);
+    } else if (r.leaf.type === 'consent_state') {
+      consents.add(r.leaf.consentId);
+    }
+  }
+  // A bank's own consent (redirect model) is filed with its application: its changes end the
+  // application's consent for its recipients, so a hop's checks need them.
+  const own = applications.size ? await rowsWhere(db, size, (q) => q.andWhere({ kind: 'consent_state' }).whereIn('application_id', [...applications])) : [];
+  for (const r of own) if (r.leaf.type === 'consent_state') consents.add(r.leaf.consentId);
+  const ids = [...consents];
+  const states = await consentStateRows(db, size, ids);
+  for (const r of [...rows, ...states]) if (r.leaf.type === 'consent_state') parties.add(r.leaf.by);
   const extra = await rowsWhere(db, size, (q) =>
     q.andWhere((w) => {
       w.where((c) => c.where({ kind: 'party' }).whereIn('party_id', [...parties]));
-      w.orWhere((c) => c.where({ kind: 'consent' }).whereIn('dedup_key', [...consents].map((id) => `consent:${id}`)));
+      w.orWhere((c) => c.where({ kind: 'consent' }).whereIn('dedup_key', ids.map((id) => `consent:${id}`)));
     }),
   );
-  return extra;
+  return [...extra, ...states];
 }
 
 async function certificatesFor(db: Db, rows: Row[]): Promise<string[]> {
@@ -64,6 +115,7 @@ async function certificatesFor(db: Db, rows: Row[]): Promise<string[]> {
     if (r.leaf.type === 'party') for (const k of (r.leaf as PartyLeaf).party.certificates) keyIds.add(k);
     if (r.leaf.type === 'hop') keyIds.add(headerOf(r.leaf).senderKeyId);
     if (r.leaf.type === 'receipt') keyIds.add(receiptOf(r.leaf).keyId);
+    if (r.leaf.type === 'notice') keyIds.add(noticeOf(r.leaf).keyId);
   }
   if (keyIds.size === 0) return [];
   return (await db('party_certificates').whereIn('key_id', [...keyIds]).orderBy('key_id').select('pem')).map((c) => c.pem as string);
@@ -116,18 +168,24 @@ export async function applicationBundle(db: Db, log: LogConfig, applicationId: s
     const all = await db('evidence_leaves').where({ application_id: applicationId }).count({ n: '*' }).first();
     if (own.length < Number(all?.n ?? 0)) requireCovered(cp, [], `all of application ${applicationId}`);
   }
-  return assemble(db, cp, { kind: 'application', applicationId }, [...own, ...(await context(db, cp.treeSize, own))], false);
+  // `own` holds the application's hops, receipts, refusals, notices and their acknowledgements,
+  // its deletion, and the state changes of a bank's own consent (filed with the application).
+  return assemble(db, cp, { kind: 'application', applicationId }, [...own, ...(await context(db, cp.treeSize, own, [app.consentId]))], false);
 }
 
-/** Every hop a party sent or received, with receipts and refusals, recorded in [from, to). */
+/** Every hop a party sent or received and every notice sent to it, with receipts and refusals, recorded in [from, to). */
 export async function partyBundle(db: Db, log: LogConfig, partyId: string, from: Date, to: Date, opts: BundleOptions = {}): Promise<EvidenceBundle> {
   const cp = await chooseCheckpoint(db, log, opts);
-  const inRange = await rowsWhere(db, cp.treeSize, (q) => q.andWhere('created_at', '>=', from.getTime()).andWhere('created_at', '<', to.getTime()).whereIn('kind', ['hop', 'refusal']));
+  const inRange = await rowsWhere(db, cp.treeSize, (q) =>
+    q.andWhere('created_at', '>=', from.getTime()).andWhere('created_at', '<', to.getTime()).whereIn('kind', ['hop', 'refusal', 'notice']),
+  );
   const hops = inRange.filter((r) => r.leaf.type === 'hop' && [headerOf(r.leaf).from, headerOf(r.leaf).to].includes(partyId));
   const refusals = inRange.filter((r) => r.leaf.type === 'refusal' && [r.leaf.from, r.leaf.to, r.leaf.refusedBy].includes(partyId));
-  const hopIds = hops.map((r) => headerOf(r.leaf as HopLeaf).hopId);
-  const receipts = hopIds.length ? await rowsWhere(db, cp.treeSize, (q) => q.andWhere({ kind: 'receipt' }).whereIn('hop_id', hopIds)) : [];
-  const own = [...hops, ...refusals, ...receipts];
+  const notices = inRange.filter((r) => r.leaf.type === 'notice' && noticeOf(r.leaf).to === partyId);
+  // A notice's acknowledgement is a receipt filed under the notice id.
+  const answered = [...hops.map((r) => headerOf(r.leaf as HopLeaf).hopId), ...notices.map((r) => noticeOf(r.leaf as NoticeLeaf).noticeId)];
+  const receipts = answered.length ? await rowsWhere(db, cp.treeSize, (q) => q.andWhere({ kind: 'receipt' }).whereIn('hop_id', answered)) : [];
+  const own = [...hops, ...refusals, ...notices, ...receipts];
   return assemble(db, cp, { kind: 'party', partyId, from: from.toISOString(), to: to.toISOString() }, [...own, ...(await context(db, cp.treeSize, own))], false);
 }
 

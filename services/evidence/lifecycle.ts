@@ -102,13 +102,14 @@ export function verifyNotice(
   const sig = fromB64url(raw.signature);
   const fail = (why: string) => new DzlError('NOTICE_INVALID', `notice to ${expected.to}: ${why}`);
   if (!bytes || !sig) throw fail('not a signed notice {notice, signature} in base64url');
-  let body: NoticeBody;
+  let body: NoticeBody | undefined;
   try {
-    body = parseCanonical(bytes) as NoticeBody;
+    body = parseCanonical(bytes) as NoticeBody | undefined;
   } catch {
-    throw fail('notice bytes are not canonical JSON');
+    body = undefined;
   }
-  if (typeof body !== 'object' || body === null || body.v !== 1) throw fail('unsupported notice version');
+  if (typeof body !== 'object' || body === null) throw fail('notice bytes are not canonical JSON of an object');
+  if (body.v !== 1) throw fail('unsupported notice version');
   if (body.kind !== 'consent_withdrawn' && body.kind !== 'delete_data') throw fail(`unknown notice kind ${String(body.kind)}`);
   if (!Array.isArray(body.hops) || typeof body.applicationId !== 'string' || typeof body.noticeId !== 'string') throw fail('missing members');
   if (body.to !== expected.to) throw fail(`addressed to ${String(body.to)}`);

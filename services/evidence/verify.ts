@@ -6,8 +6,11 @@
  * Checks, in report order: (a) structure, (b) the checkpoint's signatures, (c) every leaf is in
  * the checkpoint's tree and is a known leaf type, (d) certificates chain to the CA, (e) party
  * leaves name certificates the bundle carries, (f) hop signatures against the registry as it
- * stood when the hop was recorded, (g) receipts, (h) the 断直连 routing rules, and (i) for a
- * complete bundle, that no platform → bank hop exists anywhere in the log.
+ * stood when the hop was recorded, (g) receipts, (h) the 断直连 routing rules under each consent
+ * as it stood (not withdrawn, not expired), (i) for a complete bundle, that no platform → bank
+ * hop exists anywhere in the log, then the personal-data lifecycle (contracts/envelope.md §20.8
+ * L–O): consent state changes, the router's signed notices, the parties' acknowledgements of
+ * them, and the erasure of sealed payloads.
  *
  * verifyBundle never throws: every problem is a failed check whose reason names what failed.
  */
@@ -21,9 +24,10 @@ import { checkRoute, isBareRedirect } from '../routing/rules';
 import { b64url, fromB64url, sha256 } from '../seal/bytes';
 import { canonicalJson, parseCanonical } from '../seal/canonical';
 import { decodeHeader, headerDigestOf, verifySender, type HopHeader } from '../seal/hop';
-import { verifyReceipt } from '../seal/receipt';
+import { verifyReceipt, type ReceiptBody } from '../seal/receipt';
 import { BUNDLE_FORMAT, type BundleScope, type ConsentLeaf, type PartyLeaf } from './bundle';
 import type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from './ledger';
+import { NOTICE_REASONS, noticeDigest, verifyNotice, type ConsentStateLeaf, type DeletionLeaf, type NoticeBody, type NoticeLeaf, type NoticeReason } from './lifecycle';
 import { HASH_SIZE, MerkleError, ProofLengthError, RootMismatchError, hashLeaf, merkleRoot, verifyInclusion } from './merkle';
 import { NoteError, openNote, parseCheckpoint, parseVkey, type Checkpoint, type NoteVerifier } from './note';
 
@@ -34,13 +38,33 @@ export interface VerifyCheck {
   leafIndex?: number;
 }
 
+/** A credit_report's credit product or a decision's model, as its sender's signed header names it. */
+export interface HopProvenance {
+  hopId: string;
+  applicationId: string;
+  kind: HopHeader['kind'];
+  from: string;
+  name: string;
+  version: string;
+}
+
 export interface VerifySummary {
   leaves: number;
   hops: number;
+  /** Receipt leaves for hops (and any naming neither a hop nor a notice); acknowledgements are counted apart. */
   receipts: number;
   refusals: number;
   parties: number;
   consents: number;
+  /** consent_state leaves by state. */
+  withdrawals: number;
+  expiries: number;
+  notices: number;
+  /** Receipt leaves whose hopId is a notice of the bundle: a party's answer to a notice, never a sight of fields. */
+  acknowledgements: number;
+  deletions: number;
+  /** Hops whose header names a provenance, in leaf order. */
+  provenance: HopProvenance[];
   witnessedBy: string[];
 }
 
@@ -158,6 +182,10 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const isTimestamp = (v: unknown): v is string => isString(v) && TIMESTAMP.test(v) && !Number.isNaN(Date.parse(v));
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const isId = (v: unknown): v is string => isString(v) && ID.test(v);
+const isIdList = (v: unknown): v is string[] => Array.isArray(v) && v.every(isId);
+/** base64url SHA-256 as the router accepts it from a party (the form only: 43 characters of the alphabet). */
+const isDigest = (v: unknown): v is string => isString(v) && /^[A-Za-z0-9_-]{43}$/.test(v);
+const isNoticeReason = (v: unknown): v is NoticeReason => NOTICE_REASONS.includes(v as NoticeReason);
 
 /** Undefined when `o` has every required member, only declared optional ones, and each member passes. */
 function membersProblem(o: Json, spec: Record<string, { optional?: boolean; test: (v: unknown) => boolean }>): string | undefined {
@@ -206,6 +234,25 @@ const CONSENT_SPEC = {
   recipients: req(isStringArray),
   grantedAt: req(isTimestamp),
   expiresAt: req(isTimestamp),
+  createdBy: opt(isId),
+  applicationId: opt(isId),
+  actedAt: opt(isTimestamp),
+  deviceDigest: opt(isDigest),
+};
+
+/** The signed notice's bytes (lifecycle.ts NoticeBody); checked where the notice is, not as leaf data. */
+const NOTICE_SPEC = {
+  v: req((v) => v === 1),
+  noticeId: req(isId),
+  kind: req((v) => v === 'consent_withdrawn' || v === 'delete_data'),
+  applicationId: req(isId),
+  consentId: req(isId),
+  to: req(isId),
+  hops: req(isIdList),
+  reason: req(isNoticeReason),
+  issuedAt: req(isTimestamp),
+  by: req(isId),
+  keyId: req(isString),
 };
 
 const LEAF_SPECS: Record<Leaf['type'], Record<string, { optional?: boolean; test: (v: unknown) => boolean }>> = {
@@ -226,6 +273,18 @@ const LEAF_SPECS: Record<Leaf['type'], Record<string, { optional?: boolean; test
   },
   party: { type: req(isString), recordedAt: req(isTimestamp), party: req(isObject) },
   consent: { type: req(isString), recordedAt: req(isTimestamp), consent: req(isObject) },
+  consent_state: {
+    type: req(isString),
+    recordedAt: req(isTimestamp),
+    consentId: req(isId),
+    state: req((v) => v === 'withdrawn' || v === 'expired'),
+    recipients: opt((v) => isIdList(v) && v.length > 0),
+    by: req(isId),
+    at: req(isTimestamp),
+    deviceDigest: opt(isDigest),
+  },
+  notice: { type: req(isString), recordedAt: req(isTimestamp), notice: req(isString), signature: req(isString) },
+  deletion: { type: req(isString), recordedAt: req(isTimestamp), applicationId: req(isId), reason: req(isNoticeReason), hops: req(isIdList) },
 };
 
 /** The leaf the bytes encode, or why they encode none. */
@@ -740,17 +799,36 @@ function checkHops(leaves: DecodedLeaf[], scope: BundleScope | undefined, regist
   return hops;
 }
 
-function checkReceipts(leaves: DecodedLeaf[], hops: Map<string, VerifiedHop>, registry: Registry, checks: Checks, progress: Progress): number {
+interface ReceiptsResult {
+  /** Receipt leaves for hops, and those naming neither a hop nor a notice. */
+  count: number;
+  /** Receipt leaves naming a notice: acknowledgements, checked once the notices are (N). */
+  acknowledgements: DecodedLeaf[];
+}
+
+function checkReceipts(
+  leaves: DecodedLeaf[],
+  hops: Map<string, VerifiedHop>,
+  noticeIds: Set<string>,
+  registry: Registry,
+  checks: Checks,
+  progress: Progress,
+): ReceiptsResult {
   const mark = checks.list.length;
-  let count = 0;
-  for (const { index, leaf } of leaves) {
+  const out: ReceiptsResult = { count: 0, acknowledgements: [] };
+  for (const entry of leaves) {
+    const { index, leaf } = entry;
     if (leaf.type !== 'receipt') continue;
-    count++;
-    progress.advance();
     const l = leaf as ReceiptLeaf;
     const hop = hops.get(l.hopId);
+    if (!hop && noticeIds.has(l.hopId)) {
+      out.acknowledgements.push(entry);
+      continue;
+    }
+    out.count++;
+    progress.advance();
     if (!hop) {
-      checks.fail('receipt', `leaf ${index}: receipt names a hop not in the bundle (${l.hopId})`, index);
+      checks.fail('receipt', `leaf ${index}: receipt names a hop or notice not in the bundle (${l.hopId})`, index);
       continue;
     }
     const dir = registry.asOf(index);
@@ -764,8 +842,8 @@ function checkReceipts(leaves: DecodedLeaf[], hops: Map<string, VerifiedHop>, re
       checks.fail('receipt', `leaf ${index} (receipt for hop ${l.hopId}): ${explain(err)}`, index);
     }
   }
-  if (checks.failuresSince(mark) === 0) checks.pass('receipt', `${count} receipts signed by their hops' recipients`);
-  return count;
+  if (checks.failuresSince(mark) === 0) checks.pass('receipt', `${out.count} receipts signed by their hops' recipients`);
+  return out;
 }
 
 function consentsOf(leaves: DecodedLeaf[], checks: Checks): Map<string, Consent> {
@@ -783,8 +861,39 @@ function consentsOf(leaves: DecodedLeaf[], checks: Checks): Map<string, Consent>
   return consents;
 }
 
-function checkRouting(hops: Map<string, VerifiedHop>, consents: Map<string, Consent>, registry: Registry, checks: Checks): void {
+interface StateChange {
+  index: number;
+  leaf: ConsentStateLeaf;
+}
+
+/** The consent_state leaves of the bundle by consent id, in leaf order. */
+function consentStatesOf(leaves: DecodedLeaf[]): Map<string, StateChange[]> {
+  const states = new Map<string, StateChange[]>();
+  for (const { index, leaf } of leaves) {
+    if (leaf.type !== 'consent_state') continue;
+    const s = leaf as ConsentStateLeaf;
+    const list = states.get(s.consentId) ?? [];
+    list.push({ index, leaf: s });
+    states.set(s.consentId, list);
+  }
+  return states;
+}
+
+/** Whether the change ends the consent for `recipient`: one the consent names, and the change lists (or all). */
+function endsFor(change: ConsentStateLeaf, consent: Consent, recipient: string): boolean {
+  return consent.recipients.includes(recipient) && (change.recipients === undefined || change.recipients.includes(recipient));
+}
+
+function checkRouting(hops: Map<string, VerifiedHop>, consents: Map<string, Consent>, states: Map<string, StateChange[]>, registry: Registry, checks: Checks): void {
   const mark = checks.list.length;
+  // A bank's own consent for an application (redirect model), withdrawn, withdraws the application's consent for its recipients.
+  const ownWithdrawals = new Map<string, (StateChange & { of: Consent })[]>();
+  for (const [consentId, list] of states) {
+    const of = consents.get(consentId);
+    if (!of?.applicationId) continue;
+    const withdrawals = list.filter((s) => s.leaf.state === 'withdrawn').map((s) => ({ ...s, of }));
+    ownWithdrawals.set(of.applicationId, [...(ownWithdrawals.get(of.applicationId) ?? []), ...withdrawals]);
+  }
   for (const { index, header } of hops.values()) {
     const consent = consents.get(header.consentRef);
     if (!consent) {
@@ -800,6 +909,15 @@ function checkRouting(hops: Map<string, VerifiedHop>, consents: Map<string, Cons
       checkRoute(header, { directory: dir, consent, at: new Date(header.issuedAt) });
     } catch (err) {
       checks.fail('routing', `hop ${header.hopId}: ${explain(err)}`, index);
+      continue;
+    }
+    // The router learns of a withdrawal or an expiry when it records it: no hop to that recipient after.
+    const ended = [...(states.get(consent.id) ?? []).map((s) => ({ ...s, of: consent })), ...(ownWithdrawals.get(header.applicationId) ?? [])]
+      .filter((s) => s.index < index && consent.recipients.includes(header.to) && endsFor(s.leaf, s.of, header.to))
+      .sort((a, b) => a.index - b.index)[0];
+    if (ended) {
+      const code = ended.leaf.state === 'withdrawn' ? 'CONSENT_WITHDRAWN' : 'CONSENT_EXPIRED';
+      checks.fail('routing', `hop ${header.hopId}: ${code} — consent ${ended.leaf.consentId} was ${ended.leaf.state} for ${header.to} at leaf ${ended.index}, before this hop was recorded`, index);
     }
   }
   if (checks.failuresSince(mark) === 0) checks.pass('routing', `${hops.size} hops follow the routing rules under their consents`);
@@ -849,10 +967,260 @@ function listRefusals(leaves: DecodedLeaf[], checks: Checks): number {
 }
 
 // ---------------------------------------------------------------------------------------------
+// (l) consent state, (m) notices, (n) acknowledgements, (o) erasure
+
+/**
+ * Whether the bundle must hold everything a lifecycle leaf refers to: an application bundle holds
+ * its application's hops, consents and their states; a complete bundle holds the whole log. A
+ * party bundle holds a slice, so an absence there shows nothing.
+ */
+function isClosed(scope: BundleScope | undefined, complete: boolean): boolean {
+  return complete || scope?.kind === 'application';
+}
+
+function checkConsentStates(
+  states: Map<string, StateChange[]>,
+  consents: Map<string, Consent>,
+  closed: boolean,
+  registry: Registry,
+  checks: Checks,
+  progress: Progress,
+): void {
+  const all = [...states.values()].flat().sort((a, b) => a.index - b.index);
+  if (all.length === 0) return;
+  const mark = checks.list.length;
+  let unchecked = 0;
+  for (const { index, leaf: s } of all) {
+    progress.advance();
+    const label = `leaf ${index} (consent ${s.consentId} ${s.state})`;
+    const consent = consents.get(s.consentId);
+    if (!consent) {
+      if (closed) checks.fail('consent state', `${label}: no consent leaf for ${s.consentId} in the bundle`, index);
+      else unchecked++;
+      continue;
+    }
+    const unnamed = (s.recipients ?? []).filter((r) => !consent.recipients.includes(r));
+    if (unnamed.length > 0) checks.fail('consent state', `${label}: names ${unnamed.join(', ')}, which the consent does not name as recipients`, index);
+    if (s.state === 'withdrawn') {
+      const creator = consent.createdBy ?? consent.platformId;
+      if (s.by !== creator) checks.fail('consent state', `${label}: recorded by ${s.by}; only ${creator}, which collected the consent, records its withdrawal`, index);
+    } else {
+      const role = roleOf(registry.asOf(index), s.by);
+      if (role !== 'router') checks.fail('consent state', `${label}: recorded by ${s.by}, ${role ? `a ${role}` : 'not a party in the registry as of this leaf'}; only the router records an expiry`, index);
+    }
+  }
+  if (checks.failuresSince(mark) === 0) {
+    const withdrawn = all.filter((s) => s.leaf.state === 'withdrawn').length;
+    const notHeld = unchecked > 0 ? `; ${unchecked} of consents this bundle does not hold, not checked` : '';
+    checks.pass('consent state', `${withdrawn} withdrawals and ${all.length - withdrawn} expiries, recorded by the party entitled to${notHeld}`);
+  }
+}
+
+interface VerifiedNotice {
+  index: number;
+  body: NoticeBody;
+  digest: string;
+}
+
+/** The ids the notice leaves claim, read without checking, so that receipts can be sorted (G) before notices are checked (M). */
+function noticeIdsOf(leaves: DecodedLeaf[]): Set<string> {
+  const ids = new Set<string>();
+  for (const { leaf } of leaves) {
+    if (leaf.type !== 'notice') continue;
+    const bytes = fromB64url((leaf as NoticeLeaf).notice);
+    const body = bytes ? parseCanonical(bytes) : undefined;
+    if (isObject(body) && isString(body.noticeId)) ids.add(body.noticeId);
+  }
+  return ids;
+}
+
+interface NoticeContext {
+  scope: BundleScope | undefined;
+  closed: boolean;
+  hops: Map<string, VerifiedHop>;
+  consents: Map<string, Consent>;
+  states: Map<string, StateChange[]>;
+  registry: Registry;
+}
+
+function checkNotices(leaves: DecodedLeaf[], ctx: NoticeContext, checks: Checks, progress: Progress): Map<string, VerifiedNotice> {
+  const mark = checks.list.length;
+  const notices = new Map<string, VerifiedNotice>();
+  let count = 0;
+  for (const { index, leaf } of leaves) {
+    if (leaf.type !== 'notice') continue;
+    count++;
+    progress.advance();
+    const l = leaf as NoticeLeaf;
+    const bytes = fromB64url(l.notice);
+    if (!bytes || !fromB64url(l.signature)) {
+      checks.fail('notice', `leaf ${index}: NOTICE_INVALID — notice or signature is not canonical base64url`, index);
+      continue;
+    }
+    const parsed = parseCanonical(bytes);
+    const problem = isObject(parsed) ? membersProblem(parsed, NOTICE_SPEC) : 'bytes are not canonical JSON of an object';
+    if (problem) {
+      checks.fail('notice', `leaf ${index}: NOTICE_INVALID — notice ${problem}`, index);
+      continue;
+    }
+    const body = parsed as unknown as NoticeBody;
+    const label = `leaf ${index} (notice ${body.noticeId} to ${body.to})`;
+    const earlier = notices.get(body.noticeId);
+    if (earlier) {
+      checks.fail('notice', `${label}: notice id already recorded at leaf ${earlier.index}`, index);
+      continue;
+    }
+    if (ctx.hops.has(body.noticeId)) {
+      checks.fail('notice', `${label}: notice id is also the id of hop leaf ${ctx.hops.get(body.noticeId)!.index}; a receipt could not say which it acknowledges`, index);
+      continue;
+    }
+    notices.set(body.noticeId, { index, body, digest: noticeDigest(bytes) });
+    if (ctx.scope?.kind === 'application' && body.applicationId !== ctx.scope.applicationId) {
+      checks.fail('notice scope', `${label}: belongs to application ${body.applicationId}, outside the bundle's scope ${ctx.scope.applicationId}`, index);
+    }
+    checkNoticeSignature(index, label, l, body, ctx.registry, checks);
+    if (ctx.closed) checkNoticeSubject(index, label, body, ctx, checks);
+  }
+  if (count > 0 && checks.failuresSince(mark) === 0) {
+    checks.pass('notice', `${count} notices signed by the router, each naming hops its addressee received`);
+  }
+  return notices;
+}
+
+function checkNoticeSignature(index: number, label: string, l: NoticeLeaf, body: NoticeBody, registry: Registry, checks: Checks): void {
+  const dir = registry.asOf(index);
+  if (!dir) {
+    checks.fail('notice signature', `${label}: no registry to verify the router against`, index);
+    return;
+  }
+  const role = roleOf(dir, body.by);
+  if (role !== 'router') {
+    checks.fail('notice signature', `${label}: NOTICE_INVALID — signed by ${body.by}, ${role ? `a ${role}` : 'not a party in the registry'}; only the router signs notices`, index);
+    return;
+  }
+  if (!dir.party(body.to)) checks.fail('notice signature', `${label}: addressed to ${body.to}, not a party in the registry as of this leaf`, index);
+  try {
+    verifyNotice({ notice: l.notice, signature: l.signature }, { by: body.by, to: body.to }, dir.signerOf);
+  } catch (err) {
+    checks.fail('notice signature', `${label}: ${explain(err)}`, index);
+  }
+}
+
+/** What a notice refers to is in a bundle that holds all of it: its consent, its hops, the withdrawal it passes on. */
+function checkNoticeSubject(index: number, label: string, body: NoticeBody, ctx: NoticeContext, checks: Checks): void {
+  if (!ctx.consents.has(body.consentId)) checks.fail('notice', `${label}: no consent leaf for ${body.consentId} in the bundle`, index);
+  for (const hopId of body.hops) {
+    const hop = ctx.hops.get(hopId);
+    if (!hop) checks.fail('notice', `${label}: names hop ${hopId}, which is not in the bundle`, index);
+    else if (hop.header.applicationId !== body.applicationId) checks.fail('notice', `${label}: names hop ${hopId} of application ${hop.header.applicationId}, not ${body.applicationId}`, index);
+    else if (hop.header.to !== body.to) checks.fail('notice', `${label}: names hop ${hopId}, which went to ${hop.header.to}, not to ${body.to}`, index);
+  }
+  // The withdrawal may be of the application's consent or, in the redirect model, of the bank's own consent for it.
+  const concerns = (consentId: string) => consentId === body.consentId || ctx.consents.get(consentId)?.applicationId === body.applicationId;
+  const withdrawn = [...ctx.states.values()].flat().some((s) => s.index < index && s.leaf.state === 'withdrawn' && concerns(s.leaf.consentId));
+  if (body.kind === 'consent_withdrawn' && !withdrawn) {
+    checks.fail('notice', `${label}: tells of a withdrawal, but no earlier consent_state leaf withdraws consent ${body.consentId} or a consent of application ${body.applicationId}`, index);
+  }
+}
+
+interface AcknowledgementsResult {
+  count: number;
+  accepted: number;
+}
+
+/** Receipts naming a notice: signed by the notice's addressee over the notice's digest. They show no field seen. */
+function checkAcknowledgements(acks: DecodedLeaf[], notices: Map<string, VerifiedNotice>, registry: Registry, checks: Checks, progress: Progress): AcknowledgementsResult {
+  const out: AcknowledgementsResult = { count: 0, accepted: 0 };
+  if (acks.length === 0 && notices.size === 0) return out;
+  const mark = checks.list.length;
+  const acknowledged = new Set<string>();
+  for (const { index, leaf } of acks) {
+    out.count++;
+    progress.advance();
+    const l = leaf as ReceiptLeaf;
+    const label = `leaf ${index} (acknowledgement of notice ${l.hopId})`;
+    const notice = notices.get(l.hopId);
+    if (!notice) {
+      checks.fail('acknowledgement', `${label}: the notice's own leaf did not pass its checks, so there is nothing to match`, index);
+      continue;
+    }
+    const dir = registry.asOf(index);
+    if (!dir) {
+      checks.fail('acknowledgement', `${label}: no registry to verify ${notice.body.to} against`, index);
+      continue;
+    }
+    let body: ReceiptBody;
+    try {
+      body = verifyReceipt({ receipt: l.receipt, signature: l.signature }, { hopId: notice.body.noticeId, headerDigest: notice.digest, by: notice.body.to }, dir.signerOf).body;
+    } catch (err) {
+      checks.fail('acknowledgement', `${label}: ${explain(err)}`, index);
+      continue;
+    }
+    acknowledged.add(notice.body.noticeId);
+    if (body.status === 'accepted') out.accepted++;
+  }
+  if (checks.failuresSince(mark) === 0) {
+    const pending = notices.size - acknowledged.size;
+    checks.pass(
+      'acknowledgement',
+      `${out.count} acknowledgements signed by the parties notified (${out.accepted} accepted, ${out.count - out.accepted} rejected); ${pending} of ${notices.size} notices not acknowledged in the bundle`,
+    );
+  }
+  return out;
+}
+
+function checkDeletions(leaves: DecodedLeaf[], scope: BundleScope | undefined, closed: boolean, hops: Map<string, VerifiedHop>, checks: Checks, progress: Progress): number {
+  const mark = checks.list.length;
+  let count = 0;
+  for (const { index, leaf } of leaves) {
+    if (leaf.type !== 'deletion') continue;
+    count++;
+    progress.advance();
+    const d = leaf as DeletionLeaf;
+    const label = `leaf ${index} (deletion for application ${d.applicationId})`;
+    if (scope?.kind === 'application' && d.applicationId !== scope.applicationId) {
+      checks.fail('deletion scope', `${label}: outside the bundle's scope ${scope.applicationId}`, index);
+    }
+    const seen = new Set<string>();
+    for (const hopId of d.hops) {
+      if (seen.has(hopId)) checks.fail('deletion', `${label}: names hop ${hopId} twice`, index);
+      seen.add(hopId);
+      if (!closed) continue;
+      const hop = hops.get(hopId);
+      if (!hop) checks.fail('deletion', `${label}: names hop ${hopId}, which is not a hop of the bundle`, index);
+      else if (hop.header.applicationId !== d.applicationId) checks.fail('deletion', `${label}: names hop ${hopId} of application ${hop.header.applicationId}`, index);
+    }
+  }
+  if (count > 0 && checks.failuresSince(mark) === 0) checks.pass('deletion', `${count} deletions, each naming hops of its own application`);
+  return count;
+}
+
+function provenanceOf(hops: Map<string, VerifiedHop>): HopProvenance[] {
+  return [...hops.values()]
+    .filter((h) => h.header.provenance !== undefined)
+    .sort((a, b) => a.index - b.index)
+    .map(({ header: h }) => ({ hopId: h.hopId, applicationId: h.applicationId, kind: h.kind, from: h.from, name: h.provenance!.name, version: h.provenance!.version }));
+}
+
+// ---------------------------------------------------------------------------------------------
 
 export function verifyBundle(input: VerifyInput): VerifyReport {
   const checks = new Checks();
-  const summary: VerifySummary = { leaves: 0, hops: 0, receipts: 0, refusals: 0, parties: 0, consents: 0, witnessedBy: [] };
+  const summary: VerifySummary = {
+    leaves: 0,
+    hops: 0,
+    receipts: 0,
+    refusals: 0,
+    parties: 0,
+    consents: 0,
+    withdrawals: 0,
+    expiries: 0,
+    notices: 0,
+    acknowledgements: 0,
+    deletions: 0,
+    provenance: [],
+    witnessedBy: [],
+  };
   const report = (scope?: BundleScope, treeSize?: number): VerifyReport => {
     const failures = checks.list.filter((c) => !c.ok).map((c) => c.reason ?? c.check);
     return {
@@ -889,12 +1257,27 @@ export function verifyBundle(input: VerifyInput): VerifyReport {
     summary.parties = registry.partyCount;
     const hops = checks.guard('hops', () => checkHops(leaves, scope, registry, checks, progress)) ?? new Map<string, VerifiedHop>();
     summary.hops = hops.size;
-    summary.receipts = checks.guard('receipts', () => checkReceipts(leaves, hops, registry, checks, progress)) ?? 0;
+    summary.provenance = provenanceOf(hops);
+    const noticeIds = noticeIdsOf(leaves);
+    const receipts = checks.guard('receipts', () => checkReceipts(leaves, hops, noticeIds, registry, checks, progress));
+    summary.receipts = receipts?.count ?? 0;
+    summary.acknowledgements = receipts?.acknowledgements.length ?? 0;
     const consents = checks.guard('consents', () => consentsOf(leaves, checks)) ?? new Map<string, Consent>();
     summary.consents = leaves.filter((l) => l.leaf.type === 'consent').length;
-    checks.guard('routing', () => checkRouting(hops, consents, registry, checks));
+    const states = consentStatesOf(leaves);
+    const changes = [...states.values()].flat();
+    summary.withdrawals = changes.filter((s) => s.leaf.state === 'withdrawn').length;
+    summary.expiries = changes.length - summary.withdrawals;
+    checks.guard('routing', () => checkRouting(hops, consents, states, registry, checks));
     if (shape.complete) checks.guard('direct connection', () => checkNoDirectConnection(hops, registry, checks));
     summary.refusals = checks.guard('refusals', () => listRefusals(leaves, checks)) ?? 0;
+
+    const closed = isClosed(scope, shape.complete);
+    checks.guard('consent state', () => checkConsentStates(states, consents, closed, registry, checks, progress));
+    const notices = checks.guard('notices', () => checkNotices(leaves, { scope, closed, hops, consents, states, registry }, checks, progress)) ?? new Map<string, VerifiedNotice>();
+    summary.notices = leaves.filter((l) => l.leaf.type === 'notice').length;
+    checks.guard('acknowledgements', () => checkAcknowledgements(receipts?.acknowledgements ?? [], notices, registry, checks, progress));
+    summary.deletions = checks.guard('deletions', () => checkDeletions(leaves, scope, closed, hops, checks, progress)) ?? 0;
     progress.finish();
   } catch (err) {
     checks.fail('verifier', `verifier error: ${err instanceof Error ? err.message : String(err)}`);

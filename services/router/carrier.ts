@@ -8,7 +8,9 @@ import { DzlError } from '../common/errors';
 import type { Consent } from '../consent/consent';
 import { recordHop } from '../evidence/ledger';
 import type { NetworkDirectory } from '../registry/directory';
-import { checkRoute } from '../routing/rules';
+import { checkRoute, ROUTES } from '../routing/rules';
+import { checkConsentCovers } from '../consent/consent';
+import { lockConsentOfApplication } from '../consent/registry';
 import { verifyHop, type DecodedHop, type HopKind } from '../seal/hop';
 import type { NonceStore } from '../seal/replay';
 import { getSealedHop, saveSealedHop } from '../store/applications';
@@ -69,6 +71,12 @@ export async function admitHop(deps: CarrierDeps, input: unknown, consent: Conse
     throw new DzlError('HOP_REPLAYED', `nonce of hop ${hop.header.hopId} from ${hop.header.from} was already used; seal a new hop`, { hopId: hop.header.hopId });
   }
   await deps.db.transaction(async (trx) => {
+    // a withdrawal recorded since the check above wins: serialised on the consent's row, so no
+    // hop enters the log after a withdrawal that covers its recipient
+    if (ROUTES[hop.header.kind].consented) {
+      const current = await lockConsentOfApplication(trx, { id: hop.header.applicationId, consentId: consent.id });
+      if (current) checkConsentCovers(current, hop.header.to, new Date());
+    }
     await saveSealedHop(trx, {
       hopId: hop.header.hopId,
       applicationId: hop.header.applicationId,

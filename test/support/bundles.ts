@@ -2,12 +2,14 @@
  * Real evidence bundles for tests, built from the shared dev network: party and consent leaves,
  * the three sealed hops of a data-channel application, the recipients' receipts, a refusal, a
  * few unrelated leaves, RFC 9162 inclusion proofs and a checkpoint signed by the router's note
- * key and cosigned by the regulator's witness key.
+ * key and cosigned by the regulator's witness key; and the personal-data lifecycle after it
+ * (a withdrawal, the router's notices, the parties' acknowledgements, the erasure).
  */
 import type { Consent } from '../../services/consent/consent';
 import type { BundleScope, ConsentLeaf, EvidenceBundle, PartyLeaf } from '../../services/evidence/bundle';
 import { BUNDLE_FORMAT } from '../../services/evidence/bundle';
 import type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from '../../services/evidence/ledger';
+import { noticeDigest, signNotice, type ConsentStateLeaf, type DeletionLeaf, type NoticeBody, type NoticeLeaf, type SignedNotice } from '../../services/evidence/lifecycle';
 import { hashLeaf, inclusionProof, merkleRoot } from '../../services/evidence/merkle';
 import { checkpointBody, cosignatureLine, signNote, type NoteSigner } from '../../services/evidence/note';
 import { classOf } from '../../services/fields/catalogue';
@@ -22,9 +24,9 @@ import {
   type PartyIdentity,
 } from '../../services/pki/network';
 import type { ChannelLicence, NetworkDirectory } from '../../services/registry/directory';
-import { b64url } from '../../services/seal/bytes';
+import { b64url, fromB64url } from '../../services/seal/bytes';
 import { canonicalJson } from '../../services/seal/canonical';
-import { newSalt, sealHop, type Fields, type SealedResult, type SealRequest } from '../../services/seal/hop';
+import { newSalt, sealHop, type Fields, type Provenance, type SealedResult, type SealRequest, type SigningIdentity } from '../../services/seal/hop';
 import { signReceipt } from '../../services/seal/receipt';
 import { SAMPLE_FIELDS } from './fixtures';
 import { ensureNetwork } from './env';
@@ -32,6 +34,7 @@ import { ensureNetwork } from './env';
 export const PLATFORM = 'platform-huixin';
 export const CHANNEL = 'channel-baihang';
 export const BANK = 'bank-hangzhou';
+export const ROUTER = 'router';
 export const WITNESS_PARTY = 'regulator-pboc';
 
 export interface BundleWorld {
@@ -47,6 +50,7 @@ export interface BundleWorld {
   platform: PartyIdentity;
   channel: PartyIdentity;
   bank: PartyIdentity;
+  router: PartyIdentity;
 }
 
 export function bundleWorld(): BundleWorld {
@@ -66,6 +70,7 @@ export function bundleWorld(): BundleWorld {
     platform: loadPartyIdentity(dir, PLATFORM),
     channel: loadPartyIdentity(dir, CHANNEL),
     bank: loadPartyIdentity(dir, BANK),
+    router: loadPartyIdentity(dir, ROUTER),
   };
 }
 
@@ -166,6 +171,8 @@ export interface FlowOptions {
   creditReportFields?: Fields;
   /** How many unrelated leaves (another application's refusals) to interleave. */
   unrelated?: number;
+  /** The channel's credit product on the credit report, the bank's model on the decision. */
+  provenance?: { creditReport?: Provenance; decision?: Provenance };
 }
 
 export interface Flow {
@@ -184,7 +191,6 @@ export const CREDIT_REPORT_FIELDS: Fields = {
   'customer.idNumber': SAMPLE_FIELDS['customer.idNumber']!,
   'loan.amount': SAMPLE_FIELDS['loan.amount']!,
   'loan.termMonths': SAMPLE_FIELDS['loan.termMonths']!,
-  'kyc.elementsVerified': SAMPLE_FIELDS['kyc.elementsVerified']!,
   'product.name': 'BAIHANG-SCORE',
   'product.version': '3.1',
   'product.score': 688,
@@ -247,6 +253,7 @@ export function dataChannelFlow(world: BundleWorld, opts: FlowOptions = {}, log 
     kind: 'credit_report',
     parentHopId: application.header.hopId,
     fields: opts.creditReportFields ?? CREDIT_REPORT_FIELDS,
+    ...(opts.provenance?.creditReport ? { provenance: opts.provenance.creditReport } : {}),
   });
   own.push(log.append(hopLeaf(creditReport)));
   own.push(log.append(receiptLeaf(world.bank, creditReport)));
@@ -257,6 +264,7 @@ export function dataChannelFlow(world: BundleWorld, opts: FlowOptions = {}, log 
     parentHopId: creditReport.header.hopId,
     fields: { 'decision.status': 'approved', 'decision.limit': 5_000_000, 'decision.aprBasisPoints': 1800, 'decision.termMonths': 12 },
     outcome: { status: 'approved' },
+    ...(opts.provenance?.decision ? { provenance: opts.provenance.decision } : {}),
   });
   own.push(log.append(hopLeaf(decision)));
   own.push(log.append(receiptLeaf(world.platform, decision)));
@@ -272,5 +280,88 @@ export function applicationBundle(flow: Flow, opts: { complete?: boolean; cosign
     complete: opts.complete ?? false,
     ...(opts.complete ? {} : { scope: { kind: 'application', applicationId: flow.applicationId } }),
     ...(opts.cosign === false ? { cosign: false } : {}),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The personal-data lifecycle
+
+export function consentStateLeaf(s: Omit<ConsentStateLeaf, 'type' | 'recordedAt'>): ConsentStateLeaf {
+  return { type: 'consent_state', recordedAt: new Date().toISOString(), ...s };
+}
+
+export interface Notice {
+  body: NoticeBody;
+  signed: SignedNotice;
+  leaf: NoticeLeaf;
+}
+
+/** A notice signed by `signer` (the router unless a test forges one). */
+export function notice(signer: SigningIdentity, n: Parameters<typeof signNotice>[1]): Notice {
+  const { body, signed } = signNotice(signer, n);
+  return { body, signed, leaf: { type: 'notice', recordedAt: new Date().toISOString(), notice: signed.notice, signature: signed.signature } };
+}
+
+/** `by`'s signed answer to a notice: a receipt whose hopId is the notice id and headerDigest the notice's digest. */
+export function acknowledgementLeaf(
+  by: PartyIdentity,
+  n: Notice,
+  opts: { status?: 'accepted' | 'rejected'; digest?: string } = {},
+): ReceiptLeaf {
+  const status = opts.status ?? 'accepted';
+  const digest = opts.digest ?? noticeDigest(fromB64url(n.signed.notice)!);
+  const signed = signReceipt(by.signing, { hopId: n.body.noticeId, headerDigest: digest }, status, status === 'rejected' ? 'RETENTION_ELAPSED' : undefined);
+  return { type: 'receipt', recordedAt: new Date().toISOString(), hopId: n.body.noticeId, receipt: signed.receipt, signature: signed.signature };
+}
+
+export function deletionLeaf(d: Omit<DeletionLeaf, 'type' | 'recordedAt'>): DeletionLeaf {
+  return { type: 'deletion', recordedAt: new Date().toISOString(), ...d };
+}
+
+export const CREDIT_PRODUCT: Provenance = { name: 'BAIHANG-SCORE', version: '3.1' };
+export const DECISION_MODEL: Provenance = { name: 'HZ-RETAIL-PD', version: '2026.11' };
+
+export interface Lifecycle extends Flow {
+  notices: { channel: Notice; bank: Notice };
+  /** Log indices of the router's party leaf, the withdrawal, the notices, the acknowledgements and the deletion. */
+  at: { router: number; withdrawal: number; notices: [number, number]; acknowledgements: [number, number]; deletion: number };
+}
+
+/**
+ * A data-channel application (with decision provenance) whose consent the platform withdraws
+ * after the decision: the router tells the channel and the bank, each acknowledges, and the
+ * router erases the payloads of the three hops. Every lifecycle leaf is in `own`.
+ */
+export function lifecycleFlow(world: BundleWorld, opts: FlowOptions = {}, log = new TestLog()): Lifecycle {
+  const flow = dataChannelFlow(world, { provenance: { creditReport: CREDIT_PRODUCT, decision: DECISION_MODEL }, ...opts }, log);
+  const { hops, consent, applicationId } = flow;
+  const add = (leaf: Leaf) => {
+    const i = log.append(leaf);
+    flow.own.push(i);
+    return i;
+  };
+  const router = add(partyLeaf(world, ROUTER));
+  const withdrawal = add(consentStateLeaf({ consentId: consent.id, state: 'withdrawn', by: PLATFORM, at: new Date().toISOString(), deviceDigest: b64url(Buffer.alloc(32, 7)) }));
+  const common = { kind: 'consent_withdrawn' as const, applicationId, consentId: consent.id, reason: 'CONSENT_WITHDRAWN' as const };
+  const toChannel = notice(world.router.signing, { ...common, to: CHANNEL, hops: [hops.application.header.hopId] });
+  const toBank = notice(world.router.signing, { ...common, to: BANK, hops: [hops.creditReport.header.hopId] });
+  const notices: [number, number] = [add(toChannel.leaf), add(toBank.leaf)];
+  const acknowledgements: [number, number] = [add(acknowledgementLeaf(world.channel, toChannel)), add(acknowledgementLeaf(world.bank, toBank))];
+  const deletion = add(deletionLeaf({ applicationId, reason: 'CONSENT_WITHDRAWN', hops: [hops.application, hops.creditReport, hops.decision].map((h) => h.header.hopId) }));
+  return { ...flow, notices: { channel: toChannel, bank: toBank }, at: { router, withdrawal, notices, acknowledgements, deletion } };
+}
+
+/** The certificates a lifecycle bundle carries: the three parties' and the router's. */
+export function lifecyclePems(world: BundleWorld): string[] {
+  return [PLATFORM, CHANNEL, BANK, ROUTER].flatMap((id) => partyPems(world, id));
+}
+
+/** A lifecycle application's bundle, of `log` (the flow's own, or a rewritten copy of it). */
+export function lifecycleBundle(flow: Flow, opts: { complete?: boolean; log?: TestLog } = {}): EvidenceBundle {
+  return (opts.log ?? flow.log).bundle(flow.world, {
+    include: flow.own,
+    complete: opts.complete ?? false,
+    certificates: lifecyclePems(flow.world),
+    ...(opts.complete ? {} : { scope: { kind: 'application', applicationId: flow.applicationId } }),
   });
 }

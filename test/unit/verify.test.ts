@@ -81,6 +81,7 @@ describe('evidence bundle verifier', function () {
       assert.equal(r.ok, true);
       assert.deepEqual(r.scope, { kind: 'application', applicationId: flow.applicationId });
       assert.equal(r.treeSize, flow.log.leaves.length);
+      const names = r.checks.map((c) => c.check);
       assert.deepEqual(r.summary, {
         leaves: 11,
         hops: 3,
@@ -88,9 +89,16 @@ describe('evidence bundle verifier', function () {
         refusals: 1,
         parties: 3,
         consents: 1,
+        withdrawals: 0,
+        expiries: 0,
+        notices: 0,
+        acknowledgements: 0,
+        deletions: 0,
+        provenance: [],
         witnessedBy: [world.witnessSigner.name],
       });
-      const names = r.checks.map((c) => c.check);
+      // No lifecycle leaves: none of their checks runs.
+      for (const absent of ['consent state', 'notice', 'acknowledgement', 'deletion']) assert.ok(!names.includes(absent), `unexpected check ${absent}`);
       for (const expected of ['bundle structure', `checkpoint signed by router key ${world.checkpointSigner.name}`, 'leaf inclusion', 'certificate', 'hop signature', 'receipt', 'routing']) {
         assert.ok(names.includes(expected), `missing check ${expected}`);
       }
@@ -262,7 +270,7 @@ describe('evidence bundle verifier', function () {
       bundle.leaves = bundle.leaves.filter((l) => l.index !== flow.own[6]);
       const r = verify(bundle);
       assert.equal(r.ok, false);
-      assert.deepEqual(r.failures, [`leaf ${flow.own[7]}: receipt names a hop not in the bundle (${flow.hops.creditReport.header.hopId})`]);
+      assert.deepEqual(r.failures, [`leaf ${flow.own[7]}: receipt names a hop or notice not in the bundle (${flow.hops.creditReport.header.hopId})`]);
     });
 
     it('fails a hop whose signature was altered by whoever wrote the log (re-proven, re-signed checkpoint)', () => {

@@ -1,0 +1,399 @@
+import { strict as assert } from 'node:assert';
+import type { Consent } from '../../services/consent/consent';
+import type { EvidenceBundle } from '../../services/evidence/bundle';
+import { applicationBundle as storedApplicationBundle, partyBundle as storedPartyBundle } from '../../services/evidence/bundles';
+import {
+  recordConsent,
+  recordConsentState,
+  recordDeletion,
+  recordHop,
+  recordNotice,
+  recordReceipt,
+  recordRefusal,
+  type Leaf,
+} from '../../services/evidence/ledger';
+import { noticeDigest, type NoticeBody } from '../../services/evidence/lifecycle';
+import { createVerifierCache, verifyBundle, type VerifyReport } from '../../services/evidence/verify';
+import { certificateFingerprint } from '../../services/pki/certificate';
+import type { ReceiptBody } from '../../services/seal/receipt';
+import { b64url, fromB64url } from '../../services/seal/bytes';
+import { canonicalJson } from '../../services/seal/canonical';
+import type { HopHeader } from '../../services/seal/hop';
+import { insertApplication } from '../../services/store/applications';
+import { openDb, type Db } from '../../services/store/db';
+import { registerNetwork } from '../../services/store/parties';
+import {
+  BANK,
+  CHANNEL,
+  CREDIT_PRODUCT,
+  DECISION_MODEL,
+  PLATFORM,
+  ROUTER,
+  TestLog,
+  acknowledgementLeaf,
+  bundleWorld,
+  consentStateLeaf,
+  dataChannelFlow,
+  deletionLeaf,
+  lifecycleBundle,
+  lifecycleFlow,
+  lifecyclePems,
+  notice,
+  partyPems,
+  type BundleWorld,
+  type Lifecycle,
+} from '../support/bundles';
+import { sqliteUrl, tempDir } from '../support/env';
+
+const kindsOf = (bundle: EvidenceBundle): string[] => bundle.leaves.map((l) => (JSON.parse(fromB64url(l.data)!.toString('utf8')) as { type: string }).type);
+const count = (list: string[], kind: string): number => list.filter((k) => k === kind).length;
+
+describe('evidence bundle verifier: the personal-data lifecycle', function () {
+  this.timeout(120_000);
+  let world: BundleWorld;
+  let lc: Lifecycle;
+  const cache = createVerifierCache();
+
+  const verify = (bundle: unknown): VerifyReport => verifyBundle({ bundle, caPem: world.caPem, routerVkey: world.routerVkey, requireWitnesses: [world.witnessVkey], cache });
+  const matching = (r: VerifyReport, re: RegExp) => r.failures.filter((f) => re.test(f));
+
+  /** The flow's log with some leaves replaced: what a router rewriting its own log could show (re-proven, re-signed checkpoint). */
+  const rewritten = (flow: Lifecycle, replace: Record<number, Leaf>): TestLog => {
+    const log = new TestLog();
+    flow.log.leaves.forEach((l, i) => log.append(replace[i] ?? l));
+    return log;
+  };
+
+  before(() => {
+    world = bundleWorld();
+    lc = lifecycleFlow(world, { applicationId: 'app_lifecycle_1' });
+  });
+
+  describe('an honest lifecycle', () => {
+    it('verifies a withdrawal, two notices, their acknowledgements and the deletion, and counts each apart', () => {
+      const r = verify(lifecycleBundle(lc));
+      assert.deepEqual(r.failures, []);
+      assert.equal(r.ok, true);
+      const { witnessedBy: _w, provenance, ...counts } = r.summary;
+      assert.deepEqual(counts, {
+        leaves: lc.own.length,
+        hops: 3,
+        // the acknowledgements are not receipts for hops: no field was seen by answering a notice
+        receipts: 3,
+        refusals: 1,
+        parties: 4,
+        consents: 1,
+        withdrawals: 1,
+        expiries: 0,
+        notices: 2,
+        acknowledgements: 2,
+        deletions: 1,
+      });
+      assert.deepEqual(provenance, [
+        { hopId: lc.hops.creditReport.header.hopId, applicationId: lc.applicationId, kind: 'credit_report', from: CHANNEL, ...CREDIT_PRODUCT },
+        { hopId: lc.hops.decision.header.hopId, applicationId: lc.applicationId, kind: 'decision', from: BANK, ...DECISION_MODEL },
+      ]);
+      for (const check of ['consent state', 'notice', 'acknowledgement', 'deletion']) {
+        assert.equal(r.checks.find((c) => c.check === check)?.ok, true, `check ${check} did not pass`);
+      }
+      assert.equal(
+        r.checks.find((c) => c.check === 'acknowledgement')?.reason,
+        '2 acknowledgements signed by the parties notified (2 accepted, 0 rejected); 0 of 2 notices not acknowledged in the bundle',
+      );
+    });
+
+    it('verifies the same log as a complete bundle', () => {
+      const r = verify(lifecycleBundle(lc, { complete: true }));
+      assert.deepEqual(r.failures, []);
+      assert.equal(r.summary.notices, 2);
+      assert.equal(r.summary.deletions, 1);
+    });
+
+    it('accepts the consent members a party records (createdBy, actedAt, deviceDigest) and an expiry the router recorded', () => {
+      const f = lifecycleFlow(world, {
+        applicationId: 'app_lifecycle_members',
+        consent: { createdBy: PLATFORM, actedAt: new Date(Date.now() - 3_000_000).toISOString(), deviceDigest: b64url(Buffer.alloc(32, 1)) },
+      });
+      f.own.push(f.log.append(consentStateLeaf({ consentId: f.consent.id, state: 'expired', by: ROUTER, at: f.consent.expiresAt })));
+      const r = verify(lifecycleBundle(f));
+      assert.deepEqual(r.failures, []);
+      assert.equal(r.summary.expiries, 1);
+    });
+
+    it('reports notices not (yet) acknowledged without failing', () => {
+      const r = verify(lifecycleBundle({ ...lc, own: lc.own.filter((i) => !lc.at.acknowledgements.includes(i)) }));
+      assert.deepEqual(r.failures, []);
+      assert.equal(r.summary.acknowledgements, 0);
+      assert.match(r.checks.find((c) => c.check === 'acknowledgement')?.reason ?? '', /; 2 of 2 notices not acknowledged in the bundle$/);
+    });
+  });
+
+  describe('notices', () => {
+    it('fails a notice whose bytes changed after the router signed them, and the acknowledgement of the original', () => {
+      const original = lc.notices.channel;
+      const changed: NoticeBody = { ...original.body, reason: 'RETENTION_ELAPSED' };
+      const log = rewritten(lc, { [lc.at.notices[0]]: { ...original.leaf, notice: b64url(canonicalJson(changed)) } });
+      const r = verify(lifecycleBundle(lc, { log }));
+      const id = original.body.noticeId;
+      assert.deepEqual(r.failures, [
+        `leaf ${lc.at.notices[0]} (notice ${id} to ${CHANNEL}): NOTICE_INVALID — notice to ${CHANNEL}: signature does not verify`,
+        `leaf ${lc.at.acknowledgements[0]} (acknowledgement of notice ${id}): RECEIPT_INVALID — receipt for hop ${id} from ${CHANNEL}: names another hop`,
+      ]);
+    });
+
+    it('fails a notice signed with a key that is not a router certificate, even one claiming to be the router', () => {
+      const { applicationId, consent, hops } = lc;
+      const body = { kind: 'consent_withdrawn' as const, applicationId, consentId: consent.id, to: CHANNEL, hops: [hops.application.header.hopId], reason: 'CONSENT_WITHDRAWN' as const };
+      const forged = notice({ ...world.platform.signing, partyId: ROUTER }, body);
+      const log = rewritten(lc, { [lc.at.notices[0]]: forged.leaf, [lc.at.acknowledgements[0]]: acknowledgementLeaf(world.channel, forged) });
+      const r = verify(lifecycleBundle(lc, { log }));
+      assert.deepEqual(r.failures, [
+        `leaf ${lc.at.notices[0]} (notice ${forged.body.noticeId} to ${CHANNEL}): NOTICE_INVALID — notice to ${CHANNEL}: signing key is not a certificate of the router`,
+      ]);
+
+      const byPlatform = notice(world.platform.signing, body);
+      const log2 = rewritten(lc, { [lc.at.notices[0]]: byPlatform.leaf, [lc.at.acknowledgements[0]]: acknowledgementLeaf(world.channel, byPlatform) });
+      assert.deepEqual(verify(lifecycleBundle(lc, { log: log2 })).failures, [
+        `leaf ${lc.at.notices[0]} (notice ${byPlatform.body.noticeId} to ${CHANNEL}): NOTICE_INVALID — signed by ${PLATFORM}, a platform; only the router signs notices`,
+      ]);
+    });
+
+    it('fails a notice that names a hop its addressee did not receive', () => {
+      const wrong = notice(world.router.signing, {
+        kind: 'consent_withdrawn',
+        applicationId: lc.applicationId,
+        consentId: lc.consent.id,
+        to: CHANNEL,
+        hops: [lc.hops.creditReport.header.hopId],
+        reason: 'CONSENT_WITHDRAWN',
+      });
+      const log = rewritten(lc, { [lc.at.notices[0]]: wrong.leaf, [lc.at.acknowledgements[0]]: acknowledgementLeaf(world.channel, wrong) });
+      assert.deepEqual(verify(lifecycleBundle(lc, { log })).failures, [
+        `leaf ${lc.at.notices[0]} (notice ${wrong.body.noticeId} to ${CHANNEL}): names hop ${lc.hops.creditReport.header.hopId}, which went to ${BANK}, not to ${CHANNEL}`,
+      ]);
+    });
+
+    it('fails a withdrawal notice when the bundle holds no earlier withdrawal', () => {
+      const r = verify(lifecycleBundle({ ...lc, own: lc.own.filter((i) => i !== lc.at.withdrawal) }));
+      assert.equal(r.summary.withdrawals, 0);
+      const unexplained = matching(r, /tells of a withdrawal, but no earlier consent_state leaf withdraws consent/);
+      assert.equal(unexplained.length, 2);
+      assert.equal(r.failures.length, 2);
+    });
+
+    it('fails a notice whose router certificate the bundle lacks', () => {
+      const bundle = lifecycleBundle(lc);
+      const routerSig = partyPems(world, ROUTER)[0]!;
+      bundle.certificates = bundle.certificates.filter((pem) => pem !== routerSig);
+      const r = verify(bundle);
+      assert.equal(r.ok, false);
+      assert.equal(matching(r, new RegExp(`^leaf ${lc.at.notices[0]} \\(notice .*\\): NOTICE_INVALID — .*signing key is not a certificate of the router$`)).length, 1);
+    });
+  });
+
+  describe('acknowledgements', () => {
+    it('fails an acknowledgement over another digest than the notice’s', () => {
+      const id = lc.notices.channel.body.noticeId;
+      const otherDigest = noticeDigest(fromB64url(lc.notices.bank.signed.notice)!);
+      const log = rewritten(lc, { [lc.at.acknowledgements[0]]: acknowledgementLeaf(world.channel, lc.notices.channel, { digest: otherDigest }) });
+      assert.deepEqual(verify(lifecycleBundle(lc, { log })).failures, [
+        `leaf ${lc.at.acknowledgements[0]} (acknowledgement of notice ${id}): RECEIPT_INVALID — receipt for hop ${id} from ${CHANNEL}: names another hop`,
+      ]);
+    });
+
+    it('fails an acknowledgement signed by a party other than the one notified', () => {
+      const id = lc.notices.channel.body.noticeId;
+      const log = rewritten(lc, { [lc.at.acknowledgements[0]]: acknowledgementLeaf(world.bank, lc.notices.channel) });
+      assert.deepEqual(verify(lifecycleBundle(lc, { log })).failures, [
+        `leaf ${lc.at.acknowledgements[0]} (acknowledgement of notice ${id}): RECEIPT_INVALID — receipt for hop ${id} from ${CHANNEL}: signed for ${BANK}`,
+      ]);
+    });
+
+    it('fails an acknowledgement whose notice is not in the bundle', () => {
+      const r = verify(lifecycleBundle({ ...lc, own: lc.own.filter((i) => i !== lc.at.notices[0]) }));
+      assert.deepEqual(r.failures, [`leaf ${lc.at.acknowledgements[0]}: receipt names a hop or notice not in the bundle (${lc.notices.channel.body.noticeId})`]);
+    });
+  });
+
+  describe('deletions', () => {
+    it('fails a deletion naming a hop the application bundle does not hold', () => {
+      const hops = [lc.hops.application, lc.hops.creditReport, lc.hops.decision].map((h) => h.header.hopId);
+      const log = rewritten(lc, { [lc.at.deletion]: deletionLeaf({ applicationId: lc.applicationId, reason: 'CONSENT_WITHDRAWN', hops: [...hops, 'hop_not_in_bundle'] }) });
+      assert.deepEqual(verify(lifecycleBundle(lc, { log })).failures, [
+        `leaf ${lc.at.deletion} (deletion for application ${lc.applicationId}): names hop hop_not_in_bundle, which is not a hop of the bundle`,
+      ]);
+    });
+
+    it('fails a deletion naming another application’s hop (complete bundle)', () => {
+      const log = new TestLog();
+      const other = dataChannelFlow(world, { applicationId: 'app_lifecycle_other', unrelated: 0 }, log);
+      const f = lifecycleFlow(world, { applicationId: 'app_lifecycle_del', unrelated: 0 }, log);
+      const foreign = other.hops.application.header.hopId;
+      log.leaves[f.at.deletion] = deletionLeaf({ applicationId: f.applicationId, reason: 'CONSENT_WITHDRAWN', hops: [f.hops.application.header.hopId, foreign] });
+      const r = verify(log.bundle(world, { complete: true, certificates: lifecyclePems(world) }));
+      assert.deepEqual(r.failures, [`leaf ${f.at.deletion} (deletion for application ${f.applicationId}): names hop ${foreign} of application ${other.applicationId}`]);
+    });
+  });
+
+  describe('consent state', () => {
+    it('fails a withdrawal recorded by a party other than the one that collected the consent', () => {
+      const log = rewritten(lc, { [lc.at.withdrawal]: consentStateLeaf({ consentId: lc.consent.id, state: 'withdrawn', by: CHANNEL, at: new Date().toISOString() }) });
+      assert.deepEqual(verify(lifecycleBundle(lc, { log })).failures, [
+        `leaf ${lc.at.withdrawal} (consent ${lc.consent.id} withdrawn): recorded by ${CHANNEL}; only ${PLATFORM}, which collected the consent, records its withdrawal`,
+      ]);
+    });
+
+    it('fails an expiry recorded by anyone but the router', () => {
+      const f = lifecycleFlow(world, { applicationId: 'app_lifecycle_expiry' });
+      const at = f.log.append(consentStateLeaf({ consentId: f.consent.id, state: 'expired', by: PLATFORM, at: f.consent.expiresAt }));
+      f.own.push(at);
+      assert.deepEqual(verify(lifecycleBundle(f)).failures, [`leaf ${at} (consent ${f.consent.id} expired): recorded by ${PLATFORM}, a platform; only the router records an expiry`]);
+    });
+
+    it('fails a consent change whose consent is not in the application bundle', () => {
+      const consentLeaf = lc.own[3]!;
+      const r = verify(lifecycleBundle({ ...lc, own: lc.own.filter((i) => i !== consentLeaf) }));
+      assert.equal(matching(r, new RegExp(`^leaf ${lc.at.withdrawal} \\(consent ${lc.consent.id} withdrawn\\): no consent leaf for ${lc.consent.id} in the bundle$`)).length, 1);
+    });
+
+    it('fails a hop recorded after its recipient’s consent was withdrawn: CONSENT_WITHDRAWN', () => {
+      const f = dataChannelFlow(world, { applicationId: 'app_lifecycle_late', unrelated: 0 });
+      const withdrawal = consentStateLeaf({ consentId: f.consent.id, state: 'withdrawn', recipients: [BANK], by: PLATFORM, at: new Date().toISOString() });
+      const reportAt = f.own[6]!;
+      const log = new TestLog();
+      f.log.leaves.forEach((l, i) => {
+        if (i === reportAt) log.append(withdrawal);
+        log.append(l);
+      });
+      const r = verify(log.bundle(world, { complete: true }));
+      // only the credit report went to the bank after the withdrawal; the decision goes to the platform
+      assert.deepEqual(r.failures, [
+        `hop ${f.hops.creditReport.header.hopId}: CONSENT_WITHDRAWN — consent ${f.consent.id} was withdrawn for ${BANK} at leaf ${reportAt}, before this hop was recorded`,
+      ]);
+      // the same withdrawal recorded after every hop stops nothing that was sent
+      const after = new TestLog();
+      f.log.leaves.forEach((l) => after.append(l));
+      after.append(withdrawal);
+      assert.deepEqual(verify(after.bundle(world, { complete: true })).failures, []);
+    });
+
+    it('fails a hop recorded after the bank’s own consent for the application was withdrawn (redirect model)', () => {
+      const f = dataChannelFlow(world, { applicationId: 'app_lifecycle_own', unrelated: 0 });
+      const own: Consent = { ...f.consent, id: 'consent_bank_own_1', createdBy: BANK, applicationId: f.applicationId, recipients: [BANK] };
+      const reportAt = f.own[6]!;
+      const log = new TestLog();
+      f.log.leaves.forEach((l, i) => {
+        if (i === reportAt) {
+          log.append({ type: 'consent', recordedAt: new Date().toISOString(), consent: own });
+          log.append(consentStateLeaf({ consentId: own.id, state: 'withdrawn', by: BANK, at: new Date().toISOString() }));
+        }
+        log.append(l);
+      });
+      assert.deepEqual(verify(log.bundle(world, { complete: true })).failures, [
+        `hop ${f.hops.creditReport.header.hopId}: CONSENT_WITHDRAWN — consent ${own.id} was withdrawn for ${BANK} at leaf ${reportAt + 1}, before this hop was recorded`,
+      ]);
+    });
+
+    it('refuses malformed lifecycle members as leaf data', () => {
+      const f = dataChannelFlow(world, { applicationId: 'app_lifecycle_shape', consent: { deviceDigest: 'not-a-digest' } });
+      const r = verify(lifecycleBundle(f));
+      assert.ok(matching(r, new RegExp(`^leaf ${f.own[3]}: consent leaf \\(or its consent\\) member deviceDigest has the wrong type or form$`)).length === 1, r.failures.join('\n'));
+
+      const g = lifecycleFlow(world, { applicationId: 'app_lifecycle_shape2' });
+      const withExtra = { ...(g.log.leaves[g.at.withdrawal] as Leaf), reason: 'changed my mind' } as unknown as Leaf;
+      const log = rewritten(g, { [g.at.withdrawal]: withExtra });
+      const r2 = verify(lifecycleBundle(g, { log }));
+      assert.ok(matching(r2, new RegExp(`^leaf ${g.at.withdrawal}: consent_state leaf has members v1 does not define: reason$`)).length === 1, r2.failures.join('\n'));
+    });
+  });
+
+  describe('bundles built from the store', () => {
+    let db: Db;
+    let stored: Lifecycle;
+    const logConfig = () => ({ origin: world.origin, signer: world.checkpointSigner });
+
+    before(async () => {
+      db = await openDb(sqliteUrl(tempDir('verify-lifecycle')));
+      await registerNetwork(db, world.network);
+      stored = lifecycleFlow(world, { applicationId: 'app_lifecycle_store', unrelated: 0 });
+      const applicationId = stored.applicationId;
+      for (const i of stored.own) {
+        const leaf = stored.log.leaves[i]!;
+        if (leaf.type === 'consent') await recordConsent(db, leaf.consent);
+        else if (leaf.type === 'hop') {
+          const headerBytes = fromB64url(leaf.header)!;
+          await recordHop(db, { header: JSON.parse(headerBytes.toString('utf8')) as HopHeader, headerBytes, signature: fromB64url(leaf.signature)! });
+        } else if (leaf.type === 'receipt') {
+          const body = JSON.parse(fromB64url(leaf.receipt)!.toString('utf8')) as ReceiptBody;
+          await recordReceipt(db, applicationId, { body, signed: { receipt: leaf.receipt, signature: leaf.signature } });
+        } else if (leaf.type === 'refusal') {
+          const { type: _t, recordedAt: _r, ...refusal } = leaf;
+          await recordRefusal(db, refusal);
+        } else if (leaf.type === 'consent_state') {
+          const { type: _t, recordedAt: _r, ...state } = leaf;
+          await recordConsentState(db, state);
+        } else if (leaf.type === 'notice') {
+          const body = JSON.parse(fromB64url(leaf.notice)!.toString('utf8')) as NoticeBody;
+          await recordNotice(db, body, { notice: leaf.notice, signature: leaf.signature });
+        } else if (leaf.type === 'deletion') {
+          const { type: _t, recordedAt: _r, ...deletion } = leaf;
+          await recordDeletion(db, deletion);
+        }
+        // party leaves: registerNetwork recorded every party, the router included
+      }
+      // Consents whose dedup keys a LIKE prefix of this consent's would also match (`_` is a
+      // wildcard, ids may hold `:`): their changes belong in no bundle of this application.
+      for (const decoy of [`${stored.consent.id}:b`, stored.consent.id.replace('_', 'X')]) {
+        await recordConsentState(db, { consentId: decoy, state: 'withdrawn', by: PLATFORM, at: new Date().toISOString() });
+      }
+      await insertApplication(db, {
+        id: applicationId,
+        platformId: PLATFORM,
+        idempotencyKey: 'idem-lifecycle-store',
+        requestHash: 'h',
+        workflowId: `wf-${applicationId}`,
+        model: 'data_channel',
+        channelId: CHANNEL,
+        bankId: BANK,
+        consentId: stored.consent.id,
+        callbackUrl: null,
+        intakeHopId: stored.hops.application.header.hopId,
+        createdAt: Date.now(),
+      });
+    });
+
+    after(async () => {
+      await db?.destroy();
+    });
+
+    it('an application bundle carries the withdrawal, notices, acknowledgements, deletion and the router’s certificate, and verifies', async () => {
+      const bundle = await storedApplicationBundle(db, logConfig(), stored.applicationId);
+      const kinds = kindsOf(bundle);
+      assert.equal(count(kinds, 'consent_state'), 1, 'exactly this consent’s withdrawal, not the decoys’');
+      assert.equal(count(kinds, 'notice'), 2);
+      assert.equal(count(kinds, 'deletion'), 1);
+      assert.equal(count(kinds, 'receipt'), 5, 'three hop receipts and two acknowledgements');
+      const routerSig = certificateFingerprint(partyPems(world, ROUTER)[0]!);
+      assert.ok(bundle.certificates.some((pem) => certificateFingerprint(pem) === routerSig), 'the router’s signing certificate is in the bundle');
+      const r = verifyBundle({ bundle, caPem: world.caPem, routerVkey: world.routerVkey, cache });
+      assert.deepEqual(r.failures, []);
+      assert.equal(r.summary.withdrawals, 1);
+      assert.equal(r.summary.notices, 2);
+      assert.equal(r.summary.acknowledgements, 2);
+      assert.equal(r.summary.deletions, 1);
+    });
+
+    it('a party bundle carries the notices to that party and its acknowledgements, and verifies', async () => {
+      const bundle = await storedPartyBundle(db, logConfig(), CHANNEL, new Date(0), new Date(Date.now() + 60_000));
+      const r = verifyBundle({ bundle, caPem: world.caPem, routerVkey: world.routerVkey, cache });
+      assert.deepEqual(r.failures, []);
+      assert.equal(r.summary.notices, 1);
+      assert.equal(r.summary.acknowledgements, 1);
+      const notices = bundle.leaves
+        .map((l) => JSON.parse(fromB64url(l.data)!.toString('utf8')) as Leaf)
+        .filter((l): l is Extract<Leaf, { type: 'notice' }> => l.type === 'notice')
+        .map((l) => (JSON.parse(fromB64url(l.notice)!.toString('utf8')) as NoticeBody).to);
+      assert.deepEqual(notices, [CHANNEL]);
+    });
+  });
+});
