@@ -42,7 +42,12 @@ async function main(): Promise<void> {
     networkDir,
     temporalAddress: temporal.address,
     logFile,
-    banks: { [DEV.banks[0]]: { policy: cautious, disburseAfterMs: 300 }, [DEV.banks[1]]: { disburseAfterMs: 300 } },
+    // bank-ningbo takes its time (4 s) to decide: long enough for a customer to withdraw consent
+    banks: { [DEV.banks[0]]: { policy: cautious, disburseAfterMs: 300 }, [DEV.banks[1]]: { disburseAfterMs: 300 }, [DEV.banks[2]]: { asyncAfterMs: 4000, decisionTimeoutMs: 60_000 } },
+    // the parties' encrypted stores in the run's folder; their keyrings elsewhere
+    partyStores: { dataDir: join(runDir, 'party-data'), keyDir: join(home, 'demo-party-keys') },
+    // short, so the demo shows it: an application that ends without a loan is erased after 3 s
+    retention: { approvedMs: 24 * 3600_000, otherMs: 3000 },
   });
   process.stdout.write(`  router ${net.router.url}  store ${dbUrl.split('?')[0]}  temporal ${temporal.address}\n\n`);
   try {
@@ -77,10 +82,13 @@ async function main(): Promise<void> {
       const hops = await hopsOfApplication(net.db, app.applicationId);
       process.stdout.write(`■ ${app.applicationId}  (${label})\n`);
       process.stdout.write(`  route: ${hops.map((h) => `${h.header.from} →[${h.header.kind}]→ ${h.header.to}`).join('  ·  ')}\n`);
-      const made = net.banks.get(bank)?.decisions.find((d) => d.applicationId === app.applicationId);
+      const provenance = (await net.platform.request('GET', `/v1/applications/${app.applicationId}/provenance`)).body as { decisions: { bank: string; outcome: string; channel: string; channelProduct?: { name: string; version: string }; bankModel?: { name: string; version: string } }[] };
       const route = (body.route as { bank: string; outcome?: string; reasonCode?: string }[]) ?? [];
       if (route.length > 1) process.stdout.write(`  funding cascade: ${route.map((r) => `${r.bank} ${r.outcome ?? '—'}${r.reasonCode ? ` (${r.reasonCode})` : ''}`).join(' → ')}\n`);
-      process.stdout.write(`  credit product: ${made ? `${made.productVersion} by ${DEV.channel}` : '—'}   decision: ${outcome}\n`);
+      process.stdout.write(`  decision: ${outcome}\n`);
+      for (const d of provenance.decisions) {
+        process.stdout.write(`  provenance (PIPL Art. 24): ${d.bank} ${d.outcome} with model ${d.bankModel ? `${d.bankModel.name} ${d.bankModel.version}` : '—'}, on ${d.channelProduct ? `${d.channelProduct.name} ${d.channelProduct.version}` : '—'} from ${d.channel}\n`);
+      }
       const parties = [DEV.platform, DEV.channel, ...new Set(hops.filter((h) => h.header.to.startsWith('bank-')).map((h) => h.header.to)), 'router'];
       const matrix = whoSawWhat(hops, parties);
       const table = new Table({ head: ['field', 'class', ...parties], style: { head: [], border: [] } });
@@ -105,6 +113,38 @@ async function main(): Promise<void> {
     const rTable = new Table({ head: ['field', 'class', ...rParties], style: { head: [], border: [] } });
     for (const row of whoSawWhat(redirectHops, rParties).fields) rTable.push([row.field, row.class, ...rParties.map((p) => (row.seenBy.includes(p) ? 'saw' : '—'))]);
     process.stdout.write(rTable.toString() + '\n\n');
+
+    // The customer withdraws consent while the bank is still deciding.
+    const slowBank = DEV.banks[2];
+    const withdrawn = net.platform.prepare(SAMPLE_CUSTOMERS[0]!.fields, slowBank);
+    if ((await net.platform.submit(withdrawn)).status !== 202) throw new Error('the withdrawal demo application was refused');
+    const deadline0 = Date.now() + 15_000;
+    while (!net.banks.get(slowBank)!.received.includes(withdrawn.applicationId) && Date.now() < deadline0) await new Promise((r) => setTimeout(r, 50));
+    const consentId = (withdrawn.body.consent as { id: string }).id;
+    const w = await net.platform.withdrawConsent(consentId);
+    const stopped = await waitForState(net.platform, withdrawn.applicationId, ['withdrawn'], 30_000);
+    const notices = (stopped.body.notices as { to: string; kind: string; acknowledgedAt?: string }[]) ?? [];
+    process.stdout.write(`■ ${withdrawn.applicationId}  (consent withdrawn while ${slowBank} was still deciding)\n`);
+    process.stdout.write(`  consent ${consentId}: ${String(w.body.state)}; workflow stopped: ${JSON.stringify(w.body.applications)}\n`);
+    process.stdout.write(`  signed withdrawal notices: ${notices.map((n) => `${n.to} ${n.acknowledgedAt ? 'acknowledged' : 'pending'}`).join(', ')}; ${slowBank} never sent its decision\n\n`);
+
+    // Retention: applications that ended without a loan lose their sealed payloads; parties are asked to delete.
+    const ended = [...submitted.map((x) => x.app.applicationId), withdrawn.applicationId];
+    const erased: string[] = [];
+    for (const id of ended) {
+      const decided = net.platform.decisions.get(id)?.outcome.status;
+      if (decided === 'approved') continue;
+      await waitForState(net.platform, id, ['payloads_erased'], 30_000);
+      erased.push(id);
+    }
+    // the delete notices follow the erasure: wait until every one is acknowledged
+    const pendingDeletes = () => net.db('notices').where({ kind: 'delete_data' }).whereNull('acknowledged_at');
+    for (const end = Date.now() + 15_000; Date.now() < end && (await pendingDeletes()).length > 0; ) await new Promise((r) => setTimeout(r, 100));
+    const deletes = await net.db('notices').where({ kind: 'delete_data' }).whereNotNull('acknowledged_at').count<{ n: number }[]>({ n: '*' });
+    process.stdout.write(
+      `retention: sealed payloads of ${erased.length} applications that ended without a loan erased after 3 s (headers and evidence kept); ` +
+        `${Number(deletes[0]!.n)} delete notices acknowledged by the channel and banks\n\n`,
+    );
 
     // Disbursements and the platform's reconciliation for the day.
     const approved = [...net.platform.decisions.values()].filter((d) => d.outcome.status === 'approved').length;
@@ -138,7 +178,7 @@ async function main(): Promise<void> {
   }
   const scan = scanForPlaintext([runDir], [...sensitiveValues(), ...Object.values(REDIRECT_CUSTOMER).slice(0, 3)]);
   process.stdout.write(
-    `plaintext scan of the Temporal database, the router's database and the logs: ${scan.files} files, ${(scan.bytes / 1e6).toFixed(1)} MB, ` +
+    `plaintext scan of the Temporal database, the router's database, the parties' encrypted stores and the logs: ${scan.files} files, ${(scan.bytes / 1e6).toFixed(1)} MB, ` +
       `${scan.hits.length === 0 ? 'no customer name, ID number or mobile found' : `${scan.hits.length} HITS: ${scan.hits.map((h) => h.file).join(', ')}`}\n`,
   );
   if (scan.hits.length > 0) process.exitCode = 1;
