@@ -325,3 +325,28 @@ describe('retention and deletion — real Temporal, gRPC, HTTP, SQLite', functio
     verifies(net, await applicationBundle(net.db, net.router.regulator.log, app.applicationId));
   });
 });
+
+describe('minimisation at the router — real Temporal, gRPC, HTTP, SQLite', function () {
+  this.timeout(120_000);
+  let net: LocalNetwork;
+  let drop: () => Promise<void>;
+  // a channel that forwards the customer's income: an application element, lawful on this route by
+  // origin, but not one the policy gives a bank in the data-channel model
+  before(async () => ({ net, drop } = await network('sqlite', 'minimise', { channelLeakFields: ['customer.monthlyIncome'] })));
+  after(async () => {
+    await net?.close();
+    await drop?.();
+  });
+
+  it('refuses a credit report carrying more than the policy gives that bank (FIELD_EXCEEDS_MINIMISATION), and records it', async () => {
+    const app = net.platform.prepare(GOOD, HANGZHOU);
+    assert.equal((await net.platform.submit(app)).status, 202);
+    const { body } = await waitForState(net.platform, app.applicationId, ['refused']);
+    assert.equal((body.history as { state: string; reasonCode?: string }[]).find((s) => s.state === 'refused')?.reasonCode, 'FIELD_EXCEEDS_MINIMISATION');
+    assert.ok(!net.banks.get(HANGZHOU)!.received.includes(app.applicationId), 'the bank never received the report');
+    const r = await refusals(net.db, { applicationId: app.applicationId, code: 'FIELD_EXCEEDS_MINIMISATION' });
+    assert.equal(r.length, 1);
+    assert.match(r[0]!.message, /customer\.monthlyIncome/);
+    assert.doesNotMatch(r[0]!.message, new RegExp(String(GOOD['customer.monthlyIncome'])), 'the refusal names the field, never its value');
+  });
+});
