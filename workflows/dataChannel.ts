@@ -8,10 +8,10 @@
  * the sealed bytes live in the router's store and move in activities, and each activity
  * appends the application's state with its evidence.
  */
-import { proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyLocalActivities } from '@temporalio/workflow';
 import type * as activities from '../services/worker/activities';
 import { DecisionInbox, type DecisionArrived } from './decisions';
-import { noticeHolders, startRetention, withdrawSignal, WithdrawalWatch, type RetentionPolicy } from './lifecycle';
+import { noticeHolders, scheduleRetention, withdrawEndedApplication, WithdrawalWatch, type RetentionPolicy } from './lifecycle';
 
 export { decisionUpdate, type DecisionArrived } from './decisions';
 
@@ -37,6 +37,9 @@ export type ApplicationResult =
 // so a retry never makes them act twice.
 export const { deliverToChannel, requestCreditReport, deliverToBank, deliverRedirect, recordAttempt } = proxyLocalActivities<typeof activities.activityTypes>({
   startToCloseTimeout: '15 seconds',
+  // a withdrawal waits for a delivery under way to end: the notice then reaches a party after the
+  // hop it concerns, never before it
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   // no longer than parties accept a relayed hop (RELAYED_MAX_AGE_MS): past that, it would be refused as expired
   scheduleToCloseTimeout: '3 days',
   localRetryThreshold: '10 seconds',
@@ -55,36 +58,38 @@ export const { notifyPlatform } = proxyLocalActivities<typeof activities.activit
 
 export async function dataChannelApplication(ref: ApplicationRef): Promise<ApplicationResult> {
   const watch = new WithdrawalWatch();
-  return conclude(ref.applicationId, watch, () => dataChannelFlow(ref), ref.retention);
+  return conclude(ref.applicationId, watch, () => dataChannelFlow(ref, watch), ref.retention);
 }
 
 /**
  * After the flow: on a withdrawal, every party that received the application's data is told
- * (and acknowledges) before the platform learns the application stopped; then, whatever the
- * outcome, the retention timer takes over.
+ * (and acknowledges) before the platform learns the application stopped; whatever the outcome,
+ * it sets the application's retention, which the retention sweeper acts on.
  */
 export async function conclude(applicationId: string, watch: WithdrawalWatch, flow: () => Promise<ApplicationResult>, retention: RetentionPolicy | undefined): Promise<ApplicationResult> {
-  const outcome = await watch.run(flow);
-  let result: ApplicationResult;
-  if ('withdrawn' in outcome) {
-    await noticeHolders(applicationId, 'consent_withdrawn', 'CONSENT_WITHDRAWN');
-    result = { status: 'withdrawn', by: outcome.withdrawn.by };
-  } else {
-    result = outcome.result;
+  let outcome;
+  try {
+    outcome = await watch.run(flow);
+  } catch (err) {
+    // whatever failed, the sealed payloads still go when the shorter retention elapses
+    await scheduleRetention(applicationId, 'failed', retention);
+    throw err;
   }
-  const retainer = await startRetention(applicationId, result.status, retention);
+  const result: ApplicationResult = 'withdrawn' in outcome ? { status: 'withdrawn', by: outcome.withdrawn.by } : outcome.result;
+  await scheduleRetention(applicationId, result.status, retention);
   if (result.status === 'withdrawn') {
+    await noticeHolders(applicationId, 'consent_withdrawn', 'CONSENT_WITHDRAWN');
     await notifyPlatform({ applicationId, final: 'withdrawn', reasonCode: 'CONSENT_WITHDRAWN' });
   } else if (watch.withdrawn) {
-    // withdrawn as the flow was ending: the retention timer tells the parties now
-    await retainer.signal(withdrawSignal, watch.withdrawn);
+    // withdrawn as the flow was ending: the parties are told now, as after any ended application
+    await withdrawEndedApplication({ applicationId });
   }
   return result;
 }
 
-async function dataChannelFlow(ref: ApplicationRef): Promise<ApplicationResult> {
+async function dataChannelFlow(ref: ApplicationRef, watch: WithdrawalWatch): Promise<ApplicationResult> {
   const { applicationId } = ref;
-  const decisions = new DecisionInbox();
+  const decisions = new DecisionInbox(() => watch.withdrawn !== undefined);
 
   const first = ref.candidates[0]!;
   const atChannel = await deliverToChannel({ applicationId, hopId: ref.intakeHopId, bankId: first.bankId });

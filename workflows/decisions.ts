@@ -20,10 +20,12 @@ export class DecisionInbox {
   private awaiting: string | null = null;
   private readonly arrived = new Map<string, DecisionArrived>();
 
-  constructor() {
+  /** `withdrawn`: once the customer withdrew consent, no decision is taken, whoever is awaited. */
+  constructor(private readonly withdrawn: () => boolean = () => false) {
     setHandler(awaitingQuery, () => this.awaiting);
     setHandler(decisionUpdate, (d) => void this.arrived.set(d.bankId, d), {
       validator: (d) => {
+        if (this.withdrawn()) throw new Error('CONSENT_WITHDRAWN: the customer withdrew consent; this application is stopped');
         if (d.bankId !== this.awaiting) throw new Error(`DECISION_TOO_LATE: ${d.bankId} is not awaited (its decision timeout has passed or it was never asked)`);
       },
     });

@@ -26,18 +26,19 @@ export const claimUpdate = defineUpdate<void, []>('claim');
 
 export async function directRedirectApplication(ref: RedirectRef): Promise<ApplicationResult> {
   const claim = { claimed: false };
+  const watch = new WithdrawalWatch();
   setHandler(claimUpdate, () => void (claim.claimed = true), {
     validator: () => {
+      if (watch.withdrawn) throw new Error('CONSENT_WITHDRAWN: the customer withdrew consent; this application is stopped');
       if (claim.claimed) throw new Error('REDIRECT_TOKEN_USED');
     },
   });
-  const watch = new WithdrawalWatch();
-  return conclude(ref.applicationId, watch, () => redirectFlow(ref, claim), ref.retention);
+  return conclude(ref.applicationId, watch, () => redirectFlow(ref, claim, watch), ref.retention);
 }
 
-async function redirectFlow(ref: RedirectRef, claim: { claimed: boolean }): Promise<ApplicationResult> {
+async function redirectFlow(ref: RedirectRef, claim: { claimed: boolean }, watch: WithdrawalWatch): Promise<ApplicationResult> {
   const { applicationId, bankId } = ref;
-  const decisions = new DecisionInbox();
+  const decisions = new DecisionInbox(() => watch.withdrawn !== undefined);
 
   const atChannel = await deliverToChannel({ applicationId, hopId: ref.riskHopId, bankId });
   if (atChannel.status === 'refused') return atChannel;

@@ -7,11 +7,12 @@
  *    scope at once: a pending delivery, a wait for a bank's decision, a wait for a redirect
  *    claim — all stop. Then every party the application's hops went to gets the router's signed
  *    withdrawal notice, retried until that party acknowledges it with a signed receipt.
- *  - Retention: a child workflow (it outlives this one) sleeps for the retention period on a
- *    durable timer, erases the sealed payloads, and for an application that did not end in a
- *    loan asks each party that received its data to delete it.
+ *  - Retention: the outcome sets how long the sealed payloads stay; the retention sweeper (one
+ *    long-lived workflow on a durable timer) erases them when that elapses, and for an
+ *    application that did not end in a loan asks each party that received its data to delete it.
  */
-import { CancellationScope, type ChildWorkflowHandle, condition, defineSignal, isCancellation, ParentClosePolicy, proxyActivities, proxyLocalActivities, setHandler, startChild } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { CancellationScope, continueAsNew, defineSignal, isCancellation, ParentClosePolicy, proxyActivities, proxyLocalActivities, setHandler, sleep, startChild } from '@temporalio/workflow';
 import type * as activities from '../services/worker/activities';
 import type { NoticeReason } from '../services/evidence/lifecycle';
 
@@ -32,11 +33,11 @@ export interface RetentionPolicy {
 
 export const DEFAULT_RETENTION: RetentionPolicy = { approvedMs: 30 * 24 * 3600_000, otherMs: 7 * 24 * 3600_000 };
 
-const { holdersOf } = proxyLocalActivities<typeof activities.activityTypes>({ startToCloseTimeout: '15 seconds' });
+const { holdersOf, setRetention, recordUnacknowledged } = proxyLocalActivities<typeof activities.activityTypes>({ startToCloseTimeout: '15 seconds' });
 
 // A party that is down is asked again and again, more slowly, for up to 30 days: a notice is a
 // legal duty, not a best effort. Regular activities, so the retries live on the server's timers.
-const { sendNotice, purgeApplication } = proxyActivities<typeof activities.activityTypes>({
+const { sendNotice, purgeApplication, sweepRetention, markPartyDeletionStarted } = proxyActivities<typeof activities.activityTypes>({
   startToCloseTimeout: '20 seconds',
   scheduleToCloseTimeout: '30 days',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes' },
@@ -72,42 +73,56 @@ export class WithdrawalWatch {
 /** Every party that holds the application's data is told, and acknowledges; in parallel. */
 export async function noticeHolders(applicationId: string, kind: 'consent_withdrawn' | 'delete_data', reason: NoticeReason): Promise<void> {
   const holders = await holdersOf({ applicationId });
-  await Promise.all(holders.map((to) => sendNotice({ applicationId, to, kind, reason })));
-}
-
-export interface RetentionRef {
-  applicationId: string;
-  retainMs: number;
-  reason: NoticeReason;
-  /** Ask the parties to delete too (the application did not end in a loan, and was not withdrawn: then they were asked already). */
-  askParties: boolean;
+  const sent = await Promise.allSettled(holders.map((to) => sendNotice({ applicationId, to, kind, reason })));
+  // a party that never acknowledged in 30 days: the evidence says so, for the regulator to pursue
+  const silent = holders.filter((_, i) => sent[i]!.status === 'rejected');
+  if (silent.length > 0) await recordUnacknowledged({ applicationId, kind, parties: silent });
 }
 
 /**
- * The retention timer. A withdrawal after the application ended (a loan already granted, say)
- * reaches this workflow instead: the parties are told at once and the payloads erased now.
+ * What happens to a withdrawn application that had already ended (a loan granted, say): the
+ * parties are told at once and the sealed payloads erased now. Started by the consent API.
  */
-export async function retainApplication(ref: RetentionRef): Promise<void> {
-  let lateWithdrawal = false;
-  // a withdrawn application's parties were told already: a second withdrawal changes nothing
-  setHandler(withdrawSignal, () => void (lateWithdrawal = ref.reason !== 'CONSENT_WITHDRAWN'));
-  if (await condition(() => lateWithdrawal, ref.retainMs)) {
-    await noticeHolders(ref.applicationId, 'consent_withdrawn', 'CONSENT_WITHDRAWN');
-    await purgeApplication({ applicationId: ref.applicationId, reason: 'CONSENT_WITHDRAWN' });
-    return;
-  }
-  await purgeApplication({ applicationId: ref.applicationId, reason: ref.reason });
-  if (ref.askParties) await noticeHolders(ref.applicationId, 'delete_data', ref.reason);
+export async function withdrawEndedApplication(ref: { applicationId: string }): Promise<void> {
+  await noticeHolders(ref.applicationId, 'consent_withdrawn', 'CONSENT_WITHDRAWN');
+  await purgeApplication({ applicationId: ref.applicationId, reason: 'CONSENT_WITHDRAWN' });
 }
 
-/** Hands the application to its retention timer, which outlives this workflow. */
-export async function startRetention(applicationId: string, status: string, policy: RetentionPolicy | undefined): Promise<ChildWorkflowHandle<typeof retainApplication>> {
+/** Asks every party that received a declined (or otherwise unfunded) application's data to delete it. */
+export async function deleteAtParties(ref: { applicationId: string; reason: NoticeReason }): Promise<void> {
+  await noticeHolders(ref.applicationId, 'delete_data', ref.reason);
+}
+
+const SWEEPS_PER_RUN = 500;
+
+/**
+ * The retention sweeper, one per router store: on a durable timer, it erases the sealed payloads
+ * of every application whose retention has elapsed, and hands each one that ended without a loan
+ * to its own `deleteAtParties` workflow (a party that is down must not hold up the others).
+ * An application's workflow ends with its outcome; the sweeper is the only long-lived workflow.
+ */
+export async function retentionSweeper(): Promise<void> {
+  for (let i = 0; i < SWEEPS_PER_RUN; i++) {
+    const swept = await sweepRetention({ limit: 200 });
+    for (const a of swept.askParties) {
+      try {
+        await startChild(deleteAtParties, { workflowId: `dzl-delete-${a.applicationId}`, args: [a], parentClosePolicy: ParentClosePolicy.ABANDON });
+      } catch (err) {
+        // started by an earlier sweep that did not get to mark it: nothing more to do
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    }
+    await markPartyDeletionStarted({ applicationIds: swept.askParties.map((a) => a.applicationId) });
+    if (swept.sleepMs > 0) await sleep(swept.sleepMs);
+  }
+  // a fresh history, the same sweeper
+  await continueAsNew<typeof retentionSweeper>();
+}
+
+/** The application's outcome sets its retention; the sweeper acts on it when it elapses. */
+export async function scheduleRetention(applicationId: string, status: string, policy: RetentionPolicy | undefined): Promise<void> {
   const p = policy ?? DEFAULT_RETENTION;
   const reason: NoticeReason =
-    status === 'approved' ? 'RETENTION_ELAPSED' : status === 'withdrawn' ? 'CONSENT_WITHDRAWN' : status === 'declined' ? 'DECLINED' : status === 'no_funding' ? 'NO_FUNDING' : status === 'expired' ? 'EXPIRED' : 'REFUSED';
-  return startChild(retainApplication, {
-    workflowId: `dzl-retain-${applicationId}`,
-    args: [{ applicationId, retainMs: status === 'approved' ? p.approvedMs : p.otherMs, reason, askParties: status !== 'approved' && status !== 'withdrawn' }],
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-  });
+    status === 'approved' ? 'RETENTION_ELAPSED' : status === 'withdrawn' ? 'CONSENT_WITHDRAWN' : status === 'declined' ? 'DECLINED' : status === 'no_funding' ? 'NO_FUNDING' : status === 'expired' ? 'EXPIRED' : status === 'failed' ? 'FAILED' : 'REFUSED';
+  await setRetention({ applicationId, retainMs: status === 'approved' ? p.approvedMs : p.otherMs, reason, askParties: status !== 'approved' && status !== 'withdrawn' });
 }

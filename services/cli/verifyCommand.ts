@@ -105,6 +105,10 @@ function formatReport(file: string, r: VerifyReport): string {
     { scope },
     { 'tree size': r.treeSize === undefined ? '—' : String(r.treeSize) },
     { leaves: `${s.leaves} (hops ${s.hops}, receipts ${s.receipts}, refusals ${s.refusals}, parties ${s.parties}, consents ${s.consents})` },
+    {
+      lifecycle: `withdrawals ${s.withdrawals}, expiries ${s.expiries}, notices ${s.notices} (acknowledged ${s.acknowledgements}), deletions ${s.deletions}`,
+    },
+    { provenance: s.provenance.length > 0 ? s.provenance.map((p) => `${p.kind} ${p.from}: ${p.name} ${p.version}`).join('\n') : '—' },
     { 'witnessed by': s.witnessedBy.length > 0 ? s.witnessedBy.join('\n') : '—' },
   );
   lines.push(table.toString());

@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   CONSENT_WITHDRAWN: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
   CONSENT_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
   NOTICE_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
+  /** Recorded, never returned: a party did not acknowledge a notice within 30 days of retries. */
+  NOTICE_UNACKNOWLEDGED: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED },
   // idempotency and state
   IDEMPOTENCY_KEY_MISSING: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
   IDEMPOTENCY_KEY_REUSED: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS },

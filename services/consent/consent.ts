@@ -68,6 +68,8 @@ export function checkConsentCovers(consent: Consent, recipient: string, at: Date
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const DIGEST = /^[A-Za-z0-9_-]{43}$/;
+/** Recipients and purposes per consent: a consent names a channel and a handful of banks. */
+const MAX_LIST = 32;
 
 /** Validates a consent declaration from a platform request; REQUEST_MALFORMED names the member. */
 export function parseConsent(input: unknown, platformId: string): Consent {
@@ -79,8 +81,8 @@ export function parseConsent(input: unknown, platformId: string): Consent {
   if (typeof c.textSha256 !== 'string' || !HEX64.test(c.textSha256)) throw bad('textSha256', 'lowercase hex SHA-256 of the text shown');
   const list = (name: string): string[] => {
     const v = c[name];
-    if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string' || !ID.test(x))) {
-      throw bad(name, 'a non-empty array of identifiers');
+    if (!Array.isArray(v) || v.length === 0 || v.length > MAX_LIST || v.some((x) => typeof x !== 'string' || !ID.test(x))) {
+      throw bad(name, `a non-empty array of at most ${MAX_LIST} identifiers`);
     }
     return v as string[];
   };

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { DzlError } from '../common/errors';
 import { recordConsent, recordConsentState } from '../evidence/ledger';
 import { getConsent, saveConsent } from '../store/applications';
+import { createHash } from 'node:crypto';
 import { insertIgnore, isMysql, toMs, type Db } from '../store/db';
 import { consentTerms, parseConsent, sameConsent, type Consent } from './consent';
 
@@ -44,12 +45,19 @@ export async function registerConsent(trx: Conn, consent: Consent): Promise<{ cr
     return { created: false };
   }
   const terms = consentTerms(consent);
-  await saveConsent(trx, terms);
+  if (!(await saveConsent(trx, terms))) {
+    // registered a moment ago by a concurrent request: the same terms, or a mismatch
+    const winner = await getConsent(trx, consent.id);
+    if (!winner || !sameConsent(winner, consent)) {
+      throw new DzlError('CONSENT_MISMATCH', `consent ${consent.id} is already registered with other terms; a changed consent needs a new id`, { consent: consent.id });
+    }
+    return { created: false };
+  }
   await insertIgnore(
     trx,
     'consent_events',
-    { consent_id: consent.id, state: 'granted', recipients: '*', by_party: consent.createdBy ?? consent.platformId, at: Date.parse(consent.actedAt ?? consent.grantedAt), device_digest: consent.deviceDigest ?? null, recorded_at: Date.now() },
-    ['consent_id', 'state', 'recipients'],
+    { consent_id: consent.id, state: 'granted', recipients_key: '*', recipients: '*', by_party: consent.createdBy ?? consent.platformId, at: Date.parse(consent.actedAt ?? consent.grantedAt), device_digest: consent.deviceDigest ?? null, recorded_at: Date.now() },
+    ['consent_id', 'state', 'recipients_key'],
   );
   await recordConsent(trx, terms);
   return { created: true };
@@ -68,6 +76,9 @@ export async function resolveConsent(db: Conn, body: { consent?: unknown; consen
     return { consent: c, inline: false };
   }
   const consent = parseConsent(body.consent, platformId);
+  if (consent.applicationId) {
+    throw new DzlError('REQUEST_MALFORMED', 'a platform consent covers the applications that cite it; leave out consent.applicationId', { member: 'consent.applicationId' });
+  }
   const standing = await getConsent(db, consent.id);
   if (standing && !sameConsent(standing, consent)) {
     throw new DzlError('CONSENT_MISMATCH', `consent ${consent.id} is already registered with other terms; a changed consent needs a new id`, { consent: consent.id });
@@ -76,8 +87,9 @@ export async function resolveConsent(db: Conn, body: { consent?: unknown; consen
   return { consent: standing ?? consent, inline: !standing };
 }
 
+/** '*' for all recipients, else the SHA-256 of the sorted list: a fixed-length unique key. */
 function recipientsKey(recipients: string[] | undefined): string {
-  return recipients ? JSON.stringify([...new Set(recipients)].sort()) : '*';
+  return recipients ? createHash('sha256').update(JSON.stringify([...new Set(recipients)].sort())).digest('hex') : '*';
 }
 
 /** Appends a withdrawal (idempotent per consent and recipient set) with its evidence leaf. */
@@ -100,8 +112,8 @@ export async function recordWithdrawal(
     const recorded = await insertIgnore(
       trx,
       'consent_events',
-      { consent_id: consent.id, state: 'withdrawn', recipients: recipientsKey(recipients), by_party: w.by, at: Date.parse(w.actedAt), device_digest: w.deviceDigest ?? null, recorded_at: Date.now() },
-      ['consent_id', 'state', 'recipients'],
+      { consent_id: consent.id, state: 'withdrawn', recipients_key: recipientsKey(recipients), recipients: recipients ? JSON.stringify(recipients) : '*', by_party: w.by, at: Date.parse(w.actedAt), device_digest: w.deviceDigest ?? null, recorded_at: Date.now() },
+      ['consent_id', 'state', 'recipients_key'],
     );
     if (recorded) {
       await recordConsentState(
@@ -121,8 +133,8 @@ export async function noteExpiry(db: Db, consent: Consent, now = new Date()): Pr
     const recorded = await insertIgnore(
       trx,
       'consent_events',
-      { consent_id: consent.id, state: 'expired', recipients: '*', by_party: 'router', at: Date.parse(consent.expiresAt), device_digest: null, recorded_at: Date.now() },
-      ['consent_id', 'state', 'recipients'],
+      { consent_id: consent.id, state: 'expired', recipients_key: '*', recipients: '*', by_party: 'router', at: Date.parse(consent.expiresAt), device_digest: null, recorded_at: Date.now() },
+      ['consent_id', 'state', 'recipients_key'],
     );
     if (recorded) await recordConsentState(trx, { consentId: consent.id, state: 'expired', by: 'router', at: consent.expiresAt }, consent.applicationId);
   });
@@ -160,7 +172,8 @@ export async function consentView(db: Db, id: string, now = new Date()): Promise
 export async function consentOfApplication(db: Conn, app: { id: string; consentId: string }): Promise<Consent | undefined> {
   const consent = await getConsent(db, app.consentId);
   if (!consent) return undefined;
-  for (const row of await db('consents').where({ application_id: app.id }).select('id')) {
+  // only a bank's own consent is filed with an application (platforms may not file one)
+  for (const row of await db('consents').where({ application_id: app.id }).whereNot('created_by', consent.platformId).select('id')) {
     const own = await getConsent(db, row.id as string);
     for (const [who, at] of Object.entries(own?.withdrawn ?? {})) {
       for (const party of who === '*' ? own!.recipients : [who]) (consent.withdrawn ??= {})[party] ??= at;
@@ -171,6 +184,10 @@ export async function consentOfApplication(db: Conn, app: { id: string; consentI
 
 /** consentOfApplication, holding the consent rows until the transaction ends (MySQL; SQLite serialises writers). */
 export async function lockConsentOfApplication(trx: Knex.Transaction, app: { id: string; consentId: string }): Promise<Consent | undefined> {
-  if (isMysql(trx as unknown as Db)) await trx('consents').where({ id: app.consentId }).orWhere({ application_id: app.id }).forUpdate().select('id');
+  if (isMysql(trx as unknown as Db)) {
+    // two selects, each on its own index: an OR could lock the whole table
+    await trx('consents').where({ id: app.consentId }).forUpdate().select('id');
+    await trx('consents').where({ application_id: app.id }).forUpdate().select('id');
+  }
   return consentOfApplication(trx, app);
 }

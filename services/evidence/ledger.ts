@@ -6,7 +6,7 @@
  *
  * Every write is keyed (dedup_key) so a retried activity appends nothing twice.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { ErrorCode } from '../common/errors';
 import { b64url } from '../seal/bytes';
@@ -143,7 +143,8 @@ export async function recordConsent(db: Conn, consent: Consent): Promise<boolean
 /** A withdrawal or expiry, once per (consent, state, recipients). `applicationId` files it with a bank's own consent. */
 export async function recordConsentState(db: Conn, s: Omit<ConsentStateLeaf, 'type' | 'recordedAt'>, applicationId?: string): Promise<boolean> {
   const leaf: ConsentStateLeaf = { type: 'consent_state', recordedAt: new Date().toISOString(), ...s };
-  const who = s.recipients ? [...s.recipients].sort().join(',') : '*';
+  // hashed: a key of fixed length, however many recipients (the dedup column holds 191 characters)
+  const who = s.recipients ? createHash('sha256').update([...s.recipients].sort().join(',')).digest('hex').slice(0, 32) : '*';
   return append(db, `consent_state:${s.consentId}:${s.state}:${who}`, 'consent_state', leaf, { partyId: s.by, ...(applicationId ? { applicationId } : {}) });
 }
 

@@ -29,7 +29,7 @@ export interface ConsentStateLeaf {
 }
 
 export type NoticeKind = 'consent_withdrawn' | 'delete_data';
-export const NOTICE_REASONS = ['CONSENT_WITHDRAWN', 'DECLINED', 'NO_FUNDING', 'EXPIRED', 'REFUSED', 'RETENTION_ELAPSED'] as const;
+export const NOTICE_REASONS = ['CONSENT_WITHDRAWN', 'DECLINED', 'NO_FUNDING', 'EXPIRED', 'REFUSED', 'FAILED', 'RETENTION_ELAPSED'] as const;
 export type NoticeReason = (typeof NOTICE_REASONS)[number];
 
 /** What the router tells a party holding an application's data; signed by the router. */

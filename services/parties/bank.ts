@@ -232,6 +232,9 @@ export class ReferenceBank {
 
   async deliverCreditReport(hop: SealedHop | undefined): Promise<{ receipt: SignedReceipt; decisionHop?: SealedHop }> {
     const answer = await this.inbox.receive(hop, async (opened) => {
+      if (this.stopped.has(opened.header.applicationId)) {
+        throw new DzlError('CONSENT_WITHDRAWN', `the router told ${this.partyId} the customer withdrew consent for ${opened.header.applicationId}`);
+      }
       this.received.push(opened.header.applicationId);
       await this.opts.vault.put(opened.header.applicationId, 'credit_report', opened.header.hopId, opened.fields);
       if (!this.opts.async) return this.decideAndSeal(opened);

@@ -8,7 +8,7 @@ import Koa from 'koa';
 import getRawBody from 'raw-body';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { DzlError, toDzlError } from '../common/errors';
 import { readRedirectToken } from '../seal/redirectToken';
 import type { ReferenceBank } from './bank';
@@ -29,6 +29,7 @@ const CONSENT_TEXT = '本人同意贵行收集本人的申请信息，并向下�
 
 export function bankH5App(bank: ReferenceBank, directory: () => NetworkDirectory, legalName: string): Koa {
   const app = new Koa();
+  const deviceKey = randomBytes(32);
   app.use(async (ctx) => {
     try {
       if (ctx.method === 'GET' && ctx.path === '/h5/apply') {
@@ -59,7 +60,8 @@ export function bankH5App(bank: ReferenceBank, directory: () => NetworkDirectory
           'loan.termMonths': Number(form.get('term') ?? 12),
         });
         // the customer's consent to us, on our page: recorded at the router beside the platform's
-        const device = createHash('sha256').update(`${ctx.get('user-agent')}|${ctx.ip}`).digest('base64url');
+        // keyed with the bank's own secret: the digest identifies the device to the bank, and to no one else
+        const device = createHmac('sha256', deviceKey).update(`${ctx.get('user-agent')}|${ctx.ip}`).digest('base64url');
         await bank.registerConsent(claims.a, { version: CONSENT_TEXT_VERSION, sha256: createHash('sha256').update(CONSENT_TEXT).digest('hex') }, device);
         const applicationId = await bank.claim(String(form.get('token')));
         ctx.redirect(`/h5/status?application=${encodeURIComponent(applicationId)}`);

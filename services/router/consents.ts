@@ -3,7 +3,8 @@
  * model, the bank registers the one given on its own page), reads its state and history, and
  * records the customer's withdrawal — which stops every application still running under it.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { TASK_QUEUE } from '../temporal/dataConverter';
 import { DzlError } from '../common/errors';
 import { parseConsent, type Consent } from '../consent/consent';
 import { consentView, recordWithdrawal, registerConsent, type ConsentView } from '../consent/registry';
@@ -81,7 +82,7 @@ async function applicationsUnder(db: Db, c: Consent): Promise<string[]> {
  * POST /v1/consents/{id}/withdraw, by the party that registered the consent. The withdrawal is
  * recorded first (so every later hop is refused with CONSENT_WITHDRAWN whatever happens next),
  * then each application under it that involves a withdrawn recipient is stopped: its workflow,
- * or once that has ended, its retention timer, which then notifies the parties at once.
+ * or once that has ended, a workflow that notifies the parties at once and erases the payloads.
  * Repeating the request repeats the signals and records nothing twice.
  */
 export async function withdrawConsent(deps: ConsentDeps, party: string, id: string, body: unknown): Promise<ConsentView & { applications: { applicationId: string; stopped: boolean }[] }> {
@@ -113,18 +114,25 @@ export async function withdrawConsent(deps: ConsentDeps, party: string, id: stri
   });
 }
 
-/** Signals the application's workflow or, once that has ended, its retention timer. */
+/**
+ * Signals the application's workflow while it runs; once it has ended, starts the workflow that
+ * tells the parties and erases the payloads now (once per application: its id is fixed).
+ */
 async function stop(temporal: Client, workflowId: string, applicationId: string, w: { consentId: string; by: string; at: string }): Promise<boolean> {
-  for (const id of [workflowId, `dzl-retain-${applicationId}`]) {
-    try {
-      const handle = temporal.workflow.getHandle(id);
-      const { status } = await handle.describe();
-      if (status.name !== 'RUNNING') continue;
+  const handle = temporal.workflow.getHandle(workflowId);
+  try {
+    if ((await handle.describe()).status.name === 'RUNNING') {
       await handle.signal(withdrawSignal, w);
       return true;
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
+  } catch (err) {
+    // ended between the two calls: handled as ended
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
-  return false;
+  try {
+    await temporal.workflow.start('withdrawEndedApplication', { taskQueue: TASK_QUEUE, workflowId: `dzl-withdraw-${applicationId}`, args: [{ applicationId }] });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  return true;
 }

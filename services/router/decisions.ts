@@ -21,6 +21,12 @@ export interface DecisionDeps extends CarrierDeps {
   temporal: Client;
 }
 
+/** Retention has erased the application's sealed payloads: nothing more is taken into custody. */
+async function payloadsErased(deps: DecisionDeps, applicationId: string): Promise<boolean> {
+  const row = await deps.db('applications').where({ id: applicationId }).first('payloads_erased_at');
+  return Boolean(row?.payloads_erased_at);
+}
+
 export async function submitDecision(deps: DecisionDeps, bankId: string, input: unknown): Promise<{ accepted: true; applicationId: string }> {
   try {
     return await takeDecision(deps, bankId, input);
@@ -39,6 +45,9 @@ async function takeDecision(deps: DecisionDeps, bankId: string, input: unknown):
   if (!app) throw new DzlError('APPLICATION_NOT_FOUND', `no application ${header.applicationId}`);
   const report = await deps.db('sealed_hops').where({ application_id: app.id, kind: 'credit_report', to_party: bankId }).first();
   if (!report) throw new DzlError('ROUTE_NOT_ALLOWED', `${bankId} was never sent a credit report for ${app.id}`);
+  if (await payloadsErased(deps, app.id)) {
+    throw new DzlError('DECISION_TOO_LATE', `${app.id} has ended and its retention has elapsed; the router takes nothing more into custody for it`, { applicationId: app.id });
+  }
   const consent = await consentOfApplication(deps.db, app);
   if (!consent) throw new DzlError('CONSENT_MISSING', `consent ${app.consentId} of ${app.id} is not on record`);
   // a withdrawal stopped the application: a decision still in flight is not taken into custody
@@ -82,6 +91,9 @@ export async function reportDisbursement(deps: DecisionDeps, bankId: string, inp
     if (!app) throw new DzlError('APPLICATION_NOT_FOUND', `no application ${header.applicationId}`);
     const approval = await deps.db('application_attempts').where({ application_id: app.id, bank_id: bankId, outcome: 'approved' }).first();
     if (!approval) throw new DzlError('ROUTE_NOT_ALLOWED', `${bankId} did not approve ${app.id}; only the approving bank reports its disbursement`);
+    if (await payloadsErased(deps, app.id)) {
+      throw new DzlError('ROUTE_NOT_ALLOWED', `the retention of ${app.id} has elapsed (its sealed payloads are erased); report a disbursement within the approved retention`, { applicationId: app.id });
+    }
     const consent = await getConsent(deps.db, app.consentId);
     if (!consent) throw new DzlError('CONSENT_MISSING', `consent ${app.consentId} of ${app.id} is not on record`);
     const { hop } = await admitHop(deps, input, consent, { kind: 'disbursement', from: bankId, to: app.platformId, applicationId: app.id, parentHopId: approval.hop_id });

@@ -3,7 +3,7 @@
  * started in-process from one configuration. The process entry points, the demo, the benchmark
  * and the integration tests all start the stack through here.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,7 +21,8 @@ import { loadDirectoryFromDb } from '../store/parties';
 import { dzlDataConverter, TASK_QUEUE } from '../temporal/dataConverter';
 import { createActivities } from '../worker/activities';
 import { checkPolicyRecipients, minimisationPolicy } from '../routing/minimisation';
-import type { RetentionPolicy } from '../../workflows/lifecycle';
+import { DEFAULT_RETENTION, type RetentionPolicy } from '../../workflows/lifecycle';
+import { createHash } from 'node:crypto';
 import { PartyClients } from '../worker/partyClients';
 
 export interface StackConfig {
@@ -34,6 +35,19 @@ export interface StackConfig {
   checkpointIntervalMs?: number;
   /** How long the router keeps sealed payloads after an application ends. */
   retention?: RetentionPolicy;
+  /** The longest the retention sweeper sleeps (default: a quarter of the shorter retention, at most a minute). */
+  retentionSweepMs?: number;
+}
+
+function sweepMs(cfg: StackConfig): number {
+  const p = cfg.retention ?? DEFAULT_RETENTION;
+  return cfg.retentionSweepMs ?? Math.max(100, Math.min(60_000, Math.floor(Math.min(p.approvedMs, p.otherMs) / 4)));
+}
+
+/** One retention sweeper per router store (routers sharing a store share it). */
+export function sweeperIdFor(dbUrl: string): string {
+  const u = dbUrl.replace(/\/\/[^@/]*@/, '//');
+  return `dzl-retention-sweeper-${createHash('sha256').update(u).digest('hex').slice(0, 16)}`;
 }
 
 export interface RunningRouter {
@@ -79,6 +93,11 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
     { db, directory: directory.get, nonces, temporal, maxAgeMs: RELAYED_MAX_AGE_MS, router: routerIdentity },
     routerIdentity,
   );
+  try {
+    await temporal.workflow.start('retentionSweeper', { taskQueue: TASK_QUEUE, workflowId: sweeperIdFor(cfg.dbUrl) });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
   const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, router: routerIdentity, ...(cfg.retention ? { retention: cfg.retention } : {}) });
   const server: Server = app.listen(port, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
@@ -146,7 +165,7 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
     namespace: cfg.namespace ?? 'default',
     taskQueue: TASK_QUEUE,
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: require.resolve('../../workflows') }),
-    activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log }),
+    activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log, retentionSweepMs: sweepMs(cfg) }),
     dataConverter: dzlDataConverter(loadPayloadKey(cfg.networkDir)),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 64,
   });

@@ -204,8 +204,10 @@ export async function erasePayloads(db: Conn, applicationId: string): Promise<st
   return rows.map((r) => r.hop_id as string);
 }
 
-/** The parties (channels and banks) that hops of the application were addressed to. */
-export async function recipientsOf(db: Conn, applicationId: string): Promise<string[]> {
-  const rows = await db('sealed_hops').where({ application_id: applicationId }).distinct('to_party').orderBy('to_party');
+/** The parties that hops of the application (of these kinds) were addressed to. */
+export async function recipientsOf(db: Conn, applicationId: string, kinds?: string[]): Promise<string[]> {
+  const q = db('sealed_hops').where({ application_id: applicationId });
+  if (kinds) q.whereIn('kind', kinds);
+  const rows = await q.distinct('to_party').orderBy('to_party');
   return rows.map((r) => r.to_party as string);
 }

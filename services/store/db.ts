@@ -22,6 +22,8 @@ export function knexConfig(url: string): Knex.Config {
           conn.pragma('journal_mode = WAL');
           conn.pragma('busy_timeout = 5000');
           conn.pragma('foreign_keys = ON');
+          // deleted rows are overwritten, not left in free pages (a party's deleted application)
+          conn.pragma('secure_delete = ON');
           done(null, conn);
         },
       },

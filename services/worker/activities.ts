@@ -33,6 +33,8 @@ export interface ActivityDeps {
   parties: PartyClients;
   log: Logger;
   deliveryTimeoutMs?: number;
+  /** The longest the retention sweeper sleeps between sweeps (it wakes sooner when one is due). */
+  retentionSweepMs?: number;
 }
 
 export interface HopRef {
@@ -157,6 +159,17 @@ export function createActivities(deps: ActivityDeps) {
     return (await res.json()) as { receipt?: unknown };
   }
 
+  /** Erases the sealed payloads, records the deletion, once per application whoever asks. */
+  async function purge(applicationId: string, reason: NoticeReason): Promise<void> {
+    await deps.db.transaction(async (trx) => {
+      const hops = await erasePayloads(trx, applicationId);
+      await recordDeletion(trx, { applicationId, reason, hops });
+      await appendState(trx, applicationId, { state: 'payloads_erased', reasonCode: reason });
+      await trx('applications').where({ id: applicationId }).whereNull('payloads_erased_at').update({ payloads_erased_at: Date.now() });
+    });
+    deps.log.info({ applicationId, reason }, 'sealed payloads erased');
+  }
+
   return {
     async deliverToChannel(ref: HopRef & { bankId: string }): Promise<StepResult> {
       const r = await deliver(
@@ -183,8 +196,11 @@ export function createActivities(deps: ActivityDeps) {
       if (!app) throw ApplicationFailure.nonRetryable(`application ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
       let res: { bank_hop?: WireHop };
       try {
+        // the next bank must be named and not withdrawn before the channel works on its report
+        checkConsentCovers(await getConsentOrFail(deps.db, app), ref.bankId, new Date());
         res = await unaryCall(deps.parties.channel(app.channelId), 'ReportToBank', { application_id: app.id, application_hop_id: ref.applicationHopId, bank_id: ref.bankId }, timeout);
       } catch (err) {
+        if (err instanceof DzlError) return refuse(app, `channel→${ref.bankId}`, 'router', err, undefined, false);
         const refused = fromGrpcError(err);
         if (refused) return refuse(app, `channel→${ref.bankId}`, app.channelId, refused, undefined, false);
         throw err;
@@ -283,10 +299,29 @@ export function createActivities(deps: ActivityDeps) {
       await appendState(deps.db, app.id, { state: 'platform_notified', hopId: sealed.hopId });
     },
 
-    /** The channels and banks the application's hops went to: who holds its data. */
+    /**
+     * The channels and banks the application's hops went to: who holds its data. Known by the hop
+     * kinds (which the routing rules tie to roles), so a party since removed from the registry
+     * is still asked.
+     */
     async holdersOf(ref: { applicationId: string }): Promise<string[]> {
-      const directory = deps.directory();
-      return (await recipientsOf(deps.db, ref.applicationId)).filter((p) => ['channel', 'bank'].includes(directory.party(p)?.role ?? ''));
+      return recipientsOf(deps.db, ref.applicationId, ['application', 'credit_report', 'redirect']);
+    },
+
+    /** The evidence of a notice a party left unacknowledged through every retry. */
+    async recordUnacknowledged(ref: { applicationId: string; kind: NoticeKind; parties: string[] }): Promise<void> {
+      for (const party of ref.parties) {
+        await recordRefusal(deps.db, {
+          code: 'NOTICE_UNACKNOWLEDGED',
+          message: `${party} did not acknowledge the ${ref.kind} notice for ${ref.applicationId} within 30 days of retries`,
+          stage: `notice:${ref.kind}`,
+          refusedBy: party,
+          applicationId: ref.applicationId,
+          to: party,
+          dedupKey: `refusal:unacknowledged:${ref.applicationId}:${ref.kind}:${party}`,
+        });
+        deps.log.error({ applicationId: ref.applicationId, to: party, kind: ref.kind }, 'notice never acknowledged');
+      }
     },
 
     /**
@@ -325,14 +360,44 @@ export function createActivities(deps: ActivityDeps) {
       deps.log.info({ applicationId: app.id, to: ref.to, kind: ref.kind }, 'notice acknowledged');
     },
 
-    /** Retention elapsed: the sealed payloads go, the signed headers (the evidence) stay. */
+    /** Erases now (a withdrawal): the sealed payloads go, the signed headers (the evidence) stay. */
     async purgeApplication(ref: { applicationId: string; reason: NoticeReason }): Promise<void> {
-      await deps.db.transaction(async (trx) => {
-        const hops = await erasePayloads(trx, ref.applicationId);
-        await recordDeletion(trx, { applicationId: ref.applicationId, reason: ref.reason, hops });
-        await appendState(trx, ref.applicationId, { state: 'payloads_erased', reasonCode: ref.reason });
-      });
-      deps.log.info({ applicationId: ref.applicationId, reason: ref.reason }, 'sealed payloads erased');
+      await purge(ref.applicationId, ref.reason);
+    },
+
+    /** The outcome sets the retention; the sweeper acts on it. */
+    async setRetention(r: { applicationId: string; retainMs: number; reason: NoticeReason; askParties: boolean }): Promise<void> {
+      await deps.db('applications')
+        .where({ id: r.applicationId })
+        .whereNull('retain_until')
+        .update({ retain_until: Date.now() + r.retainMs, retention_reason: r.reason, retention_ask_parties: r.askParties });
+    },
+
+    /**
+     * One sweep: erases every application whose retention elapsed (oldest first, `limit` at a
+     * time), and names those whose parties are still to be asked to delete — including any a
+     * crashed sweep erased without handing on. Says how long to sleep until the next one is due.
+     */
+    async sweepRetention(ref: { limit: number }): Promise<{ askParties: { applicationId: string; reason: NoticeReason }[]; sleepMs: number }> {
+      const now = Date.now();
+      const due = await deps.db('applications').where('retain_until', '<=', now).whereNull('payloads_erased_at').orderBy('retain_until').limit(ref.limit).select('id', 'retention_reason');
+      for (const a of due) await purge(a.id as string, a.retention_reason as NoticeReason);
+      const ask = await deps.db('applications')
+        .whereNotNull('payloads_erased_at')
+        .where({ retention_ask_parties: true })
+        .whereNull('party_deletion_started_at')
+        .limit(ref.limit)
+        .select('id', 'retention_reason');
+      const next = await deps.db('applications').whereNull('payloads_erased_at').whereNotNull('retain_until').min({ at: 'retain_until' }).first();
+      const nextAt = next?.at === null || next?.at === undefined ? Infinity : Number(next.at);
+      const maxSleep = deps.retentionSweepMs ?? 60_000;
+      const sleepMs = due.length === ref.limit ? 0 : Math.max(50, Math.min(maxSleep, nextAt - now));
+      return { askParties: ask.map((a) => ({ applicationId: a.id as string, reason: a.retention_reason as NoticeReason })), sleepMs };
+    },
+
+    /** The sweeper handed these applications to their deletion workflows. */
+    async markPartyDeletionStarted(ref: { applicationIds: string[] }): Promise<void> {
+      if (ref.applicationIds.length > 0) await deps.db('applications').whereIn('id', ref.applicationIds).whereNull('party_deletion_started_at').update({ party_deletion_started_at: Date.now() });
     },
   };
 }

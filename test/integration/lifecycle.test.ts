@@ -111,11 +111,13 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
     await waitForState(net.platform, first.applicationId, ['platform_notified']);
     const consent = first.body.consent as { id: string };
     assert.equal((await net.platform.withdrawConsent(consent.id)).status, 200);
-    // the application had ended: its retention timer sent the notices
-    await until('notices acknowledged', async () => {
+    // the application had ended: the parties are told at once, and the payloads erased now
+    const acked = await until('notices acknowledged', async () => {
       const n = await net.db('notices').where({ application_id: first.applicationId }).whereNotNull('acknowledged_at');
       return n.length === 2 ? n : undefined;
     });
+    assert.deepEqual(acked.map((n) => n.kind), ['consent_withdrawn', 'consent_withdrawn']);
+    await waitForState(net.platform, first.applicationId, ['payloads_erased']);
     const again = net.platform.prepare(GOOD, SUZHOU, { consent: first.body.consent as never });
     const res = await net.platform.submit(again);
     assert.equal(res.status, 403);

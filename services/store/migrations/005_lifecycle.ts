@@ -17,13 +17,15 @@ export async function up(knex: Knex): Promise<void> {
     t.increments('seq');
     t.string('consent_id', 128).notNullable().index();
     t.string('state', 16).notNullable();
-    /** Canonical, sorted recipient list, or '*' for all of the consent's recipients. */
-    t.string('recipients', 512).notNullable();
+    /** '*' for all of the consent's recipients, else the SHA-256 (hex) of the sorted list. */
+    t.string('recipients_key', 64).notNullable();
+    /** '*', or the JSON list of recipients. */
+    t.text('recipients').notNullable();
     t.string('by_party', 64).notNullable();
     t.bigInteger('at').notNullable();
     t.string('device_digest', 64);
     t.bigInteger('recorded_at').notNullable();
-    t.unique(['consent_id', 'state', 'recipients']);
+    t.unique(['consent_id', 'state', 'recipients_key']);
   });
   await knex.schema.createTable('notices', (t) => {
     t.string('notice_id', 64).primary();

@@ -4,6 +4,7 @@ import * as m002 from './002_evidence_log';
 import * as m003 from './003_funding_routes';
 import * as m004 from './004_redirects';
 import * as m005 from './005_lifecycle';
+import * as m006 from './006_retention_sweep';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003_funding_routes': m003,
   '004_redirects': m004,
   '005_lifecycle': m005,
+  '006_retention_sweep': m006,
 };
 
 /** Migrations are modules compiled with the code, not files found at run time. */
