@@ -29,6 +29,9 @@ export async function openPartyStore(dirs: PartyStoreDirs, partyId: string): Pro
   mkdirSync(join(dirs.keyDir, partyId), { recursive: true, mode: 0o700 });
   const dbFile = join(dirs.dataDir, `${partyId}.db`);
   const db = await openDb(`sqlite://${dbFile}`, { migrate: false });
+  // WAL with NORMAL sync: a committed record survives the party's crash (not the machine's power
+  // loss, which a reference party may accept; a bank's own store would keep FULL)
+  await db.raw('PRAGMA synchronous = NORMAL');
   const keyring = Keyring.open(join(dirs.keyDir, partyId, 'keyring.json'), { create: true });
   const vault = await Vault.open(db, keyring, partyId);
   return { vault, keyring, db, dbFile, close: () => db.destroy() };

@@ -99,9 +99,10 @@ export function createActivities(deps: ActivityDeps) {
     const refuseHere = (by: string, err: DzlError, hopId?: string) => refuse(app, stage, by, err, hopId, opts.applicationLevel);
     const hop = decodeHop(sealed.sealed);
     // consent is checked again at the moment of delivery: it may have been withdrawn since custody
+    const consent = await getConsentOrFail(deps.db, app);
     if (hop.header.kind !== 'decision' && hop.header.kind !== 'disbursement') {
       try {
-        checkConsentCovers(await getConsentOrFail(deps.db, app), sealed.to, new Date());
+        checkConsentCovers(consent, sealed.to, new Date());
       } catch (err) {
         if (err instanceof DzlError) return refuseHere('router', err, ref.hopId);
         throw err;
@@ -129,7 +130,7 @@ export function createActivities(deps: ActivityDeps) {
       return refuseHere(sealed.to, new DzlError(code, `${sealed.to} rejected hop ${ref.hopId}: ${reason ?? 'no reason given'}`), ref.hopId);
     }
     if (!answer.next && opts.answerOptional) return { accepted: true as const };
-    const consent = await getConsentOrFail(deps.db, app);
+    // (a withdrawal since the check above is caught when the answer is taken into custody)
     try {
       const admitted = await admitHop(carrier, hopFromWire(answer.next), consent, {
         kind: nextKind,
@@ -195,9 +196,11 @@ export function createActivities(deps: ActivityDeps) {
       const app = await getApplication(deps.db, ref.applicationId);
       if (!app) throw ApplicationFailure.nonRetryable(`application ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
       let res: { bank_hop?: WireHop };
+      let consent;
       try {
         // the next bank must be named and not withdrawn before the channel works on its report
-        checkConsentCovers(await getConsentOrFail(deps.db, app), ref.bankId, new Date());
+        consent = await getConsentOrFail(deps.db, app);
+        checkConsentCovers(consent, ref.bankId, new Date());
         res = await unaryCall(deps.parties.channel(app.channelId), 'ReportToBank', { application_id: app.id, application_hop_id: ref.applicationHopId, bank_id: ref.bankId }, timeout);
       } catch (err) {
         if (err instanceof DzlError) return refuse(app, `channel→${ref.bankId}`, 'router', err, undefined, false);
@@ -206,7 +209,7 @@ export function createActivities(deps: ActivityDeps) {
         throw err;
       }
       try {
-        const admitted = await admitHop(carrier, hopFromWire(res.bank_hop), await getConsentOrFail(deps.db, app), {
+        const admitted = await admitHop(carrier, hopFromWire(res.bank_hop), consent, {
           kind: 'credit_report',
           from: app.channelId,
           to: ref.bankId,
