@@ -12,9 +12,11 @@ import { recordRefusal } from '../evidence/ledger';
 import type { NetworkDirectory } from '../registry/directory';
 import { getConsent } from '../store/applications';
 import type { Db } from '../store/db';
+import type { Logger } from '../common/logger';
 import { withdrawSignal } from '../../workflows/lifecycle';
 
 export interface ConsentDeps {
+  log: Logger;
   db: Db;
   directory: () => NetworkDirectory;
   temporal: Client;
@@ -108,7 +110,17 @@ export async function withdrawConsent(deps: ConsentDeps, party: string, id: stri
       if (!app) continue; // a redirect whose hops never came: nothing was sent
       const involved = (await deps.db('sealed_hops').where({ application_id: applicationId }).distinct('to_party')).map((r) => r.to_party as string);
       const stops = !recipients || involved.some((p) => withdrawnSet.has(p)) || withdrawnSet.has(app.channel_id as string);
-      applications.push({ applicationId, stopped: stops && (await stop(deps.temporal, app.workflow_id as string, applicationId, { consentId: id, by: party, at: new Date(b.actedAt).toISOString() })) });
+      let stopped = false;
+      if (stops) {
+        try {
+          stopped = await stop(deps.temporal, app.workflow_id as string, applicationId, { consentId: id, by: party, at: new Date(b.actedAt).toISOString() });
+        } catch (err) {
+          // one application that could not be reached does not keep the others running; the
+          // withdrawal stands (every later hop is refused) and repeating the request stops it
+          deps.log.error({ applicationId, err: (err as Error)?.name }, 'withdrawal could not stop the application');
+        }
+      }
+      applications.push({ applicationId, stopped });
     }
     return { ...(await consentView(deps.db, id))!, applications };
   });
