@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { DzlError } from '../common/errors';
 import { b64url, fromB64url, sha256 } from '../seal/bytes';
 import { canonicalJson, parseCanonical } from '../seal/canonical';
-import { signBytes, verifyBytes, type SignerCertificate, type SigningIdentity } from '../seal/hop';
+import { certificateValidAt, signBytes, verifyBytes, type SignerCertificate, type SigningIdentity } from '../seal/hop';
 
 /** A consent's change of state, appended to its history; a consent is granted when recorded. */
 export interface ConsentStateLeaf {
@@ -117,7 +117,7 @@ export function verifyNotice(
   const cert = signerOf(body.keyId);
   if (!cert || cert.partyId !== expected.by) throw fail('signing key is not a certificate of the router');
   const at = new Date(body.issuedAt);
-  if (Number.isNaN(at.getTime()) || at < cert.notBefore || at > cert.notAfter || (cert.revokedAt && cert.revokedAt <= at)) {
+  if (!certificateValidAt(cert, at)) {
     throw fail('certificate not valid at issuedAt');
   }
   if (!verifyBytes(cert.publicKey, bytes, sig)) throw fail('signature does not verify');

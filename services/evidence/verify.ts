@@ -23,7 +23,7 @@ import { NetworkDirectory, type ChannelLicence, type PartyRecord } from '../regi
 import { checkRoute, isBareRedirect } from '../routing/rules';
 import { b64url, fromB64url, sha256 } from '../seal/bytes';
 import { canonicalJson, parseCanonical } from '../seal/canonical';
-import { decodeHeader, headerDigestOf, verifySender, type HopHeader } from '../seal/hop';
+import { certificateValidAt, decodeHeader, headerDigestOf, verifySender, type HopHeader } from '../seal/hop';
 import { verifyReceipt, type ReceiptBody } from '../seal/receipt';
 import { BUNDLE_FORMAT, type BundleScope, type ConsentLeaf, type PartyLeaf } from './bundle';
 import type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from './ledger';
@@ -791,7 +791,7 @@ function checkHops(leaves: DecodedLeaf[], scope: BundleScope | undefined, regist
     }
     const enc = dir.certificate(header.recipientKeyId);
     const at = new Date(header.issuedAt);
-    if (!enc || enc.usage !== 'enc' || enc.partyId !== header.to || at < enc.notBefore || at > enc.notAfter || (enc.revokedAt && enc.revokedAt <= at)) {
+    if (!enc || enc.usage !== 'enc' || enc.partyId !== header.to || !certificateValidAt(enc, at)) {
       checks.fail('hop recipient key', `${label}: recipientKeyId ${header.recipientKeyId} is not an encryption certificate of ${header.to} valid at ${header.issuedAt}`, index);
     }
   }

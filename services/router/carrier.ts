@@ -11,7 +11,7 @@ import type { NetworkDirectory } from '../registry/directory';
 import { checkRoute, ROUTES } from '../routing/rules';
 import { checkConsentCovers } from '../consent/consent';
 import { lockConsentOfApplication } from '../consent/registry';
-import { verifyHop, type DecodedHop, type HopKind } from '../seal/hop';
+import { certificateValidAt, verifyHop, type DecodedHop, type HopKind } from '../seal/hop';
 import type { NonceStore } from '../seal/replay';
 import { getSealedHop, saveSealedHop } from '../store/applications';
 import type { Db } from '../store/db';
@@ -57,7 +57,7 @@ export async function admitHop(deps: CarrierDeps, input: unknown, consent: Conse
   // sealed for the recipient's own encryption key, or no one it is addressed to can open it
   const enc = directory.certificate(hop.header.recipientKeyId);
   const issuedAt = new Date(hop.header.issuedAt);
-  if (!enc || enc.usage !== 'enc' || enc.partyId !== hop.header.to || issuedAt < enc.notBefore || issuedAt > enc.notAfter || (enc.revokedAt && enc.revokedAt <= issuedAt)) {
+  if (!enc || enc.usage !== 'enc' || enc.partyId !== hop.header.to || !certificateValidAt(enc, issuedAt)) {
     throw new DzlError('HOP_NOT_FOR_RECIPIENT', `hop ${hop.header.hopId} is sealed for key ${hop.header.recipientKeyId}, not a valid encryption certificate of ${hop.header.to}`, {
       hopId: hop.header.hopId,
     });

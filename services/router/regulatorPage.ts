@@ -14,7 +14,7 @@ import { verifyBundle, type VerifyReport } from '../evidence/verify';
 import type { NetworkDirectory } from '../registry/directory';
 import { b64url, fromB64url } from '../seal/bytes';
 import { canonicalJson, parseCanonical } from '../seal/canonical';
-import { signBytes, verifyBytes, type SigningIdentity } from '../seal/hop';
+import { certificateValidAt, signBytes, verifyBytes, type SigningIdentity } from '../seal/hop';
 import { getApplication, getConsent, statesOf } from '../store/applications';
 import { bundleForApplication, type RegulatorDeps } from './regulator';
 
@@ -35,7 +35,7 @@ export function verifyLinkToken(token: string | undefined, directory: NetworkDir
     throw new DzlError('REQUEST_UNAUTHENTICATED', 'this page needs a link signed by a regulator: run `dzl regulator-link`');
   }
   if (typeof claims.exp !== 'number' || claims.exp < now) throw new DzlError('REQUEST_UNAUTHENTICATED', 'the link has expired: run `dzl regulator-link` again');
-  if (new Date(now) < cert.notBefore || new Date(now) > cert.notAfter || (cert.revokedAt && cert.revokedAt <= new Date(now))) {
+  if (!certificateValidAt(cert, new Date(now))) {
     throw new DzlError('REQUEST_UNAUTHENTICATED', `the certificate that signed this link (${claims.keyId}) is not valid now`);
   }
   if (directory.party(cert.partyId)?.role !== 'regulator') throw new DzlError('PARTY_ROLE_MISMATCH', `${cert.partyId} is not a regulator`);

@@ -400,6 +400,11 @@ export interface SignerCertificate {
   revokedAt?: Date;
 }
 
+/** Whether a certificate was in force at `at`: within its validity, and not yet revoked. */
+export function certificateValidAt(cert: { notBefore: Date; notAfter: Date; revokedAt?: Date | undefined }, at: Date): boolean {
+  return !Number.isNaN(at.getTime()) && at >= cert.notBefore && at <= cert.notAfter && !(cert.revokedAt && cert.revokedAt <= at);
+}
+
 export interface VerifyOptions {
   /** Signing certificates by key id. */
   signerOf: (keyId: string) => SignerCertificate | undefined;
@@ -441,7 +446,7 @@ export function verifySender(
     });
   }
   const issuedAt = new Date(header.issuedAt);
-  if (issuedAt < signer.notBefore || issuedAt > signer.notAfter || (signer.revokedAt && signer.revokedAt <= issuedAt)) {
+  if (!certificateValidAt(signer, issuedAt)) {
     throw new DzlError('HOP_CERTIFICATE_INVALID', `certificate ${header.senderKeyId} of ${header.from} was not valid at ${header.issuedAt}`, {
       hopId: header.hopId,
     });

@@ -6,7 +6,7 @@
 import { DzlError, type ErrorCode } from '../common/errors';
 import { b64url, fromB64url } from './bytes';
 import { canonicalJson, parseCanonical } from './canonical';
-import { signBytes, verifyBytes, type SignerCertificate, type SigningIdentity } from './hop';
+import { certificateValidAt, signBytes, verifyBytes, type SignerCertificate, type SigningIdentity } from './hop';
 
 export interface ReceiptBody {
   v: 1;
@@ -73,7 +73,7 @@ export function verifyReceipt(
   const cert = signerOf(body.keyId);
   if (!cert || cert.partyId !== expected.by) throw fail('signing key is not a certificate of the recipient');
   const at = new Date(body.receivedAt);
-  if (Number.isNaN(at.getTime()) || at < cert.notBefore || at > cert.notAfter || (cert.revokedAt && cert.revokedAt <= at)) {
+  if (!certificateValidAt(cert, at)) {
     throw fail('certificate not valid at receivedAt');
   }
   if (!verifyBytes(cert.publicKey, bytes, sig)) throw fail('signature does not verify');
