@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { DzlError } from '../../services/common/errors';
 import { refusals } from '../../services/evidence/ledger';
+import { applicationBundle } from '../../services/evidence/bundles';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, type LocalNetwork } from '../../services/runtime/localNetwork';
 import { fromB64url } from '../../services/seal/bytes';
@@ -66,6 +67,17 @@ describe('refusal codes met nowhere else — real Temporal, gRPC, HTTP, SQLite',
     const page = await fetch(`${directory.party(DEV.banks[1])!.webUrl}?token=${encodeURIComponent(token)}`);
     assert.equal(page.status, 410);
     assert.match(await page.text(), /data-code="REDIRECT_TOKEN_EXPIRED"/);
+  });
+
+  it('EVIDENCE_NOT_YET_WITNESSED: a witnessed bundle asked for before any witness cosigned', async () => {
+    const app = net.platform.prepare(GOOD, DEV.banks[0]);
+    assert.equal((await net.platform.submit(app)).status, 202);
+    await assert.rejects(
+      applicationBundle(net.db, net.router.regulator.log, app.applicationId, { witnessed: true }),
+      (e: unknown) => e instanceof DzlError && e.code === 'EVIDENCE_NOT_YET_WITNESSED',
+    );
+    const unwitnessed = await applicationBundle(net.db, net.router.regulator.log, app.applicationId);
+    assert.ok(unwitnessed.leaves.length > 0, 'the same bundle, not required to be witnessed, is there');
   });
 
   it('HOP_VERSION_UNSUPPORTED and HOP_ALGORITHM_UNSUPPORTED: a header of another version or with other algorithms', () => {
