@@ -10,6 +10,10 @@ import { scanForPlaintext } from '../../services/demo/scan';
 import { dumpDatabase } from '../support/scan';
 import { join } from 'node:path';
 import { Keyring } from '../../services/atrest/keyring';
+import { classOf } from '../../services/fields/catalogue';
+import { clientCredentials, fromGrpcError, hopToWire, loadDzlProtos, unaryCall } from '../../services/grpc/transport';
+import { loadPartyIdentity } from '../../services/pki/network';
+import { newSalt, sealHop } from '../../services/seal/hop';
 import { freshStore, type StoreKind } from '../support/stores';
 
 const [HANGZHOU, SUZHOU] = DEV.banks;
@@ -100,9 +104,25 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
     assert.ok(kinds.includes('consent_state'), 'the withdrawal is in the application’s bundle');
     verifies(net, bundle);
 
-    // the bank's decision, once it comes, is refused: the application is stopped
+    // the reference bank, told, never sends its decision; a bank that sent one anyway is refused
     await new Promise((r) => setTimeout(r, 6500));
     assert.equal(bank.submitted.size, 0, 'a stopped bank submits nothing');
+    const report = await net.db('sealed_hops').where({ application_id: app.applicationId, kind: 'credit_report' }).first();
+    const late = sealHop(loadPartyIdentity(ensureNetwork(), HANGZHOU).signing, {
+      parentHopId: report.hop_id, applicationId: app.applicationId, kind: 'decision', model: 'data_channel',
+      to: net.router.directory.get().encryptionCertificate(DEV.platform), platform: DEV.platform, channel: DEV.channel, consentRef: consentId,
+      fields: { 'decision.status': 'approved' }, salt: newSalt(), classOf, outcome: { status: 'approved' },
+    });
+    const { RouterService } = loadDzlProtos();
+    const client = new RouterService(net.router.grpcAddress, clientCredentials(loadPartyIdentity(ensureNetwork(), HANGZHOU), 'router'), { 'grpc.ssl_target_name_override': 'localhost' });
+    try {
+      await assert.rejects(unaryCall(client, 'SubmitDecision', { decision_hop: hopToWire(late.sealed) }, 10_000), (e: unknown) => fromGrpcError(e)?.code === 'CONSENT_WITHDRAWN');
+    } finally {
+      client.close();
+    }
+    const refused = await refusals(net.db, { applicationId: app.applicationId, code: 'CONSENT_WITHDRAWN' });
+    assert.ok(refused.some((r) => r.stage === 'bank decision' && r.from === HANGZHOU), 'the refusal is recorded');
+    assert.equal(await getSealedHop(net.db, late.header.hopId), undefined, 'nothing taken into custody');
   });
 
   it('refuses a later application under the withdrawn consent (CONSENT_WITHDRAWN) and records it', async () => {
