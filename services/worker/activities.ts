@@ -9,7 +9,7 @@ import type { Logger } from '../common/logger';
 import { getConsentOrFail } from './lookups';
 import { recordDeletion, recordNotice, recordReceipt, recordRefusal } from '../evidence/ledger';
 import { noticeDigest, signNotice, type NoticeKind, type NoticeReason, type SignedNotice } from '../evidence/lifecycle';
-import { checkConsentCovers } from '../consent/consent';
+import { checkConsentCovers, withdrawnFor } from '../consent/consent';
 import { createHash } from 'node:crypto';
 import { insertIgnore } from '../store/db';
 import { fromGrpcError, hopFromWire, hopToWire, receiptFromWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
@@ -338,10 +338,17 @@ export function createActivities(deps: ActivityDeps) {
       const noticeId = `ntc-${createHash('sha256').update(`${app.id}\n${ref.to}\n${ref.kind}`).digest('hex').slice(0, 40)}`;
       let row = await deps.db('notices').where({ notice_id: noticeId }).first();
       if (!row) {
+        // a withdrawal for some recipients stops the whole application: a party whose own consent
+        // still stands is told to delete the stopped application's data, not that consent ended
+        let kind = ref.kind;
+        if (kind === 'consent_withdrawn') {
+          const consent = await getConsentOrFail(deps.db, app);
+          if (!withdrawnFor(consent, ref.to)) kind = 'delete_data';
+        }
         const hops = (await deps.db('sealed_hops').where({ application_id: app.id, to_party: ref.to }).orderBy('created_at').select('hop_id')).map((r) => r.hop_id as string);
-        const { body, signed } = signNotice(deps.router.signing, { noticeId, kind: ref.kind, applicationId: app.id, consentId: app.consentId, to: ref.to, hops, reason: ref.reason });
+        const { body, signed } = signNotice(deps.router.signing, { noticeId, kind, applicationId: app.id, consentId: app.consentId, to: ref.to, hops, reason: ref.reason });
         await deps.db.transaction(async (trx) => {
-          if (await insertIgnore(trx, 'notices', { notice_id: noticeId, application_id: app.id, to_party: ref.to, kind: ref.kind, signed: JSON.stringify(signed), created_at: Date.now() }, 'notice_id')) {
+          if (await insertIgnore(trx, 'notices', { notice_id: noticeId, application_id: app.id, to_party: ref.to, kind, signed: JSON.stringify(signed), created_at: Date.now() }, 'notice_id')) {
             await recordNotice(trx, body, signed);
           }
         });

@@ -125,6 +125,20 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
     assert.equal(await getSealedHop(net.db, late.header.hopId), undefined, 'nothing taken into custody');
   });
 
+  it('on a withdrawal for the deciding bank only: the application stops; the bank is told consent ended, the channel to delete', async () => {
+    const consent = net.platform.consentFor([HANGZHOU, SUZHOU]);
+    const app = net.platform.prepare(GOOD, HANGZHOU, { consent });
+    assert.equal((await net.platform.submit(app)).status, 202);
+    await until('the bank to hold the credit report', () => net.banks.get(HANGZHOU)!.received.includes(app.applicationId));
+    const res = await net.platform.withdrawConsent(consent.id, { recipients: [HANGZHOU] });
+    assert.equal(res.body.state, 'partially_withdrawn');
+    assert.deepEqual(res.body.applications, [{ applicationId: app.applicationId, stopped: true }]);
+    await waitForState(net.platform, app.applicationId, ['withdrawn']);
+    const notices = await net.db('notices').where({ application_id: app.applicationId }).orderBy('to_party');
+    assert.deepEqual(notices.map((n) => `${n.to_party}:${n.kind}:${n.acknowledged_at ? 'ack' : 'pending'}`), [`${HANGZHOU}:consent_withdrawn:ack`, `${DEV.channel}:delete_data:ack`]);
+    verifies(net, await applicationBundle(net.db, net.router.regulator.log, app.applicationId));
+  });
+
   it('refuses a later application under the withdrawn consent (CONSENT_WITHDRAWN) and records it', async () => {
     const first = net.platform.prepare(GOOD, SUZHOU);
     assert.equal((await net.platform.submit(first)).status, 202);
