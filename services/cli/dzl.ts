@@ -15,7 +15,7 @@ import { Keyring } from '../atrest/keyring';
 import { Vault } from '../atrest/vault';
 import { msToNumber, type Duration } from '@temporalio/common';
 import { hopsOfApplication, whoSawWhat } from '../evidence/ledger';
-import { createDevNetwork, loadPartyIdentity, readNetworkFile } from '../pki/network';
+import { createDevNetwork, loadPartyIdentity, readNetworkFile, rotatePayloadKey } from '../pki/network';
 import { regulatorLinkToken } from '../router/regulatorPage';
 import { registerVerifyCommand } from './verifyCommand';
 import { parseCertificate } from '../pki/certificate';
@@ -107,6 +107,15 @@ program
     } finally {
       await db.destroy();
     }
+  });
+
+program
+  .command('payload-key-rotate')
+  .description("a new key for the router's Temporal payloads; the old one stays readable. Restart routers and workers one by one")
+  .option('--network <dir>', 'network folder', defaults.network)
+  .action((o: { network: string }) => {
+    const keyId = rotatePayloadKey(o.network);
+    process.stdout.write(`Temporal payloads are now sealed under ${keyId}; earlier keys stay in payload.previous.json\n`);
   });
 
 const keyring = program.command('keyring').description("a reference party's at-rest keyring (kept apart from its store)");

@@ -159,7 +159,32 @@ export function loadPartyIdentity(dir: string, partyId: string): PartyIdentity {
   };
 }
 
-export function loadPayloadKey(dir: string): { keyId: string; key: Buffer } {
-  const raw = JSON.parse(readFileSync(join(dir, 'parties', 'router', 'payload.key'), 'utf8')) as { keyId: string; key: string };
-  return { keyId: raw.keyId, key: Buffer.from(raw.key, 'base64') };
+export interface PayloadKeys {
+  current: { keyId: string; key: Buffer };
+  /** Keys of earlier rotations: histories sealed under them stay readable. */
+  previous: { keyId: string; key: Buffer }[];
+}
+
+const payloadKeyFile = (dir: string) => join(dir, 'parties', 'router', 'payload.key');
+const previousKeysFile = (dir: string) => join(dir, 'parties', 'router', 'payload.previous.json');
+
+/** The Temporal payload key, and the earlier ones (payload.previous.json) after a rotation. */
+export function loadPayloadKeys(dir: string): PayloadKeys {
+  const decode = (raw: { keyId: string; key: string }) => ({ keyId: raw.keyId, key: Buffer.from(raw.key, 'base64') });
+  const current = decode(JSON.parse(readFileSync(payloadKeyFile(dir), 'utf8')) as { keyId: string; key: string });
+  const previous = existsSync(previousKeysFile(dir)) ? (JSON.parse(readFileSync(previousKeysFile(dir), 'utf8')) as { keyId: string; key: string }[]).map(decode) : [];
+  return { current, previous };
+}
+
+/**
+ * A new payload key; the old one joins the previous keys. Routers and workers read the keys when
+ * they start: restart them one by one — each reads what the others write, before and after.
+ */
+export function rotatePayloadKey(dir: string): string {
+  const { current, previous } = loadPayloadKeys(dir);
+  const keyId = `payload-${Date.now().toString(36)}`;
+  const encode = (k: { keyId: string; key: Buffer }) => ({ keyId: k.keyId, key: k.key.toString('base64') });
+  writeFileSync(previousKeysFile(dir), JSON.stringify([...previous, current].map(encode)), { mode: 0o600 });
+  writeFileSync(payloadKeyFile(dir), JSON.stringify({ keyId, key: randomBytes(32).toString('base64') }), { mode: 0o600 });
+  return keyId;
 }

@@ -8,7 +8,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, t
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../common/logger';
-import { ensureLogKeys, loadCheckpointSigner, loadPartyIdentity, loadPayloadKey, readNetworkFile } from '../pki/network';
+import { ensureLogKeys, loadCheckpointSigner, loadPartyIdentity, loadPayloadKeys, readNetworkFile } from '../pki/network';
 import { publishCheckpoint } from '../evidence/log';
 import { startRouterGrpc } from '../router/grpcServer';
 import type { RegulatorDeps } from '../router/regulator';
@@ -37,6 +37,11 @@ export interface StackConfig {
   retention?: RetentionPolicy;
   /** The longest the retention sweeper sleeps (default: a quarter of the shorter retention, at most a minute). */
   retentionSweepMs?: number;
+}
+
+function payloadConverter(networkDir: string) {
+  const { current, previous } = loadPayloadKeys(networkDir);
+  return dzlDataConverter(current, previous);
 }
 
 function sweepMs(cfg: StackConfig): number {
@@ -72,7 +77,7 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
   // a policy that names an unknown field or bank fails here, not on the first credit report
   checkPolicyRecipients(directory.get(), minimisationPolicy());
   const connection = await Connection.connect({ address: cfg.temporalAddress });
-  const temporal = new Client({ connection, namespace: cfg.namespace ?? 'default', dataConverter: dzlDataConverter(loadPayloadKey(cfg.networkDir)) });
+  const temporal = new Client({ connection, namespace: cfg.namespace ?? 'default', dataConverter: payloadConverter(cfg.networkDir) });
   // kept for the longest window any check uses: older nonces can never pass an issued-at check
   const nonces = new DbNonceStore(db, RELAYED_MAX_AGE_MS);
   const pruning = setInterval(() => void nonces.prune().catch(() => undefined), 60_000);
@@ -166,7 +171,7 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
     taskQueue: TASK_QUEUE,
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: require.resolve('../../workflows') }),
     activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log, retentionSweepMs: sweepMs(cfg) }),
-    dataConverter: dzlDataConverter(loadPayloadKey(cfg.networkDir)),
+    dataConverter: payloadConverter(cfg.networkDir),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 64,
   });
   const done = worker.run();

@@ -2,6 +2,10 @@ import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { AesGcmPayloadCodec } from '../../services/temporal/codec';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPayloadKeys, rotatePayloadKey } from '../../services/pki/network';
 
 describe('Temporal payload codec', () => {
   const k1 = { keyId: 'k1', key: randomBytes(32) };
@@ -29,5 +33,24 @@ describe('Temporal payload codec', () => {
     const data = Buffer.from(enc!.data!);
     data[20] ^= 1;
     await assert.rejects(new AesGcmPayloadCodec(k1).decode([{ ...enc!, data }]));
+  });
+});
+
+describe('payload key rotation in the network folder', () => {
+  it('keeps the old key among the previous ones, so histories written before stay readable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dzl-payload-'));
+    mkdirSync(join(dir, 'parties', 'router'), { recursive: true });
+    writeFileSync(join(dir, 'parties', 'router', 'payload.key'), JSON.stringify({ keyId: 'payload-1', key: randomBytes(32).toString('base64') }), { mode: 0o600 });
+    const before = loadPayloadKeys(dir);
+    const [old] = await new AesGcmPayloadCodec(before.current, before.previous).encode([defaultPayloadConverter.toPayload('written before')]);
+    const newId = rotatePayloadKey(dir);
+    const after = loadPayloadKeys(dir);
+    assert.equal(after.current.keyId, newId);
+    assert.deepEqual(after.previous.map((k) => k.keyId), ['payload-1']);
+    assert.equal(statSync(join(dir, 'parties', 'router', 'payload.previous.json')).mode & 0o077, 0, 'the previous keys are not readable by others');
+    const codec = new AesGcmPayloadCodec(after.current, after.previous);
+    assert.equal(defaultPayloadConverter.fromPayload((await codec.decode([old!]))[0]!), 'written before');
+    const [fresh] = await codec.encode([defaultPayloadConverter.toPayload('written after')]);
+    await assert.rejects(new AesGcmPayloadCodec(before.current).decode([fresh!]), /no payload key/);
   });
 });
