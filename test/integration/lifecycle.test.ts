@@ -20,10 +20,20 @@ const [HANGZHOU, SUZHOU] = DEV.banks;
 const GOOD = SAMPLE_CUSTOMERS[0]!.fields;
 const FRAUD = SAMPLE_CUSTOMERS[1]!.fields;
 
-async function network(kind: StoreKind, suite: string, opts: Partial<LocalNetworkOptions>): Promise<{ net: LocalNetwork; drop: () => Promise<void> }> {
-  const store = await freshStore(kind, suite);
-  const net = await startLocalNetwork({ dbUrl: store.url, networkDir: ensureNetwork(), temporalAddress: temporalAddress(), logFile: env.logFile, bundle: await workflowBundle(), ...opts });
-  return { net, drop: store.drop };
+/** A network of its own for the describe block that calls this: started before its tests, closed after. */
+function useNetwork(kind: StoreKind, suite: string, opts: Partial<LocalNetworkOptions>): () => LocalNetwork {
+  let started: LocalNetwork | undefined;
+  let drop: (() => Promise<void>) | undefined;
+  before(async () => {
+    const store = await freshStore(kind, suite);
+    drop = store.drop;
+    started = await startLocalNetwork({ dbUrl: store.url, networkDir: ensureNetwork(), temporalAddress: temporalAddress(), logFile: env.logFile, bundle: await workflowBundle(), ...opts });
+  });
+  after(async () => {
+    await started?.close();
+    await drop?.();
+  });
+  return () => started!;
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
@@ -42,41 +52,33 @@ function citing<T extends { body: { consent?: unknown } }>(app: T, consentId: st
   return { ...app, body: { ...body, consentId } };
 }
 
-function verifies(net: LocalNetwork, bundle: unknown) {
-  const report = verifyBundle({ bundle, caPem: net.router.directory.get().caPem, routerVkey: net.router.regulator.trust.routerVkey });
+function verifies(n: LocalNetwork, bundle: unknown) {
+  const report = verifyBundle({ bundle, caPem: n.router.directory.get().caPem, routerVkey: n.router.regulator.trust.routerVkey });
   assert.ok(report.ok, report.failures.join('\n'));
   return report;
 }
 
 describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function () {
   this.timeout(120_000);
-  let net: LocalNetwork;
-  let drop: () => Promise<void>;
-  before(async () =>
-    ({ net, drop } = await network('mysql', 'withdrawal', {
+  const net = useNetwork('mysql', 'withdrawal', {
       // a slow bank: it decides 6 s after delivery, well within its 60 s timeout
       banks: { [HANGZHOU]: { asyncAfterMs: 6000, decisionTimeoutMs: 60_000 } },
       retention: { approvedMs: 3_600_000, otherMs: 3_600_000 },
-    })),
-  );
-  after(async () => {
-    await net?.close();
-    await drop?.();
-  });
+    });
 
   it('stops the application during a slow bank decision; channel and bank receive signed notices and acknowledge them', async () => {
-    const app = net.platform.prepare(GOOD, HANGZHOU);
-    assert.equal((await net.platform.submit(app)).status, 202);
-    const bank = net.banks.get(HANGZHOU)!;
+    const app = net().platform.prepare(GOOD, HANGZHOU);
+    assert.equal((await net().platform.submit(app)).status, 202);
+    const bank = net().banks.get(HANGZHOU)!;
     await until('the bank to hold the credit report', () => bank.received.includes(app.applicationId));
     const consentId = (app.body.consent as { id: string }).id;
 
-    const res = await net.platform.withdrawConsent(consentId);
+    const res = await net().platform.withdrawConsent(consentId);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.state, 'withdrawn');
     assert.deepEqual(res.body.applications, [{ applicationId: app.applicationId, stopped: true }]);
 
-    const handle = net.router.temporal.workflow.getHandle((await net.db('applications').where({ id: app.applicationId }).first()).workflow_id);
+    const handle = net().router.temporal.workflow.getHandle((await net().db('applications').where({ id: app.applicationId }).first()).workflow_id);
     const result = await handle.result();
     assert.deepEqual(result, { status: 'withdrawn', by: DEV.platform });
     // the workflow ended while the bank was still deciding: its decision was never taken
@@ -84,124 +86,124 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
     assert.ok(bank.isStopped(app.applicationId));
     const toBank = bank.notices.received.find((n) => n.applicationId === app.applicationId);
     assert.equal(toBank?.kind, 'consent_withdrawn');
-    const toChannel = net.channel.notices.received.find((n) => n.applicationId === app.applicationId);
+    const toChannel = net().channel.notices.received.find((n) => n.applicationId === app.applicationId);
     assert.equal(toChannel?.kind, 'consent_withdrawn');
-    const intake = await net.db('sealed_hops').where({ application_id: app.applicationId, to_party: DEV.channel }).first();
+    const intake = await net().db('sealed_hops').where({ application_id: app.applicationId, to_party: DEV.channel }).first();
     assert.deepEqual(toChannel!.hops, [intake.hop_id], 'the notice names the hops the party received');
-    const { body } = await waitForState(net.platform, app.applicationId, ['withdrawn']);
-    assert.equal(net.platform.outcomes.get(app.applicationId)?.outcome, 'withdrawn');
+    const { body } = await waitForState(net().platform, app.applicationId, ['withdrawn']);
+    assert.equal(net().platform.outcomes.get(app.applicationId)?.outcome, 'withdrawn');
     const notices = body.notices as { to: string; kind: string; acknowledgedAt?: string }[];
     assert.deepEqual(notices.map((n) => `${n.kind}:${n.to}`).sort(), [`consent_withdrawn:${HANGZHOU}`, `consent_withdrawn:${DEV.channel}`]);
     assert.ok(notices.every((n) => n.acknowledgedAt), 'both parties acknowledged');
 
     // the evidence: the withdrawal, both notices, both acknowledgements (receipts signed by the parties)
-    const leaves = await leavesOfApplication(net.db, app.applicationId);
+    const leaves = await leavesOfApplication(net().db, app.applicationId);
     assert.equal(leaves.filter((l) => l.kind === 'notice').length, 2);
     const noticeIds = leaves.filter((l) => l.kind === 'notice').map((l) => l.hopId);
     assert.equal(leaves.filter((l) => l.kind === 'receipt' && noticeIds.includes(l.hopId)).length, 2);
-    const bundle = await applicationBundle(net.db, net.router.regulator.log, app.applicationId);
+    const bundle = await applicationBundle(net().db, net().router.regulator.log, app.applicationId);
     const kinds = bundle.leaves.map((l) => (JSON.parse(Buffer.from(l.data, 'base64url').toString('utf8')) as { type: string }).type);
     assert.ok(kinds.includes('consent_state'), 'the withdrawal is in the application’s bundle');
-    verifies(net, bundle);
+    verifies(net(), bundle);
 
     // the reference bank, told, never sends its decision; a bank that sent one anyway is refused
     await new Promise((r) => setTimeout(r, 6500));
     assert.equal(bank.submitted.size, 0, 'a stopped bank submits nothing');
-    const report = await net.db('sealed_hops').where({ application_id: app.applicationId, kind: 'credit_report' }).first();
+    const report = await net().db('sealed_hops').where({ application_id: app.applicationId, kind: 'credit_report' }).first();
     const late = sealHop(loadPartyIdentity(ensureNetwork(), HANGZHOU).signing, {
       parentHopId: report.hop_id, applicationId: app.applicationId, kind: 'decision', model: 'data_channel',
-      to: net.router.directory.get().encryptionCertificate(DEV.platform), platform: DEV.platform, channel: DEV.channel, consentRef: consentId,
+      to: net().router.directory.get().encryptionCertificate(DEV.platform), platform: DEV.platform, channel: DEV.channel, consentRef: consentId,
       fields: { 'decision.status': 'approved' }, salt: newSalt(), classOf, outcome: { status: 'approved' },
     });
     const { RouterService } = loadDzlProtos();
-    const client = new RouterService(net.router.grpcAddress, clientCredentials(loadPartyIdentity(ensureNetwork(), HANGZHOU), 'router'), { 'grpc.ssl_target_name_override': 'localhost' });
+    const client = new RouterService(net().router.grpcAddress, clientCredentials(loadPartyIdentity(ensureNetwork(), HANGZHOU), 'router'), { 'grpc.ssl_target_name_override': 'localhost' });
     try {
       await assert.rejects(unaryCall(client, 'SubmitDecision', { decision_hop: hopToWire(late.sealed) }, 10_000), (e: unknown) => fromGrpcError(e)?.code === 'CONSENT_WITHDRAWN');
     } finally {
       client.close();
     }
-    const refused = await refusals(net.db, { applicationId: app.applicationId, code: 'CONSENT_WITHDRAWN' });
+    const refused = await refusals(net().db, { applicationId: app.applicationId, code: 'CONSENT_WITHDRAWN' });
     assert.ok(refused.some((r) => r.stage === 'bank decision' && r.from === HANGZHOU), 'the refusal is recorded');
-    assert.equal(await getSealedHop(net.db, late.header.hopId), undefined, 'nothing taken into custody');
+    assert.equal(await getSealedHop(net().db, late.header.hopId), undefined, 'nothing taken into custody');
   });
 
   it('on a withdrawal for the deciding bank only: the application stops; the bank is told consent ended, the channel to delete', async () => {
-    const consent = net.platform.consentFor([HANGZHOU, SUZHOU]);
-    const app = net.platform.prepare(GOOD, HANGZHOU, { consent });
-    assert.equal((await net.platform.submit(app)).status, 202);
-    await until('the bank to hold the credit report', () => net.banks.get(HANGZHOU)!.received.includes(app.applicationId));
-    const res = await net.platform.withdrawConsent(consent.id, { recipients: [HANGZHOU] });
+    const consent = net().platform.consentFor([HANGZHOU, SUZHOU]);
+    const app = net().platform.prepare(GOOD, HANGZHOU, { consent });
+    assert.equal((await net().platform.submit(app)).status, 202);
+    await until('the bank to hold the credit report', () => net().banks.get(HANGZHOU)!.received.includes(app.applicationId));
+    const res = await net().platform.withdrawConsent(consent.id, { recipients: [HANGZHOU] });
     assert.equal(res.body.state, 'partially_withdrawn');
     assert.deepEqual(res.body.applications, [{ applicationId: app.applicationId, stopped: true }]);
-    await waitForState(net.platform, app.applicationId, ['withdrawn']);
-    const notices = await net.db('notices').where({ application_id: app.applicationId }).orderBy('to_party');
+    await waitForState(net().platform, app.applicationId, ['withdrawn']);
+    const notices = await net().db('notices').where({ application_id: app.applicationId }).orderBy('to_party');
     assert.deepEqual(notices.map((n) => `${n.to_party}:${n.kind}:${n.acknowledged_at ? 'ack' : 'pending'}`), [`${HANGZHOU}:consent_withdrawn:ack`, `${DEV.channel}:delete_data:ack`]);
-    verifies(net, await applicationBundle(net.db, net.router.regulator.log, app.applicationId));
+    verifies(net(), await applicationBundle(net().db, net().router.regulator.log, app.applicationId));
   });
 
   it('refuses a later application under the withdrawn consent (CONSENT_WITHDRAWN) and records it', async () => {
-    const first = net.platform.prepare(GOOD, SUZHOU);
-    assert.equal((await net.platform.submit(first)).status, 202);
-    await waitForState(net.platform, first.applicationId, ['platform_notified']);
+    const first = net().platform.prepare(GOOD, SUZHOU);
+    assert.equal((await net().platform.submit(first)).status, 202);
+    await waitForState(net().platform, first.applicationId, ['platform_notified']);
     const consent = first.body.consent as { id: string };
-    assert.equal((await net.platform.withdrawConsent(consent.id)).status, 200);
+    assert.equal((await net().platform.withdrawConsent(consent.id)).status, 200);
     // the application had ended: the parties are told at once, and the payloads erased now
     const acked = await until('notices acknowledged', async () => {
-      const n = await net.db('notices').where({ application_id: first.applicationId }).whereNotNull('acknowledged_at');
+      const n = await net().db('notices').where({ application_id: first.applicationId }).whereNotNull('acknowledged_at');
       return n.length === 2 ? n : undefined;
     });
     assert.deepEqual(acked.map((n) => n.kind), ['consent_withdrawn', 'consent_withdrawn']);
-    await waitForState(net.platform, first.applicationId, ['payloads_erased']);
-    const again = net.platform.prepare(GOOD, SUZHOU, { consent: first.body.consent as never });
-    const res = await net.platform.submit(again);
+    await waitForState(net().platform, first.applicationId, ['payloads_erased']);
+    const again = net().platform.prepare(GOOD, SUZHOU, { consent: first.body.consent as never });
+    const res = await net().platform.submit(again);
     assert.equal(res.status, 403);
     assert.equal(res.body.error.code, 'CONSENT_WITHDRAWN');
-    assert.ok((await refusals(net.db, { code: 'CONSENT_WITHDRAWN' })).some((r) => r.stage === 'intake'));
+    assert.ok((await refusals(net().db, { code: 'CONSENT_WITHDRAWN' })).some((r) => r.stage === 'intake'));
   });
 
   it('takes consent as an object: registered, cited by id, read with its history, withdrawn for one bank only', async () => {
-    const consent = net.platform.consentFor([HANGZHOU, SUZHOU]);
-    const created = await net.platform.registerConsent(consent);
+    const consent = net().platform.consentFor([HANGZHOU, SUZHOU]);
+    const created = await net().platform.registerConsent(consent);
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.state, 'granted');
-    assert.equal((await net.platform.registerConsent(consent)).status, 200, 'registering the same terms again is idempotent');
-    const changed = await net.platform.registerConsent({ ...consent, purposes: ['marketing'] });
+    assert.equal((await net().platform.registerConsent(consent)).status, 200, 'registering the same terms again is idempotent');
+    const changed = await net().platform.registerConsent({ ...consent, purposes: ['marketing'] });
     assert.equal(changed.body.error.code, 'CONSENT_MISMATCH');
     const { deviceDigest: _d, ...noDevice } = consent;
-    assert.equal((await net.platform.registerConsent({ ...noDevice, id: `${consent.id}-b` })).body.error.code, 'REQUEST_MALFORMED');
+    assert.equal((await net().platform.registerConsent({ ...noDevice, id: `${consent.id}-b` })).body.error.code, 'REQUEST_MALFORMED');
 
-    const unknown = net.platform.prepare(GOOD, SUZHOU);
-    const res = await net.platform.submit(citing(unknown, 'consent_nobody_registered'));
+    const unknown = net().platform.prepare(GOOD, SUZHOU);
+    const res = await net().platform.submit(citing(unknown, 'consent_nobody_registered'));
     assert.equal(res.body.error.code, 'CONSENT_NOT_FOUND');
     assert.equal(res.status, 404);
 
-    const partial = await net.platform.withdrawConsent(consent.id, { recipients: [HANGZHOU] });
+    const partial = await net().platform.withdrawConsent(consent.id, { recipients: [HANGZHOU] });
     assert.equal(partial.status, 200, JSON.stringify(partial.body));
     assert.equal(partial.body.state, 'partially_withdrawn');
-    const view = await net.platform.request('GET', `/v1/consents/${consent.id}`);
+    const view = await net().platform.request('GET', `/v1/consents/${consent.id}`);
     assert.deepEqual(view.body.recipients.map((r: { party: string; state: string }) => `${r.party}:${r.state}`), [`${DEV.channel}:granted`, `${HANGZHOU}:withdrawn`, `${SUZHOU}:granted`]);
     assert.deepEqual(view.body.history.map((h: { state: string }) => h.state), ['granted', 'withdrawn']);
 
     // an application citing the consent by id: to the withdrawn bank, refused; to the other, it flows
-    const toWithdrawn = net.platform.prepare(GOOD, HANGZHOU, { consent });
-    const refused = await net.platform.submit(citing(toWithdrawn, consent.id));
+    const toWithdrawn = net().platform.prepare(GOOD, HANGZHOU, { consent });
+    const refused = await net().platform.submit(citing(toWithdrawn, consent.id));
     assert.equal(refused.body.error.code, 'CONSENT_WITHDRAWN', JSON.stringify(refused.body));
-    const toOther = net.platform.prepare(GOOD, SUZHOU, { consent });
-    const ok = await net.platform.submit(citing(toOther, consent.id));
+    const toOther = net().platform.prepare(GOOD, SUZHOU, { consent });
+    const ok = await net().platform.submit(citing(toOther, consent.id));
     assert.equal(ok.status, 202, JSON.stringify(ok.body));
-    await waitForState(net.platform, toOther.applicationId, ['platform_notified']);
-    assert.equal(net.platform.decisions.get(toOther.applicationId)?.outcome.status, 'approved');
+    await waitForState(net().platform, toOther.applicationId, ['platform_notified']);
+    assert.equal(net().platform.decisions.get(toOther.applicationId)?.outcome.status, 'approved');
 
     // another platform's consent does not exist for this one; the channel cannot register one
-    const other = await net.platform.request('GET', '/v1/consents/consent_of_nobody');
+    const other = await net().platform.request('GET', '/v1/consents/consent_of_nobody');
     assert.equal(other.body.error.code, 'CONSENT_NOT_FOUND');
   });
 
   it('names the channel product, the bank and its model behind each decision (PIPL Art. 24)', async () => {
-    const app = net.platform.prepare(GOOD, SUZHOU);
-    assert.equal((await net.platform.submit(app)).status, 202);
-    await waitForState(net.platform, app.applicationId, ['platform_notified']);
-    const res = await net.platform.request('GET', `/v1/applications/${app.applicationId}/provenance`);
+    const app = net().platform.prepare(GOOD, SUZHOU);
+    assert.equal((await net().platform.submit(app)).status, 202);
+    await waitForState(net().platform, app.applicationId, ['platform_notified']);
+    const res = await net().platform.request('GET', `/v1/applications/${app.applicationId}/provenance`);
     assert.equal(res.status, 200);
     assert.equal(res.body.model, 'data_channel');
     assert.equal(res.body.decisions.length, 1);
@@ -217,32 +219,24 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
 
 describe('redirect model: the bank’s own consent, and its withdrawal — real Temporal, gRPC, HTTP, MariaDB', function () {
   this.timeout(120_000);
-  let net: LocalNetwork;
-  let drop: () => Promise<void>;
-  const RISK = Object.fromEntries(Object.entries(GOOD).filter(([k]) => k.startsWith('risk.')));
-  before(async () =>
-    ({ net, drop } = await network('mysql', 'bankconsent', {
+  const net = useNetwork('mysql', 'bankconsent', {
       banks: { [SUZHOU]: { asyncAfterMs: 6000, decisionTimeoutMs: 60_000 } },
       retention: { approvedMs: 3_600_000, otherMs: 3_600_000 },
-    })),
-  );
-  after(async () => {
-    await net?.close();
-    await drop?.();
-  });
+    });
+  const RISK = Object.fromEntries(Object.entries(GOOD).filter(([k]) => k.startsWith('risk.')));
 
   it('records the consent given on the bank’s page; the bank’s withdrawal stops the application and the channel is told', async () => {
-    const started = await net.platform.startRedirect(SUZHOU, RISK);
+    const started = await net().platform.startRedirect(SUZHOU, RISK);
     assert.equal(started.submitted.status, 202, JSON.stringify(started.submitted.body));
     const page = new URL(started.redirectUrl);
     const form = new URLSearchParams({ token: started.token, name: '钱同意', idNumber: '330102199201014527', mobile: '13600002222', amount: '30000', term: '12', consent: 'yes' });
     const res = await fetch(`${page.origin}/h5/apply`, { method: 'POST', body: form, redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     assert.equal(res.status, 302, await res.text());
-    const bank = net.banks.get(SUZHOU)!;
+    const bank = net().banks.get(SUZHOU)!;
     await until('the bank to hold the credit report', () => bank.received.includes(started.applicationId));
 
     const consentId = `consent_${SUZHOU}_${started.applicationId}`;
-    const seen = await net.platform.request('GET', `/v1/consents/${consentId}`);
+    const seen = await net().platform.request('GET', `/v1/consents/${consentId}`);
     assert.equal(seen.body.error.code, 'CONSENT_NOT_FOUND', 'the bank’s consent is the bank’s: the platform does not see it');
     const withdrawn = await bank.withdrawConsent(started.applicationId);
     assert.equal(withdrawn.status, 200, JSON.stringify(withdrawn.body));
@@ -250,51 +244,45 @@ describe('redirect model: the bank’s own consent, and its withdrawal — real 
     assert.equal((withdrawn.body.consent as { createdBy: string }).createdBy, SUZHOU);
     assert.deepEqual(withdrawn.body.applications, [{ applicationId: started.applicationId, stopped: true }]);
 
-    const { body } = await waitForState(net.platform, started.applicationId, ['withdrawn']);
+    const { body } = await waitForState(net().platform, started.applicationId, ['withdrawn']);
     assert.equal(body.model, 'direct_redirect');
     assert.equal(bank.submitted.size, 0, 'stopped before the bank decided');
-    assert.ok(net.channel.notices.received.some((n) => n.applicationId === started.applicationId && n.kind === 'consent_withdrawn'));
+    assert.ok(net().channel.notices.received.some((n) => n.applicationId === started.applicationId && n.kind === 'consent_withdrawn'));
     assert.equal(await bank.h5Application(started.applicationId), undefined, 'the bank deleted what the customer typed on its page');
-    verifies(net, await applicationBundle(net.db, net.router.regulator.log, started.applicationId));
+    verifies(net(), await applicationBundle(net().db, net().router.regulator.log, started.applicationId));
   });
 });
 
 describe('retention and deletion — real Temporal, gRPC, HTTP, SQLite', function () {
   this.timeout(120_000);
-  let net: LocalNetwork;
-  let drop: () => Promise<void>;
-  before(async () => ({ net, drop } = await network('sqlite', 'retention', { retention: { approvedMs: 2500, otherMs: 1000 } })));
-  after(async () => {
-    await net?.close();
-    await drop?.();
-  });
+  const net = useNetwork('sqlite', 'retention', { retention: { approvedMs: 2500, otherMs: 1000 } });
 
   it('erases a declined application’s sealed payloads after its retention, asks the parties to delete, and still verifies', async () => {
-    const app = net.platform.prepare(FRAUD, HANGZHOU);
-    assert.equal((await net.platform.submit(app)).status, 202);
-    await waitForState(net.platform, app.applicationId, ['platform_notified']);
-    const hopIds = (await net.db('sealed_hops').where({ application_id: app.applicationId })).map((r) => r.hop_id as string);
+    const app = net().platform.prepare(FRAUD, HANGZHOU);
+    assert.equal((await net().platform.submit(app)).status, 202);
+    await waitForState(net().platform, app.applicationId, ['platform_notified']);
+    const hopIds = (await net().db('sealed_hops').where({ application_id: app.applicationId })).map((r) => r.hop_id as string);
     assert.equal(hopIds.length, 3);
-    const before = await getSealedHop(net.db, hopIds[0]!);
+    const before = await getSealedHop(net().db, hopIds[0]!);
     assert.ok(before?.sealed.ciphertext, 'held sealed until retention elapses');
-    const { body } = await waitForState(net.platform, app.applicationId, ['payloads_erased'], 20_000);
+    const { body } = await waitForState(net().platform, app.applicationId, ['payloads_erased'], 20_000);
     assert.ok(!(body.decision as { hop?: unknown }).hop, 'the status no longer carries the erased decision hop');
     for (const id of hopIds) {
-      const h = await getSealedHop(net.db, id);
+      const h = await getSealedHop(net().db, id);
       assert.ok(h?.erasedAt, `hop ${id} erased`);
       assert.deepEqual(Object.keys(h!.sealed).sort(), ['header', 'signature'], 'only the signed header stays');
     }
     await until('delete notices acknowledged', async () => {
-      const n = await net.db('notices').where({ application_id: app.applicationId, kind: 'delete_data' }).whereNotNull('acknowledged_at');
+      const n = await net().db('notices').where({ application_id: app.applicationId, kind: 'delete_data' }).whereNotNull('acknowledged_at');
       return n.length === 2 ? n : undefined;
     });
-    assert.ok(net.banks.get(HANGZHOU)!.notices.received.some((n) => n.applicationId === app.applicationId && n.kind === 'delete_data' && n.reason === 'DECLINED'));
-    const leaves = await leavesOfApplication(net.db, app.applicationId);
+    assert.ok(net().banks.get(HANGZHOU)!.notices.received.some((n) => n.applicationId === app.applicationId && n.kind === 'delete_data' && n.reason === 'DECLINED'));
+    const leaves = await leavesOfApplication(net().db, app.applicationId);
     const deletion = leaves.find((l) => l.kind === 'deletion')!.leaf as { hops: string[]; reason: string };
     assert.deepEqual([...deletion.hops].sort(), [...hopIds].sort());
     assert.equal(deletion.reason, 'DECLINED');
-    verifies(net, await applicationBundle(net.db, net.router.regulator.log, app.applicationId));
-    assert.deepEqual((await statesOf(net.db, app.applicationId)).map((s) => s.state), ['accepted', 'credit_report_sealed', 'declined', 'platform_notified', 'payloads_erased']);
+    verifies(net(), await applicationBundle(net().db, net().router.regulator.log, app.applicationId));
+    assert.deepEqual((await statesOf(net().db, app.applicationId)).map((s) => s.state), ['accepted', 'credit_report_sealed', 'declined', 'platform_notified', 'payloads_erased']);
   });
 
   it('leaves none of a deleted application’s personal data in any store: router, Temporal, logs, the parties’ stores', async () => {
@@ -302,25 +290,25 @@ describe('retention and deletion — real Temporal, gRPC, HTTP, SQLite', functio
     const tag = String(Date.now()).slice(-8);
     const customer = { ...FRAUD, 'customer.name': `删除测试${tag}`, 'customer.idNumber': `4401061990${tag}`, 'customer.mobile': `139${tag}` };
     const values = [customer['customer.name'], customer['customer.idNumber'], customer['customer.mobile']] as string[];
-    const app = net.platform.prepare(customer, HANGZHOU);
-    assert.equal((await net.platform.submit(app)).status, 202);
-    await waitForState(net.platform, app.applicationId, ['platform_notified']);
+    const app = net().platform.prepare(customer, HANGZHOU);
+    assert.equal((await net().platform.submit(app)).status, 202);
+    await waitForState(net().platform, app.applicationId, ['platform_notified']);
     // while held: the parties really have the data (decrypted from their vaults), never in plaintext at rest
-    const reports = await net.banks.get(HANGZHOU)!.creditReports(app.applicationId);
+    const reports = await net().banks.get(HANGZHOU)!.creditReports(app.applicationId);
     assert.equal(reports[0]?.['customer.idNumber'], customer['customer.idNumber'], 'the bank held the credit report');
-    assert.ok(await net.stores.get(DEV.channel)!.vault.has(app.applicationId), 'the channel held the application');
-    const partyData = [...net.stores.values()].flatMap((st) => [st.dbFile, `${st.dbFile}-wal`]);
+    assert.ok(await net().stores.get(DEV.channel)!.vault.has(app.applicationId), 'the channel held the application');
+    const partyData = [...net().stores.values()].flatMap((st) => [st.dbFile, `${st.dbFile}-wal`]);
     assert.deepEqual(scanForPlaintext(partyData, values).hits, [], 'the parties’ stores are encrypted at rest');
 
-    await waitForState(net.platform, app.applicationId, ['payloads_erased'], 20_000);
+    await waitForState(net().platform, app.applicationId, ['payloads_erased'], 20_000);
     await until('delete notices acknowledged', async () => {
-      const n = await net.db('notices').where({ application_id: app.applicationId, kind: 'delete_data' }).whereNotNull('acknowledged_at');
+      const n = await net().db('notices').where({ application_id: app.applicationId, kind: 'delete_data' }).whereNotNull('acknowledged_at');
       return n.length === 2 ? n : undefined;
     });
-    for (const [party, st] of net.stores) assert.equal(await st.vault.has(app.applicationId), false, `${party} deleted the application`);
-    assert.deepEqual(await net.banks.get(HANGZHOU)!.creditReports(app.applicationId), []);
+    for (const [party, st] of net().stores) assert.equal(await st.vault.has(app.applicationId), false, `${party} deleted the application`);
+    assert.deepEqual(await net().banks.get(HANGZHOU)!.creditReports(app.applicationId), []);
 
-    const dump = await dumpDatabase(net.db);
+    const dump = await dumpDatabase(net().db);
     assert.ok(dump.includes(app.applicationId), 'the router store was read (it still holds the evidence)');
     for (const v of values) assert.ok(!dump.includes(v), `router store holds ${v}`);
     const scan = scanForPlaintext([env.temporal!.dbFile, `${env.temporal!.dbFile}-wal`, join(RUN_DIR, 'logs'), ...partyData], values);
@@ -329,19 +317,19 @@ describe('retention and deletion — real Temporal, gRPC, HTTP, SQLite', functio
   });
 
   it('rotates a party’s at-rest key while it runs: old records stay readable, new ones use the new key, re-encryption leaves one key', async () => {
-    const st = net.stores.get(SUZHOU)!;
-    const bank = net.banks.get(SUZHOU)!;
-    const first = net.platform.prepare(GOOD, SUZHOU);
-    assert.equal((await net.platform.submit(first)).status, 202);
-    await waitForState(net.platform, first.applicationId, ['platform_notified']);
+    const st = net().stores.get(SUZHOU)!;
+    const bank = net().banks.get(SUZHOU)!;
+    const first = net().platform.prepare(GOOD, SUZHOU);
+    assert.equal((await net().platform.submit(first)).status, 202);
+    await waitForState(net().platform, first.applicationId, ['platform_notified']);
     const oldKey = st.keyring.primary().id;
     // another process (the operator's `dzl keyring rotate`) rotates the file the party reads
     const rotated = Keyring.open(st.keyring.path).rotate().id;
     assert.notEqual(rotated, oldKey);
     await new Promise((r) => setTimeout(r, 1100)); // the party re-reads its keyring at most once a second
-    const second = net.platform.prepare(GOOD, SUZHOU);
-    assert.equal((await net.platform.submit(second)).status, 202);
-    await waitForState(net.platform, second.applicationId, ['platform_notified']);
+    const second = net().platform.prepare(GOOD, SUZHOU);
+    assert.equal((await net().platform.submit(second)).status, 202);
+    await waitForState(net().platform, second.applicationId, ['platform_notified']);
     const before = await st.vault.stats();
     assert.ok((before.byKey[oldKey] ?? 0) > 0 && (before.byKey[rotated] ?? 0) > 0, JSON.stringify(before));
     while ((await st.vault.reencrypt()) > 0);
@@ -351,36 +339,30 @@ describe('retention and deletion — real Temporal, gRPC, HTTP, SQLite', functio
   });
 
   it('keeps an approved application longer and does not ask the bank to delete a loan it granted', async () => {
-    const app = net.platform.prepare(GOOD, SUZHOU);
-    assert.equal((await net.platform.submit(app)).status, 202);
-    await waitForState(net.platform, app.applicationId, ['platform_notified']);
-    const erasedAt = await until('retention', async () => (await statesOf(net.db, app.applicationId)).find((s) => s.state === 'payloads_erased'), 20_000);
-    const notified = (await statesOf(net.db, app.applicationId)).find((s) => s.state === 'platform_notified')!;
+    const app = net().platform.prepare(GOOD, SUZHOU);
+    assert.equal((await net().platform.submit(app)).status, 202);
+    await waitForState(net().platform, app.applicationId, ['platform_notified']);
+    const erasedAt = await until('retention', async () => (await statesOf(net().db, app.applicationId)).find((s) => s.state === 'payloads_erased'), 20_000);
+    const notified = (await statesOf(net().db, app.applicationId)).find((s) => s.state === 'platform_notified')!;
     assert.ok(erasedAt.at - notified.at >= 2000, 'approved applications keep the longer retention');
-    assert.equal((await net.db('notices').where({ application_id: app.applicationId })).length, 0);
-    verifies(net, await applicationBundle(net.db, net.router.regulator.log, app.applicationId));
+    assert.equal((await net().db('notices').where({ application_id: app.applicationId })).length, 0);
+    verifies(net(), await applicationBundle(net().db, net().router.regulator.log, app.applicationId));
   });
 });
 
 describe('minimisation at the router — real Temporal, gRPC, HTTP, SQLite', function () {
   this.timeout(120_000);
-  let net: LocalNetwork;
-  let drop: () => Promise<void>;
   // a channel that forwards the customer's income: an application element, lawful on this route by
   // origin, but not one the policy gives a bank in the data-channel model
-  before(async () => ({ net, drop } = await network('sqlite', 'minimise', { channelLeakFields: ['customer.monthlyIncome'] })));
-  after(async () => {
-    await net?.close();
-    await drop?.();
-  });
+  const net = useNetwork('sqlite', 'minimise', { channelLeakFields: ['customer.monthlyIncome'] });
 
   it('refuses a credit report carrying more than the policy gives that bank (FIELD_EXCEEDS_MINIMISATION), and records it', async () => {
-    const app = net.platform.prepare(GOOD, HANGZHOU);
-    assert.equal((await net.platform.submit(app)).status, 202);
-    const { body } = await waitForState(net.platform, app.applicationId, ['refused']);
+    const app = net().platform.prepare(GOOD, HANGZHOU);
+    assert.equal((await net().platform.submit(app)).status, 202);
+    const { body } = await waitForState(net().platform, app.applicationId, ['refused']);
     assert.equal((body.history as { state: string; reasonCode?: string }[]).find((s) => s.state === 'refused')?.reasonCode, 'FIELD_EXCEEDS_MINIMISATION');
-    assert.ok(!net.banks.get(HANGZHOU)!.received.includes(app.applicationId), 'the bank never received the report');
-    const r = await refusals(net.db, { applicationId: app.applicationId, code: 'FIELD_EXCEEDS_MINIMISATION' });
+    assert.ok(!net().banks.get(HANGZHOU)!.received.includes(app.applicationId), 'the bank never received the report');
+    const r = await refusals(net().db, { applicationId: app.applicationId, code: 'FIELD_EXCEEDS_MINIMISATION' });
     assert.equal(r.length, 1);
     assert.match(r[0]!.message, /customer\.monthlyIncome/);
     assert.doesNotMatch(r[0]!.message, new RegExp(String(GOOD['customer.monthlyIncome'])), 'the refusal names the field, never its value');
