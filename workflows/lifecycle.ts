@@ -45,8 +45,8 @@ const { sendNotice, purgeApplication, sweepRetention, markPartyDeletionStarted }
 
 /**
  * Watches for the customer's withdrawal while the flow runs: the flow's pending step is then
- * cancelled. A withdrawal that arrives after the flow ended is kept (`withdrawn`) for the caller
- * to pass on to the retention timer.
+ * cancelled. A withdrawal that arrives after the flow ended is kept (`withdrawn`): the caller
+ * then tells the parties as for any ended application.
  */
 export class WithdrawalWatch {
   withdrawn: Withdrawal | undefined;
