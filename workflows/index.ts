@@ -1,4 +1,4 @@
 export { dataChannelApplication } from './dataChannel';
 export { directRedirectApplication } from './directRedirect';
 export { disbursementNotice } from './disbursement';
-export { deleteAtParties, retentionSweeper, withdrawEndedApplication } from './lifecycle';
+export { deleteAtParties, retentionSweeper, withdrawConsentWorkflow, withdrawEndedApplication } from './lifecycle';

@@ -12,8 +12,9 @@
  *    application that did not end in a loan asks each party that received its data to delete it.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { CancellationScope, continueAsNew, defineSignal, isCancellation, ParentClosePolicy, proxyActivities, proxyLocalActivities, setHandler, sleep, startChild } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, defineSignal, getExternalWorkflowHandle, isCancellation, ParentClosePolicy, proxyActivities, proxyLocalActivities, setHandler, sleep, startChild } from '@temporalio/workflow';
 import type * as activities from '../services/worker/activities';
+import type { WithdrawalRequest } from '../services/worker/activities';
 import type { NoticeReason } from '../services/evidence/lifecycle';
 
 export interface Withdrawal {
@@ -37,7 +38,7 @@ const { holdersOf, setRetention, recordUnacknowledged } = proxyLocalActivities<t
 
 // A party that is down is asked again and again, more slowly, for up to 30 days: a notice is a
 // legal duty, not a best effort. Regular activities, so the retries live on the server's timers.
-const { sendNotice, purgeApplication, sweepRetention, markPartyDeletionStarted } = proxyActivities<typeof activities.activityTypes>({
+const { sendNotice, purgeApplication, sweepRetention, markPartyDeletionStarted, recordConsentWithdrawal } = proxyActivities<typeof activities.activityTypes>({
   startToCloseTimeout: '20 seconds',
   scheduleToCloseTimeout: '30 days',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes' },
@@ -86,6 +87,33 @@ export async function noticeHolders(applicationId: string, kind: 'consent_withdr
 export async function withdrawEndedApplication(ref: { applicationId: string }): Promise<void> {
   await noticeHolders(ref.applicationId, 'consent_withdrawn', 'CONSENT_WITHDRAWN');
   await purgeApplication({ applicationId: ref.applicationId, reason: 'CONSENT_WITHDRAWN' });
+}
+
+/**
+ * A customer's withdrawal, as one durable step: once the router has started it, the withdrawal is
+ * recorded and every application it concerns is stopped, whatever crashes meanwhile. A running
+ * application is signalled; one that has ended gets `withdrawEndedApplication`.
+ */
+export async function withdrawConsentWorkflow(w: WithdrawalRequest): Promise<{ applicationId: string; stopped: boolean }[]> {
+  const plan = await recordConsentWithdrawal(w);
+  const signal: Withdrawal = { consentId: w.consentId, by: w.by, at: w.actedAt };
+  const answer = [];
+  for (const p of plan) {
+    if (p.stops) {
+      try {
+        await getExternalWorkflowHandle(p.workflowId).signal(withdrawSignal, signal);
+      } catch {
+        // it has ended: its parties are told, and its payloads erased, now
+        try {
+          await startChild(withdrawEndedApplication, { workflowId: `dzl-withdraw-${p.applicationId}`, args: [{ applicationId: p.applicationId }], parentClosePolicy: ParentClosePolicy.ABANDON });
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
+      }
+    }
+    answer.push({ applicationId: p.applicationId, stopped: p.stops });
+  }
+  return answer;
 }
 
 /** Asks every party that received a declined (or otherwise unfunded) application's data to delete it. */

@@ -191,3 +191,27 @@ export async function lockConsentOfApplication(trx: Knex.Transaction, app: { id:
   }
   return consentOfApplication(trx, app);
 }
+
+export interface StopPlan {
+  applicationId: string;
+  workflowId: string;
+  /** Whether the withdrawal concerns it: all recipients, its channel, or a party its hops went to. */
+  stops: boolean;
+}
+
+/** Which applications under a consent a withdrawal (for these recipients, or all) stops. */
+export async function applicationsToStop(db: Db, consent: Consent, recipients: string[] | undefined): Promise<StopPlan[]> {
+  const withdrawn = new Set(recipients ?? consent.recipients);
+  const ids = consent.applicationId
+    ? [consent.applicationId]
+    : (await db('applications').where({ consent_id: consent.id }).orderBy('created_at').select('id')).map((r) => r.id as string);
+  const plan: StopPlan[] = [];
+  for (const applicationId of ids) {
+    const app = await db('applications').where({ id: applicationId }).first();
+    if (!app) continue; // a redirect whose hops never came: nothing was sent
+    const involved = (await db('sealed_hops').where({ application_id: applicationId }).distinct('to_party')).map((r) => r.to_party as string);
+    const stops = !recipients || withdrawn.has(app.channel_id as string) || involved.some((p) => withdrawn.has(p));
+    plan.push({ applicationId, workflowId: app.workflow_id as string, stops });
+  }
+  return plan;
+}

@@ -3,20 +3,19 @@
  * model, the bank registers the one given on its own page), reads its state and history, and
  * records the customer's withdrawal — which stops every application still running under it.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { createHash } from 'node:crypto';
+import type { WithdrawalRequest } from '../worker/activities';
 import { TASK_QUEUE } from '../temporal/dataConverter';
 import { DzlError } from '../common/errors';
 import { parseConsent, type Consent } from '../consent/consent';
-import { consentView, recordWithdrawal, registerConsent, type ConsentView } from '../consent/registry';
+import { consentView, registerConsent, type ConsentView } from '../consent/registry';
 import { recordRefusal } from '../evidence/ledger';
 import type { NetworkDirectory } from '../registry/directory';
 import { getConsent } from '../store/applications';
 import type { Db } from '../store/db';
-import type { Logger } from '../common/logger';
-import { withdrawSignal } from '../../workflows/lifecycle';
 
 export interface ConsentDeps {
-  log: Logger;
   db: Db;
   directory: () => NetworkDirectory;
   temporal: Client;
@@ -85,7 +84,8 @@ async function applicationsUnder(db: Db, c: Consent): Promise<string[]> {
  * recorded first (so every later hop is refused with CONSENT_WITHDRAWN whatever happens next),
  * then each application under it that involves a withdrawn recipient is stopped: its workflow,
  * or once that has ended, a workflow that notifies the parties at once and erases the payloads.
- * Repeating the request repeats the signals and records nothing twice.
+ * Both steps run in one workflow (withdrawConsentWorkflow), so a crash between them loses
+ * nothing. Repeating the request repeats the signals and records nothing twice.
  */
 export async function withdrawConsent(deps: ConsentDeps, party: string, id: string, body: unknown): Promise<ConsentView & { applications: { applicationId: string; stopped: boolean }[] }> {
   return refused(deps, party, 'consent withdrawal', async () => {
@@ -102,49 +102,21 @@ export async function withdrawConsent(deps: ConsentDeps, party: string, id: stri
       throw new DzlError('REQUEST_MALFORMED', 'body.recipients, when given, must list the recipients the customer withdrew consent for', { member: 'recipients' });
     }
     const recipients = b.recipients as string[] | undefined;
-    await recordWithdrawal(deps.db, consent, { by: party, ...(recipients ? { recipients } : {}), actedAt: b.actedAt, ...(typeof b.deviceDigest === 'string' ? { deviceDigest: b.deviceDigest } : {}) });
-    const withdrawnSet = new Set(recipients ?? consent.recipients);
-    const applications = [];
-    for (const applicationId of await applicationsUnder(deps.db, consent)) {
-      const app = await deps.db('applications').where({ id: applicationId }).first();
-      if (!app) continue; // a redirect whose hops never came: nothing was sent
-      const involved = (await deps.db('sealed_hops').where({ application_id: applicationId }).distinct('to_party')).map((r) => r.to_party as string);
-      const stops = !recipients || involved.some((p) => withdrawnSet.has(p)) || withdrawnSet.has(app.channel_id as string);
-      let stopped = false;
-      if (stops) {
-        try {
-          stopped = await stop(deps.temporal, app.workflow_id as string, applicationId, { consentId: id, by: party, at: new Date(b.actedAt).toISOString() });
-        } catch (err) {
-          // one application that could not be reached does not keep the others running; the
-          // withdrawal stands (every later hop is refused) and repeating the request stops it
-          deps.log.error({ applicationId, err: (err as Error)?.name }, 'withdrawal could not stop the application');
-        }
-      }
-      applications.push({ applicationId, stopped });
+    const unknown = (recipients ?? []).filter((r) => !consent.recipients.includes(r));
+    if (unknown.length > 0) {
+      throw new DzlError('REQUEST_MALFORMED', `recipients ${unknown.join(', ')} are not recipients of consent ${consent.id}`, { member: 'recipients', fields: unknown });
+    }
+    // one durable workflow records the withdrawal and stops what it concerns: once started, it
+    // completes whatever crashes; the same withdrawal again runs it again, which records nothing twice
+    const request: WithdrawalRequest = { consentId: id, by: party, ...(recipients ? { recipients: [...new Set(recipients)].sort() } : {}), actedAt: new Date(b.actedAt).toISOString(), ...(typeof b.deviceDigest === 'string' ? { deviceDigest: b.deviceDigest } : {}) };
+    const workflowId = `dzl-withdrawal-${createHash('sha256').update(JSON.stringify([id, request.recipients ?? '*'])).digest('hex').slice(0, 32)}`;
+    let applications: { applicationId: string; stopped: boolean }[];
+    try {
+      applications = await deps.temporal.workflow.execute('withdrawConsentWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [request] });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      applications = await deps.temporal.workflow.getHandle(workflowId).result();
     }
     return { ...(await consentView(deps.db, id))!, applications };
   });
-}
-
-/**
- * Signals the application's workflow while it runs; once it has ended, starts the workflow that
- * tells the parties and erases the payloads now (once per application: its id is fixed).
- */
-async function stop(temporal: Client, workflowId: string, applicationId: string, w: { consentId: string; by: string; at: string }): Promise<boolean> {
-  const handle = temporal.workflow.getHandle(workflowId);
-  try {
-    if ((await handle.describe()).status.name === 'RUNNING') {
-      await handle.signal(withdrawSignal, w);
-      return true;
-    }
-  } catch (err) {
-    // ended between the two calls: handled as ended
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
-  try {
-    await temporal.workflow.start('withdrawEndedApplication', { taskQueue: TASK_QUEUE, workflowId: `dzl-withdraw-${applicationId}`, args: [{ applicationId }] });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-  return true;
 }

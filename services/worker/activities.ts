@@ -10,6 +10,7 @@ import { getConsentOrFail } from './lookups';
 import { recordDeletion, recordNotice, recordReceipt, recordRefusal } from '../evidence/ledger';
 import { noticeDigest, signNotice, type NoticeKind, type NoticeReason, type SignedNotice } from '../evidence/lifecycle';
 import { checkConsentCovers, withdrawnFor } from '../consent/consent';
+import { applicationsToStop, recordWithdrawal, type StopPlan } from '../consent/registry';
 import { createHash } from 'node:crypto';
 import { insertIgnore } from '../store/db';
 import { fromGrpcError, hopFromWire, hopToWire, receiptFromWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
@@ -20,7 +21,7 @@ import { decodeHop, RELAYED_MAX_AGE_MS, type DecisionOutcome, type HopKind } fro
 import { verifyReceipt } from '../seal/receipt';
 import { signRequest } from '../seal/requestSignature';
 import type { NonceStore } from '../seal/replay';
-import { appendState, erasePayloads, getApplication, getSealedHop, recipientsOf, type ApplicationRow, type StoredHop } from '../store/applications';
+import { appendState, erasePayloads, getApplication, getConsent, getSealedHop, recipientsOf, type ApplicationRow, type StoredHop } from '../store/applications';
 import { fromB64url } from '../seal/bytes';
 import type { Db } from '../store/db';
 import type { PartyClients } from './partyClients';
@@ -35,6 +36,14 @@ export interface ActivityDeps {
   deliveryTimeoutMs?: number;
   /** The longest the retention sweeper sleeps between sweeps (it wakes sooner when one is due). */
   retentionSweepMs?: number;
+}
+
+export interface WithdrawalRequest {
+  consentId: string;
+  by: string;
+  recipients?: string[];
+  actedAt: string;
+  deviceDigest?: string;
 }
 
 export interface HopRef {
@@ -309,6 +318,14 @@ export function createActivities(deps: ActivityDeps) {
      */
     async holdersOf(ref: { applicationId: string }): Promise<string[]> {
       return recipientsOf(deps.db, ref.applicationId, ['application', 'credit_report', 'redirect']);
+    },
+
+    /** A withdrawal, recorded (once, whoever asks again), and what it stops. */
+    async recordConsentWithdrawal(w: WithdrawalRequest): Promise<StopPlan[]> {
+      const consent = await getConsent(deps.db, w.consentId);
+      if (!consent) throw ApplicationFailure.nonRetryable(`consent ${w.consentId} is not in the store`, 'CONSENT_NOT_FOUND');
+      await recordWithdrawal(deps.db, consent, w);
+      return applicationsToStop(deps.db, consent, w.recipients);
     },
 
     /** The evidence of a notice a party left unacknowledged through every retry. */
