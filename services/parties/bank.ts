@@ -14,7 +14,7 @@ import type { SignedReceipt } from '../seal/receipt';
 import { PartyInbox } from './inbox';
 import type { Vault } from '../atrest/vault';
 import { signRequest } from '../seal/requestSignature';
-import { NoticeDesk } from './notices';
+import { deleteApplicationData, isWithdrawn, NoticeDesk } from './notices';
 import type { NoticeBody } from '../evidence/lifecycle';
 
 export interface BankOptions {
@@ -87,8 +87,6 @@ export class ReferenceBank {
   readonly disbursed = new Map<string, { hopId: string; accepted: boolean; code?: string }>();
   private readonly redirectInbox: PartyInbox<void>;
   readonly notices: NoticeDesk;
-  /** Applications the customer withdrew consent for: nothing more is decided or sent for them. */
-  private readonly stopped = new Set<string>();
 
   constructor(private readonly opts: BankOptions) {
     this.inbox = new PartyInbox(opts.identity, opts.directory, 'credit_report');
@@ -98,8 +96,7 @@ export class ReferenceBank {
 
   /** A withdrawal stops the application here; either notice deletes what we hold of it. */
   private async forget(n: NoticeBody): Promise<void> {
-    if (n.kind === 'consent_withdrawn') this.stopped.add(n.applicationId);
-    await this.opts.vault.deleteApplication(n.applicationId);
+    await deleteApplicationData(this.opts.vault, n);
     this.expectedTokens.delete(n.applicationId);
     this.inbox.forget(n.hops);
     this.redirectInbox.forget(n.hops);
@@ -168,8 +165,8 @@ export class ReferenceBank {
   }
 
   /** Whether a withdrawal stopped this application (a pending decision is then never sent). */
-  isStopped(applicationId: string): boolean {
-    return this.stopped.has(applicationId);
+  isStopped(applicationId: string): Promise<boolean> {
+    return isWithdrawn(this.opts.vault, applicationId);
   }
 
   async deliverRedirect(hop: SealedHop | undefined): Promise<{ receipt: SignedReceipt }> {
@@ -232,7 +229,7 @@ export class ReferenceBank {
 
   async deliverCreditReport(hop: SealedHop | undefined): Promise<{ receipt: SignedReceipt; decisionHop?: SealedHop }> {
     const answer = await this.inbox.receive(hop, async (opened) => {
-      if (this.stopped.has(opened.header.applicationId)) {
+      if (await this.isStopped(opened.header.applicationId)) {
         throw new DzlError('CONSENT_WITHDRAWN', `the router told ${this.partyId} the customer withdrew consent for ${opened.header.applicationId}`);
       }
       this.received.push(opened.header.applicationId);
@@ -246,9 +243,9 @@ export class ReferenceBank {
   }
 
   private async decideLater(opened: OpenedHop, routerGrpc: string): Promise<void> {
-    if (this.stopped.has(opened.header.applicationId)) return;
+    if (await this.isStopped(opened.header.applicationId)) return;
     const hop = await this.decideAndSeal(opened);
-    if (this.stopped.has(opened.header.applicationId)) return;
+    if (await this.isStopped(opened.header.applicationId)) return;
     const { RouterService } = loadDzlProtos();
     const client = new RouterService(routerGrpc, clientCredentials(this.opts.identity, 'router'), { 'grpc.ssl_target_name_override': 'localhost' });
     const hopId = decodeHop(hop).header.hopId;

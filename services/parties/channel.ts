@@ -17,7 +17,7 @@ import { PartyInbox } from './inbox';
 import { minimalFieldsFor } from '../routing/minimisation';
 import type { Vault } from '../atrest/vault';
 import { b64url, fromB64url } from '../seal/bytes';
-import { NoticeDesk } from './notices';
+import { deleteApplicationData, isWithdrawn, NoticeDesk } from './notices';
 import type { NoticeBody } from '../evidence/lifecycle';
 
 
@@ -67,16 +67,12 @@ export class ReferenceChannel {
     this.notices = new NoticeDesk(opts.identity, opts.directory, async (n) => this.forget(n));
   }
 
-  /** Applications whose consent was withdrawn: nothing more is processed or reported for them. */
-  private readonly stopped = new Set<string>();
-
   /** A withdrawal or a deletion notice: everything kept of the application's hops goes. */
   private async forget(n: NoticeBody): Promise<void> {
-    if (n.kind === 'consent_withdrawn') this.stopped.add(n.applicationId);
     for (const hopId of n.hops) {
       for (const key of [...this.reports.keys()]) if (key.startsWith(`${hopId}\n`)) this.reports.delete(key);
     }
-    await this.opts.vault.deleteApplication(n.applicationId);
+    await deleteApplicationData(this.opts.vault, n);
     this.inbox.forget(n.hops);
   }
 
@@ -104,7 +100,7 @@ export class ReferenceChannel {
 
   private async toBank(opened: OpenedHop, bankId: string): Promise<SealedHop> {
     const { header, fields } = opened;
-    if (this.stopped.has(header.applicationId)) {
+    if (await isWithdrawn(this.opts.vault, header.applicationId)) {
       throw new DzlError('CONSENT_WITHDRAWN', `the router told ${this.partyId} the customer withdrew consent for ${header.applicationId}`);
     }
     await this.opts.vault.put(header.applicationId, 'application_hop', header.hopId, { header, fields, salt: b64url(opened.salt) });

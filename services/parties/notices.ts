@@ -13,6 +13,22 @@ import { signReceipt, type SignedReceipt } from '../seal/receipt';
 import { callerParty, receiptToWire, toGrpcError } from '../grpc/transport';
 import type { PartyIdentity } from '../pki/network';
 import type { NetworkDirectory } from '../registry/directory';
+import type { Vault } from '../atrest/vault';
+
+/**
+ * Deletes what a party holds of the application. Of a withdrawn one it keeps a tombstone (the
+ * notice id and time, nothing personal), in its store so that it survives a restart: the party
+ * goes on refusing that application's hops.
+ */
+export async function deleteApplicationData(vault: Vault, n: NoticeBody): Promise<void> {
+  const withdrawn = n.kind === 'consent_withdrawn' || (await isWithdrawn(vault, n.applicationId));
+  await vault.deleteApplication(n.applicationId);
+  if (withdrawn) await vault.put(n.applicationId, 'tombstone', 'withdrawn', { noticeId: n.noticeId, at: n.issuedAt });
+}
+
+export async function isWithdrawn(vault: Vault, applicationId: string): Promise<boolean> {
+  return (await vault.get(applicationId, 'tombstone', 'withdrawn')) !== undefined;
+}
 
 export class NoticeDesk {
   /** Every notice acted on, in order of arrival (ids and hops only: what the party was told). */

@@ -83,7 +83,7 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
     assert.deepEqual(result, { status: 'withdrawn', by: DEV.platform });
     // the workflow ended while the bank was still deciding: its decision was never taken
     assert.equal(bank.submitted.size, 0, 'the workflow stopped before the bank decided');
-    assert.ok(bank.isStopped(app.applicationId));
+    assert.ok(await bank.isStopped(app.applicationId), 'the bank keeps a tombstone in its store');
     const toBank = bank.notices.received.find((n) => n.applicationId === app.applicationId);
     assert.equal(toBank?.kind, 'consent_withdrawn');
     const toChannel = net().channel.notices.received.find((n) => n.applicationId === app.applicationId);
