@@ -94,6 +94,29 @@ export class ReferenceBank {
     this.notices = new NoticeDesk(opts.identity, opts.directory, async (n) => this.forget(n));
   }
 
+  private readonly pending = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  /**
+   * Work the bank does later (an asynchronous decision, a disbursement). If it fails, nothing is
+   * sent: the router's decision timeout, or the platform's reconciliation, shows it.
+   */
+  private later(ms: number, work: () => Promise<void>): void {
+    const t = setTimeout(() => {
+      this.pending.delete(t);
+      if (!this.closed) work().catch(() => undefined);
+    }, ms);
+    t.unref();
+    this.pending.add(t);
+  }
+
+  /** Stops the bank's pending work (before its store closes). */
+  close(): void {
+    this.closed = true;
+    for (const t of this.pending) clearTimeout(t);
+    this.pending.clear();
+  }
+
   /** A withdrawal stops the application here; either notice deletes what we hold of it. */
   private async forget(n: NoticeBody): Promise<void> {
     await deleteApplicationData(this.opts.vault, n);
@@ -236,7 +259,7 @@ export class ReferenceBank {
       await this.opts.vault.put(opened.header.applicationId, 'credit_report', opened.header.hopId, opened.fields);
       if (!this.opts.async) return this.decideAndSeal(opened);
       const { routerGrpc, afterMs } = this.opts.async;
-      setTimeout(() => void this.decideLater(opened, routerGrpc), afterMs).unref();
+      this.later(afterMs, () => this.decideLater(opened, routerGrpc));
       return undefined;
     });
     return { receipt: answer.receipt, ...(answer.result ? { decisionHop: answer.result } : {}) };
@@ -288,7 +311,7 @@ export class ReferenceBank {
       provenance: this.opts.model ?? DEFAULT_BANK_MODEL,
     }).sealed;
     if (d.outcome.status === 'approved' && this.opts.disburseAfterMs !== undefined) {
-      setTimeout(() => void this.reportDisbursement(sealed, opened, Number(d.fields['decision.limit'] ?? 0)), this.opts.disburseAfterMs).unref();
+      this.later(this.opts.disburseAfterMs, () => this.reportDisbursement(sealed, opened, Number(d.fields['decision.limit'] ?? 0)));
     }
     return sealed;
   }

@@ -127,6 +127,7 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
       await platform.close();
       for (const s of servers) s.forceShutdown();
       for (const w of webServers) w.close();
+      for (const b of banks.values()) b.close();
       for (const st of stores.values()) await st.close();
       await db.destroy();
     },
