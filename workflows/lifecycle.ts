@@ -152,5 +152,5 @@ export async function scheduleRetention(applicationId: string, status: string, p
   const p = policy ?? DEFAULT_RETENTION;
   const reason: NoticeReason =
     status === 'approved' ? 'RETENTION_ELAPSED' : status === 'withdrawn' ? 'CONSENT_WITHDRAWN' : status === 'declined' ? 'DECLINED' : status === 'no_funding' ? 'NO_FUNDING' : status === 'expired' ? 'EXPIRED' : status === 'failed' ? 'FAILED' : 'REFUSED';
-  await setRetention({ applicationId, retainMs: status === 'approved' ? p.approvedMs : p.otherMs, reason, askParties: status !== 'approved' && status !== 'withdrawn' });
+  await setRetention({ applicationId, retainMs: status === 'approved' ? p.approvedMs : p.otherMs, reason });
 }

@@ -68,6 +68,11 @@ export function checkConsentCovers(consent: Consent, recipient: string, at: Date
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const DIGEST = /^[A-Za-z0-9_-]{43}$/;
+
+/** A device digest: the base64url SHA-256 a party computed of the device identifier. */
+export function isDeviceDigest(v: unknown): v is string {
+  return typeof v === 'string' && DIGEST.test(v);
+}
 /** Recipients and purposes per consent: a consent names a channel and a handful of banks. */
 const MAX_LIST = 32;
 
@@ -91,7 +96,7 @@ export function parseConsent(input: unknown, platformId: string): Consent {
     if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw bad(name, 'an RFC 3339 timestamp');
     return new Date(v).toISOString();
   };
-  if (c.deviceDigest !== undefined && (typeof c.deviceDigest !== 'string' || !DIGEST.test(c.deviceDigest))) {
+  if (c.deviceDigest !== undefined && !isDeviceDigest(c.deviceDigest)) {
     throw bad('deviceDigest', 'the base64url SHA-256 (43 characters) of the device identifier, hashed by you: never the identifier itself');
   }
   if (c.applicationId !== undefined && (typeof c.applicationId !== 'string' || !ID.test(c.applicationId))) throw bad('applicationId', 'an identifier');

@@ -92,18 +92,21 @@ function recipientsKey(recipients: string[] | undefined): string {
   return recipients ? createHash('sha256').update(JSON.stringify([...new Set(recipients)].sort())).digest('hex') : '*';
 }
 
+/** A withdrawal names only recipients the consent has (REQUEST_MALFORMED otherwise). */
+export function checkWithdrawnRecipients(consent: Consent, recipients: string[] | undefined): void {
+  const unknown = (recipients ?? []).filter((r) => !consent.recipients.includes(r));
+  if (unknown.length > 0) {
+    throw new DzlError('REQUEST_MALFORMED', `recipients ${unknown.join(', ')} are not recipients of consent ${consent.id}`, { member: 'recipients', fields: unknown });
+  }
+}
+
 /** Appends a withdrawal (idempotent per consent and recipient set) with its evidence leaf. */
 export async function recordWithdrawal(
   db: Db,
   consent: Consent,
   w: { by: string; recipients?: string[]; actedAt: string; deviceDigest?: string },
 ): Promise<{ recorded: boolean }> {
-  if (w.recipients) {
-    const unknown = w.recipients.filter((r) => !consent.recipients.includes(r));
-    if (unknown.length > 0) {
-      throw new DzlError('REQUEST_MALFORMED', `recipients ${unknown.join(', ')} are not recipients of consent ${consent.id}`, { member: 'recipients', fields: unknown });
-    }
-  }
+  checkWithdrawnRecipients(consent, w.recipients);
   const all = !w.recipients || consent.recipients.every((r) => w.recipients!.includes(r));
   const recipients = all ? undefined : [...new Set(w.recipients)].sort();
   return db.transaction(async (trx) => {
@@ -192,6 +195,12 @@ export async function lockConsentOfApplication(trx: Knex.Transaction, app: { id:
   return consentOfApplication(trx, app);
 }
 
+/** The applications under a consent: those citing it, or the one a bank's own consent was given for. */
+export async function applicationIdsUnder(db: Db, consent: Consent): Promise<string[]> {
+  if (consent.applicationId) return [consent.applicationId];
+  return (await db('applications').where({ consent_id: consent.id }).orderBy('created_at').select('id')).map((r) => r.id as string);
+}
+
 export interface StopPlan {
   applicationId: string;
   workflowId: string;
@@ -202,11 +211,8 @@ export interface StopPlan {
 /** Which applications under a consent a withdrawal (for these recipients, or all) stops. */
 export async function applicationsToStop(db: Db, consent: Consent, recipients: string[] | undefined): Promise<StopPlan[]> {
   const withdrawn = new Set(recipients ?? consent.recipients);
-  const ids = consent.applicationId
-    ? [consent.applicationId]
-    : (await db('applications').where({ consent_id: consent.id }).orderBy('created_at').select('id')).map((r) => r.id as string);
   const plan: StopPlan[] = [];
-  for (const applicationId of ids) {
+  for (const applicationId of await applicationIdsUnder(db, consent)) {
     const app = await db('applications').where({ id: applicationId }).first();
     if (!app) continue; // a redirect whose hops never came: nothing was sent
     const involved = (await db('sealed_hops').where({ application_id: applicationId }).distinct('to_party')).map((r) => r.to_party as string);

@@ -8,7 +8,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { ErrorCode } from '../common/errors';
+import { DzlError, type ErrorCode } from '../common/errors';
 import { b64url } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { decodeHop, type HopHeader, type SealedHop } from '../seal/hop';
@@ -141,6 +141,19 @@ export async function recordConsent(db: Conn, consent: Consent): Promise<boolean
 }
 
 /** A withdrawal or expiry, once per (consent, state, recipients). `applicationId` files it with a bank's own consent. */
+/**
+ * Runs a request on the router's behalf: a refusal (a DzlError) is recorded before it is thrown,
+ * with what parses of the hop the request carried.
+ */
+export async function recordingRefusals<T>(db: Db, at: { stage: string; from: string; input?: unknown }, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof DzlError) await recordRefusal(db, { code: err.code, message: err.message, stage: at.stage, refusedBy: 'router', ...refusalRefs(at.input), from: at.from });
+    throw err;
+  }
+}
+
 export async function recordConsentState(db: Conn, s: Omit<ConsentStateLeaf, 'type' | 'recordedAt'>, applicationId?: string): Promise<boolean> {
   const leaf: ConsentStateLeaf = { type: 'consent_state', recordedAt: new Date().toISOString(), ...s };
   // hashed: a key of fixed length, however many recipients (the dedup column holds 191 characters)

@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import type { WithdrawalRequest } from '../worker/activities';
 import { TASK_QUEUE } from '../temporal/dataConverter';
 import { DzlError } from '../common/errors';
-import { parseConsent, type Consent } from '../consent/consent';
-import { consentView, registerConsent, type ConsentView } from '../consent/registry';
-import { recordRefusal } from '../evidence/ledger';
+import { isDeviceDigest, parseConsent, type Consent } from '../consent/consent';
+import { applicationIdsUnder, checkWithdrawnRecipients, consentView, registerConsent, type ConsentView } from '../consent/registry';
+import { recordingRefusals } from '../evidence/ledger';
 import type { NetworkDirectory } from '../registry/directory';
 import { getConsent } from '../store/applications';
 import type { Db } from '../store/db';
@@ -21,18 +21,9 @@ export interface ConsentDeps {
   temporal: Client;
 }
 
-async function refused<T>(deps: ConsentDeps, party: string, stage: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof DzlError) await recordRefusal(deps.db, { code: err.code, message: err.message, stage, refusedBy: 'router', from: party });
-    throw err;
-  }
-}
-
 /** POST /v1/consents: idempotent on the consent id (same terms → the standing consent). */
 export async function declareConsent(deps: ConsentDeps, party: string, body: unknown): Promise<{ created: boolean; view: ConsentView }> {
-  return refused(deps, party, 'consent', async () => {
+  return recordingRefusals(deps.db, { stage: 'consent', from: party }, async () => {
     const role = deps.directory().requireParty(party).role;
     let consent: Consent;
     if (role === 'platform') {
@@ -71,12 +62,7 @@ async function visibleConsent(deps: ConsentDeps, party: string, id: string): Pro
 
 export async function readConsent(deps: ConsentDeps, party: string, id: string): Promise<ConsentView & { applications: string[] }> {
   const c = await visibleConsent(deps, party, id);
-  return { ...(await consentView(deps.db, c.id))!, applications: await applicationsUnder(deps.db, c) };
-}
-
-async function applicationsUnder(db: Db, c: Consent): Promise<string[]> {
-  if (c.applicationId) return [c.applicationId];
-  return (await db('applications').where({ consent_id: c.id }).orderBy('created_at').select('id')).map((r) => r.id as string);
+  return { ...(await consentView(deps.db, c.id))!, applications: await applicationIdsUnder(deps.db, c) };
 }
 
 /**
@@ -88,24 +74,21 @@ async function applicationsUnder(db: Db, c: Consent): Promise<string[]> {
  * nothing. Repeating the request repeats the signals and records nothing twice.
  */
 export async function withdrawConsent(deps: ConsentDeps, party: string, id: string, body: unknown): Promise<ConsentView & { applications: { applicationId: string; stopped: boolean }[] }> {
-  return refused(deps, party, 'consent withdrawal', async () => {
+  return recordingRefusals(deps.db, { stage: 'consent withdrawal', from: party }, async () => {
     const consent = await visibleConsent(deps, party, id);
     if ((consent.createdBy ?? consent.platformId) !== party) {
       throw new DzlError('CONSENT_NOT_FOUND', `consent ${id} was registered by another party; only it records a withdrawal`, { consent: id });
     }
     const b = (body ?? {}) as { recipients?: unknown; actedAt?: unknown; deviceDigest?: unknown };
     if (typeof b.actedAt !== 'string' || Number.isNaN(Date.parse(b.actedAt))) throw new DzlError('REQUEST_MALFORMED', 'body.actedAt must be the RFC 3339 time the customer withdrew', { member: 'actedAt' });
-    if (b.deviceDigest !== undefined && (typeof b.deviceDigest !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(b.deviceDigest))) {
+    if (b.deviceDigest !== undefined && !isDeviceDigest(b.deviceDigest)) {
       throw new DzlError('REQUEST_MALFORMED', 'body.deviceDigest must be the base64url SHA-256 of the device identifier', { member: 'deviceDigest' });
     }
     if (b.recipients !== undefined && (!Array.isArray(b.recipients) || b.recipients.length === 0 || b.recipients.some((r) => typeof r !== 'string'))) {
       throw new DzlError('REQUEST_MALFORMED', 'body.recipients, when given, must list the recipients the customer withdrew consent for', { member: 'recipients' });
     }
     const recipients = b.recipients as string[] | undefined;
-    const unknown = (recipients ?? []).filter((r) => !consent.recipients.includes(r));
-    if (unknown.length > 0) {
-      throw new DzlError('REQUEST_MALFORMED', `recipients ${unknown.join(', ')} are not recipients of consent ${consent.id}`, { member: 'recipients', fields: unknown });
-    }
+    checkWithdrawnRecipients(consent, recipients);
     // one durable workflow records the withdrawal and stops what it concerns: once started, it
     // completes whatever crashes; the same withdrawal again runs it again, which records nothing twice
     const request: WithdrawalRequest = { consentId: id, by: party, ...(recipients ? { recipients: [...new Set(recipients)].sort() } : {}), actedAt: new Date(b.actedAt).toISOString(), ...(typeof b.deviceDigest === 'string' ? { deviceDigest: b.deviceDigest } : {}) };

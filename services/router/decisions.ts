@@ -9,7 +9,7 @@ import { appendState } from '../store/applications';
 import { insertIgnore } from '../store/db';
 import { TASK_QUEUE } from '../temporal/dataConverter';
 import { DzlError } from '../common/errors';
-import { recordRefusal, refusalRefs } from '../evidence/ledger';
+import { recordingRefusals } from '../evidence/ledger';
 import { decodeHop } from '../seal/hop';
 import { getApplication, getConsent } from '../store/applications';
 import { decisionUpdate } from '../../workflows/dataChannel';
@@ -27,15 +27,8 @@ async function payloadsErased(deps: DecisionDeps, applicationId: string): Promis
   return Boolean(row?.payloads_erased_at);
 }
 
-export async function submitDecision(deps: DecisionDeps, bankId: string, input: unknown): Promise<{ accepted: true; applicationId: string }> {
-  try {
-    return await takeDecision(deps, bankId, input);
-  } catch (err) {
-    if (err instanceof DzlError) {
-      await recordRefusal(deps.db, { code: err.code, message: err.message, stage: 'bank decision', refusedBy: 'router', ...refusalRefs(input), from: bankId });
-    }
-    throw err;
-  }
+export function submitDecision(deps: DecisionDeps, bankId: string, input: unknown): Promise<{ accepted: true; applicationId: string }> {
+  return recordingRefusals(deps.db, { stage: 'bank decision', from: bankId, input }, () => takeDecision(deps, bankId, input));
 }
 
 async function takeDecision(deps: DecisionDeps, bankId: string, input: unknown): Promise<{ accepted: true; applicationId: string }> {
@@ -85,7 +78,7 @@ async function takeDecision(deps: DecisionDeps, bankId: string, input: unknown):
  * and a notice workflow that calls the platform back until it acknowledges.
  */
 export async function reportDisbursement(deps: DecisionDeps, bankId: string, input: unknown): Promise<{ accepted: true }> {
-  try {
+  return recordingRefusals(deps.db, { stage: 'disbursement', from: bankId, input }, async () => {
     const { header } = decodeHop(input);
     const app = await getApplication(deps.db, header.applicationId);
     if (!app) throw new DzlError('APPLICATION_NOT_FOUND', `no application ${header.applicationId}`);
@@ -104,11 +97,6 @@ export async function reportDisbursement(deps: DecisionDeps, bankId: string, inp
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
-    return { accepted: true };
-  } catch (err) {
-    if (err instanceof DzlError) {
-      await recordRefusal(deps.db, { code: err.code, message: err.message, stage: 'disbursement', refusedBy: 'router', ...refusalRefs(input), from: bankId });
-    }
-    throw err;
-  }
+    return { accepted: true as const };
+  });
 }

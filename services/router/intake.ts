@@ -13,7 +13,7 @@ import { DzlError } from '../common/errors';
 import { registerConsent, resolveConsent } from '../consent/registry';
 import { checkConsentCovers } from '../consent/consent';
 import { DEFAULT_DECISION_TIMEOUT_MS, planRoute, type RouteAttributes } from '../routing/funding';
-import { recordRefusal, refusalRefs } from '../evidence/ledger';
+import { recordingRefusals } from '../evidence/ledger';
 import { b64url, sha256 } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { verifyHop, type SealedHop } from '../seal/hop';
@@ -95,7 +95,7 @@ async function startWorkflow(deps: IntakeDeps, app: ApplicationRow): Promise<voi
 }
 
 export async function acceptApplication(deps: IntakeDeps, platformId: string, idempotencyKey: string | undefined, body: unknown): Promise<IntakeAnswer> {
-  try {
+  return recordingRefusals(deps.db, { stage: 'intake', from: platformId, input: (body as { hop?: unknown } | undefined)?.hop }, async () => {
     if (!idempotencyKey || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new DzlError('IDEMPOTENCY_KEY_MISSING', 'send an Idempotency-Key header of 8–128 characters [A-Za-z0-9._:-], unique per application');
     }
@@ -150,12 +150,7 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
     if (!stored.created) return await answerRepeat(deps, stored.row, requestHash);
     await startWorkflow(deps, stored.row);
     return { applicationId: row.id, workflowId: row.workflowId, state: 'accepted', replayed: false, route: { candidates: plan.candidates.map((c) => c.bankId), skipped: plan.skipped } };
-  } catch (err) {
-    if (err instanceof DzlError) {
-      await recordRefusal(deps.db, { code: err.code, message: err.message, stage: 'intake', refusedBy: 'router', ...refusalRefs((body as { hop?: unknown } | undefined)?.hop), from: platformId });
-    }
-    throw err;
-  }
+  });
 }
 
 async function answerRepeat(deps: IntakeDeps, prior: ApplicationRow, requestHash: string): Promise<IntakeAnswer> {

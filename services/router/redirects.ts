@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { DzlError } from '../common/errors';
 import { checkConsentCovers } from '../consent/consent';
 import { registerConsent, resolveConsent } from '../consent/registry';
-import { recordRefusal, refusalRefs } from '../evidence/ledger';
+import { recordingRefusals } from '../evidence/ledger';
 import type { PartyIdentity } from '../pki/network';
 import { DEFAULT_DECISION_TIMEOUT_MS } from '../routing/funding';
 import { b64url, sha256 } from '../seal/bytes';
@@ -34,17 +34,8 @@ export interface RedirectDeps extends IntakeDeps {
   claimTimeoutMs?: number;
 }
 
-async function refused<T>(deps: RedirectDeps, stage: string, party: string, input: unknown, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof DzlError) await recordRefusal(deps.db, { code: err.code, message: err.message, stage, refusedBy: 'router', ...refusalRefs(input), from: party });
-    throw err;
-  }
-}
-
 export async function issueRedirect(deps: RedirectDeps, platformId: string, body: unknown) {
-  return refused(deps, 'redirect', platformId, undefined, async () => {
+  return recordingRefusals(deps.db, { stage: 'redirect', from: platformId }, async () => {
     const b = (body ?? {}) as { bank?: unknown; consent?: unknown; consentId?: unknown; callbackUrl?: unknown };
     if (typeof b.bank !== 'string') throw new DzlError('REQUEST_MALFORMED', 'body.bank must name the bank to redirect to', { member: 'bank' });
     const directory = deps.directory();
@@ -78,7 +69,7 @@ export async function issueRedirect(deps: RedirectDeps, platformId: string, body
 
 export async function submitRedirectHops(deps: RedirectDeps, platformId: string, applicationId: string, idempotencyKey: string | undefined, body: unknown) {
   const b = (body ?? {}) as { riskHop?: unknown; redirectHop?: unknown; callbackUrl?: unknown };
-  return refused(deps, 'redirect', platformId, b.riskHop, async () => {
+  return recordingRefusals(deps.db, { stage: 'redirect', from: platformId, input: b.riskHop }, async () => {
     if (!idempotencyKey) throw new DzlError('IDEMPOTENCY_KEY_MISSING', 'send an Idempotency-Key header with the redirect hops');
     const redirect = await deps.db('redirects').where({ application_id: applicationId, platform_id: platformId }).first();
     if (!redirect) throw new DzlError('APPLICATION_NOT_FOUND', `no redirect ${applicationId} for ${platformId}; ask POST /v1/redirects first`);
@@ -142,7 +133,7 @@ export async function submitRedirectHops(deps: RedirectDeps, platformId: string,
 
 /** A bank claims the token its customer arrived with: once, before it expires. */
 export async function claimRedirect(deps: RedirectDeps, bankId: string, token: string): Promise<{ applicationId: string }> {
-  return refused(deps, 'redirect claim', bankId, undefined, async () => {
+  return recordingRefusals(deps.db, { stage: 'redirect claim', from: bankId }, async () => {
     const claims = readRedirectToken(token, deps.directory().signerOf);
     if (claims.b !== bankId) throw new DzlError('REDIRECT_TOKEN_INVALID', `this token was issued for ${claims.b}, not ${bankId}`);
     // the application must be there before the token's one claim is spent

@@ -393,11 +393,11 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** The outcome sets the retention; the sweeper acts on it. */
-    async setRetention(r: { applicationId: string; retainMs: number; reason: NoticeReason; askParties: boolean }): Promise<void> {
+    async setRetention(r: { applicationId: string; retainMs: number; reason: NoticeReason }): Promise<void> {
       await deps.db('applications')
         .where({ id: r.applicationId })
         .whereNull('retain_until')
-        .update({ retain_until: Date.now() + r.retainMs, retention_reason: r.reason, retention_ask_parties: r.askParties });
+        .update({ retain_until: Date.now() + r.retainMs, retention_reason: r.reason });
     },
 
     /**
@@ -411,7 +411,8 @@ export function createActivities(deps: ActivityDeps) {
       for (const a of due) await purge(a.id as string, a.retention_reason as NoticeReason);
       const ask = await deps.db('applications')
         .whereNotNull('payloads_erased_at')
-        .where({ retention_ask_parties: true })
+        // a loan's bank keeps its loan; a withdrawn application's parties were asked already
+        .whereNotIn('retention_reason', ['RETENTION_ELAPSED', 'CONSENT_WITHDRAWN'])
         .whereNull('party_deletion_started_at')
         .limit(ref.limit)
         .select('id', 'retention_reason');
