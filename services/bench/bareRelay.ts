@@ -6,7 +6,7 @@
  * platform opens the decision.
  */
 import { hopFromWire, hopToWire, receiptFromWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
-import { loadPartyIdentity } from '../pki/network';
+import { loadPartyIdentity } from '../network/folder';
 import { syntheticCustomer } from '../parties/samples';
 import { DEV, DEV_CHANNEL_BANKS, type LocalNetwork } from '../runtime/localNetwork';
 import { verifyHop, type DecodedHop } from '../seal/hop';

@@ -3,7 +3,7 @@
  * node:crypto (sealHop, verifyHop, openHop) against node-forge doing the same operations.
  */
 import { classOf } from '../fields/catalogue';
-import { loadDirectory, loadPartyIdentity, type PartyIdentity } from '../pki/network';
+import { loadDirectory, loadPartyIdentity, type PartyIdentity } from '../network/folder';
 import { SAMPLE_CUSTOMERS } from '../parties/samples';
 import type { NetworkDirectory } from '../registry/directory';
 import { DEV } from '../runtime/localNetwork';

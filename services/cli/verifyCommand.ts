@@ -9,7 +9,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { verifyBundle, type VerifyReport } from '../evidence/verify';
-import { readNetworkFile } from '../pki/network';
+import { readNetworkFile } from '../network/folder';
 
 export interface VerifyOptions {
   network: string;

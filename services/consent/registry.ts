@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { DzlError } from '../common/errors';
-import { recordConsent, recordConsentState } from '../evidence/ledger';
+import { recordConsent, recordConsentState } from '../ledger/ledger';
 import { getConsent, saveConsent } from '../store/applications';
 import { createHash } from 'node:crypto';
 import { insertIgnore, isMysql, toMs, type Db } from '../store/db';

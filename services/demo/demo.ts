@@ -7,9 +7,9 @@
 import Table from 'cli-table3';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { hopsOfApplication, whoSawWhat } from '../evidence/ledger';
+import { hopsOfApplication, whoSawWhat } from '../ledger/ledger';
 import { verifyBundle } from '../evidence/verify';
-import { ensureLogKeys, loadPartyIdentity, loadWitnessSigner, readNetworkFile } from '../pki/network';
+import { ensureLogKeys, loadPartyIdentity, loadWitnessSigner, readNetworkFile } from '../network/folder';
 import { ReferenceRegulator } from '../parties/regulator';
 import { SAMPLE_CUSTOMERS, sensitiveValues } from '../parties/samples';
 import { decide, type BankDecision } from '../parties/bank';

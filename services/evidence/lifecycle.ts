@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DzlError } from '../common/errors';
+import type { NoticeKind, NoticeReason } from '../domain/notices';
 import { b64url, fromB64url, sha256 } from '../seal/bytes';
 import { canonicalJson, parseCanonical } from '../seal/canonical';
 import { certificateValidAt, signBytes, verifyBytes, type SignerCertificate, type SigningIdentity } from '../seal/hop';
@@ -28,9 +29,7 @@ export interface ConsentStateLeaf {
   deviceDigest?: string;
 }
 
-export type NoticeKind = 'consent_withdrawn' | 'delete_data';
-export const NOTICE_REASONS = ['CONSENT_WITHDRAWN', 'DECLINED', 'NO_FUNDING', 'EXPIRED', 'REFUSED', 'FAILED', 'RETENTION_ELAPSED'] as const;
-export type NoticeReason = (typeof NOTICE_REASONS)[number];
+export { NOTICE_KINDS, NOTICE_REASONS, type NoticeKind, type NoticeReason } from '../domain/notices';
 
 /** What the router tells a party holding an application's data; signed by the router. */
 export interface NoticeBody {

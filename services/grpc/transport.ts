@@ -9,7 +9,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
 import { DzlError, isErrorCode, type ErrorCode } from '../common/errors';
 import { PARTY_URI_PREFIX } from '../pki/ca';
-import type { PartyIdentity } from '../pki/network';
+import type { PartyIdentity } from '../pki/identity';
 import { b64url, fromB64url } from '../seal/bytes';
 import type { SealedHop } from '../seal/hop';
 import type { SignedReceipt } from '../seal/receipt';

@@ -7,7 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { DzlError, isErrorCode, toDzlError } from '../common/errors';
 import { classOf } from '../fields/catalogue';
 import { callerParty, clientCredentials, fromGrpcError, hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, toGrpcError, unaryCall, type WireHop } from '../grpc/transport';
-import type { PartyIdentity } from '../pki/network';
+import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
 import { decodeHop, sealHop, type DecisionOutcome, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
 import type { SignedReceipt } from '../seal/receipt';

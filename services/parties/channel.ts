@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { DzlError, toDzlError } from '../common/errors';
 import { classOf } from '../fields/catalogue';
 import { callerParty, hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, toGrpcError, type WireHop } from '../grpc/transport';
-import type { PartyIdentity } from '../pki/network';
+import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
 import { sealHop, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
 import { PartyInbox } from './inbox';

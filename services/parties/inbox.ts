@@ -5,7 +5,7 @@
  * makes a party act twice.
  */
 import { DzlError, toDzlError } from '../common/errors';
-import type { PartyIdentity } from '../pki/network';
+import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
 import { decodeHop, openHop, verifyHop, type HopKind, type OpenedHop } from '../seal/hop';
 import { signReceipt, type SignedReceipt } from '../seal/receipt';

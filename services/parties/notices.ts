@@ -11,7 +11,7 @@ import { b64url, fromB64url } from '../seal/bytes';
 import { parseCanonical } from '../seal/canonical';
 import { signReceipt, type SignedReceipt } from '../seal/receipt';
 import { callerParty, receiptToWire, toGrpcError } from '../grpc/transport';
-import type { PartyIdentity } from '../pki/network';
+import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
 import type { Vault } from '../atrest/vault';
 

@@ -11,7 +11,7 @@ import type { Server } from 'node:http';
 import { DzlError, toDzlError } from '../common/errors';
 import type { Consent } from '../consent/consent';
 import { classOf } from '../fields/catalogue';
-import type { PartyIdentity } from '../pki/network';
+import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
 import { newSalt, openHop, sealHop, verifyHop, type DecisionOutcome, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
 

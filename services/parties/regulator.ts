@@ -5,7 +5,7 @@
 import type { EvidenceBundle } from '../evidence/bundle';
 import { Witness } from '../evidence/witness';
 import type { NoteSigner } from '../evidence/note';
-import type { PartyIdentity } from '../pki/network';
+import type { PartyIdentity } from '../pki/identity';
 import { fromB64url } from '../seal/bytes';
 import { signRequest } from '../seal/requestSignature';
 

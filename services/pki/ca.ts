@@ -6,11 +6,10 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
 
-export type PartyRole = 'platform' | 'channel' | 'bank' | 'router' | 'regulator';
-export const PARTY_ROLES: readonly PartyRole[] = ['platform', 'channel', 'bank', 'router', 'regulator'];
+import { PARTY_ROLES, type CertificateUsage, type PartyRole } from '../domain/parties';
 
-/** sig: hop and receipt signatures; enc: content-key wrapping; tls: mutual TLS on gRPC. */
-export type CertificateUsage = 'sig' | 'enc' | 'tls';
+export { PARTY_ROLES, type CertificateUsage, type PartyRole };
+
 
 export const PARTY_URI_PREFIX = 'urn:dzl:party:';
 

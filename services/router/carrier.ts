@@ -6,7 +6,7 @@
  */
 import { DzlError } from '../common/errors';
 import type { Consent } from '../consent/consent';
-import { recordHop } from '../evidence/ledger';
+import { recordHop } from '../ledger/ledger';
 import type { NetworkDirectory } from '../registry/directory';
 import { checkRoute, ROUTES } from '../routing/rules';
 import { checkConsentCovers } from '../consent/consent';

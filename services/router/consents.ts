@@ -10,7 +10,7 @@ import { TASK_QUEUE } from '../temporal/dataConverter';
 import { DzlError } from '../common/errors';
 import { isDeviceDigest, parseConsent, type Consent } from '../consent/consent';
 import { applicationIdsUnder, checkWithdrawnRecipients, consentView, registerConsent, type ConsentView } from '../consent/registry';
-import { recordingRefusals } from '../evidence/ledger';
+import { recordingRefusals } from '../ledger/ledger';
 import type { NetworkDirectory } from '../registry/directory';
 import { getConsent } from '../store/applications';
 import type { Db } from '../store/db';

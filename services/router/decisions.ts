@@ -9,7 +9,7 @@ import { appendState } from '../store/applications';
 import { insertIgnore } from '../store/db';
 import { TASK_QUEUE } from '../temporal/dataConverter';
 import { DzlError } from '../common/errors';
-import { recordingRefusals } from '../evidence/ledger';
+import { recordingRefusals } from '../ledger/ledger';
 import { decodeHop } from '../seal/hop';
 import { getApplication, getConsent } from '../store/applications';
 import { decisionUpdate } from '../../workflows/dataChannel';

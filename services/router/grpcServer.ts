@@ -6,7 +6,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { DzlError, toDzlError } from '../common/errors';
 import { callerParty, hopFromWire, loadDzlProtos, startGrpcServer, toGrpcError, type WireHop } from '../grpc/transport';
-import type { PartyIdentity } from '../pki/network';
+import type { PartyIdentity } from '../pki/identity';
 import { fromB64url } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { reportDisbursement, submitDecision, type DecisionDeps } from './decisions';

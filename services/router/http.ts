@@ -7,7 +7,7 @@ import Koa from 'koa';
 import getRawBody from 'raw-body';
 import { DzlError, toDzlError } from '../common/errors';
 import type { Logger } from '../common/logger';
-import { decisionProvenance, hopsOfApplication, recordRefusal, whoSawWhat } from '../evidence/ledger';
+import { decisionProvenance, hopsOfApplication, recordRefusal, whoSawWhat } from '../ledger/ledger';
 import type { NetworkDirectory } from '../registry/directory';
 import { verifyRequest } from '../seal/requestSignature';
 import { getApplication, getSealedHop, statesOf } from '../store/applications';

@@ -13,7 +13,7 @@ import { DzlError } from '../common/errors';
 import { registerConsent, resolveConsent } from '../consent/registry';
 import { checkConsentCovers } from '../consent/consent';
 import { DEFAULT_DECISION_TIMEOUT_MS, planRoute, type RouteAttributes } from '../routing/funding';
-import { recordingRefusals } from '../evidence/ledger';
+import { recordingRefusals } from '../ledger/ledger';
 import { b64url, sha256 } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { verifyHop, type SealedHop } from '../seal/hop';

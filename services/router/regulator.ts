@@ -5,9 +5,9 @@
  */
 import { DzlError } from '../common/errors';
 import type { EvidenceBundle } from '../evidence/bundle';
-import { applicationBundle, directConnectionAudit, partyBundle, type BundleOptions } from '../evidence/bundles';
-import { addCosignature, latestCheckpoint, proveConsistency, publishCheckpoint, type LogConfig, type StoredCheckpoint } from '../evidence/log';
-import type { LogTrust } from '../pki/network';
+import { applicationBundle, directConnectionAudit, partyBundle, type BundleOptions } from '../ledger/bundles';
+import { addCosignature, latestCheckpoint, proveConsistency, publishCheckpoint, type LogConfig, type StoredCheckpoint } from '../ledger/log';
+import type { LogTrust } from '../network/folder';
 import type { NetworkDirectory } from '../registry/directory';
 import { b64url } from '../seal/bytes';
 import type { Db } from '../store/db';

@@ -9,7 +9,7 @@
 import Router from '@koa/router';
 import { DzlError } from '../common/errors';
 import type { EvidenceBundle } from '../evidence/bundle';
-import { hopsOfApplication, whoSawWhat, type HopView } from '../evidence/ledger';
+import { hopsOfApplication, whoSawWhat, type HopView } from '../ledger/ledger';
 import { verifyBundle, type VerifyReport } from '../evidence/verify';
 import type { NetworkDirectory } from '../registry/directory';
 import { b64url, fromB64url } from '../seal/bytes';

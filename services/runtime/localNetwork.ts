@@ -5,7 +5,7 @@
  */
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type * as grpc from '@grpc/grpc-js';
-import { createDevNetwork, loadDirectory, loadPartyIdentity, networkExists, readNetworkFile } from '../pki/network';
+import { createDevNetwork, loadDirectory, loadPartyIdentity, networkExists, readNetworkFile } from '../network/folder';
 import { ReferenceBank } from '../parties/bank';
 import { ReferenceChannel } from '../parties/channel';
 import { ReferencePlatform } from '../parties/platform';

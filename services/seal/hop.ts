@@ -22,15 +22,14 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { DzlError } from '../common/errors';
+import { FIELD_CLASSES, HOP_KINDS, MODELS, type DecisionStatus, type FieldClass, type HopKind, type Model } from '../domain/hops';
 import { b64url, fromB64url, lengthPrefixed, sha256 } from './bytes';
 import { canonicalJson, parseCanonical } from './canonical';
 
 export const HOP_VERSION = 1;
 export const ALGORITHMS = { sig: 'PS256', enc: 'A256GCM', wrap: 'RSA-OAEP-256', digest: 'HS256' } as const;
 
-export type FieldClass = 'C1' | 'C2' | 'C3';
-export type HopKind = 'application' | 'credit_report' | 'decision' | 'redirect' | 'disbursement';
-export type Model = 'data_channel' | 'direct_redirect';
+export type { FieldClass, HopKind, Model } from '../domain/hops';
 export type FieldValue = string | number | boolean | null | FieldValue[] | { [key: string]: FieldValue };
 export type Fields = Record<string, FieldValue>;
 
@@ -42,7 +41,7 @@ export interface ManifestEntry {
 }
 
 export interface DecisionOutcome {
-  status: 'approved' | 'declined';
+  status: DecisionStatus;
   reasonCode?: string;
 }
 
@@ -268,9 +267,6 @@ export interface DecodedHop {
   ciphertext: Buffer;
 }
 
-const HOP_KINDS: readonly HopKind[] = ['application', 'credit_report', 'decision', 'redirect', 'disbursement'];
-const MODELS: readonly Model[] = ['data_channel', 'direct_redirect'];
-const CLASSES: readonly FieldClass[] = ['C1', 'C2', 'C3'];
 /** Ids fit the store's 64-character keys; a consent reference may be longer. */
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const LONG_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -319,8 +315,8 @@ export function decodeHeader(headerBytes: Buffer): HopHeader {
   requireString(h, 'consentRef', LONG_ID);
   if (h.parentHopId !== undefined) requireString(h, 'parentHopId');
   for (const k of ['nonce', 'senderKeyId', 'recipientKeyId', 'ciphertextDigest']) requireString(h, k, /^[A-Za-z0-9_-]{8,128}$/);
-  if (!HOP_KINDS.includes(h.kind as HopKind)) throw malformed(`header.kind must be one of ${HOP_KINDS.join(', ')}`);
-  if (!MODELS.includes(h.model as Model)) throw malformed(`header.model must be one of ${MODELS.join(', ')}`);
+  if (!(HOP_KINDS as readonly string[]).includes(h.kind as string)) throw malformed(`header.kind must be one of ${HOP_KINDS.join(', ')}`);
+  if (!(MODELS as readonly string[]).includes(h.model as string)) throw malformed(`header.model must be one of ${MODELS.join(', ')}`);
   if (typeof h.issuedAt !== 'string' || !RFC3339_UTC.test(h.issuedAt) || Number.isNaN(Date.parse(h.issuedAt))) {
     throw malformed('header.issuedAt must be an RFC 3339 UTC timestamp (YYYY-MM-DDThh:mm:ss.sssZ)');
   }
@@ -331,7 +327,7 @@ export function decodeHeader(headerBytes: Buffer): HopHeader {
     if (
       typeof m !== 'object' || m === null ||
       typeof m.field !== 'string' || !/^[a-zA-Z][a-zA-Z0-9.]{0,63}$/.test(m.field) ||
-      !CLASSES.includes(m.class as FieldClass) ||
+      !(FIELD_CLASSES as readonly string[]).includes(m.class as string) ||
       typeof m.digest !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(m.digest) ||
       Object.keys(m).length !== 3
     ) {

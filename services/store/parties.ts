@@ -1,5 +1,5 @@
-import { recordParty } from '../evidence/ledger';
-import type { NetworkFile } from '../pki/network';
+import { recordParty } from '../ledger/ledger';
+import type { NetworkFile } from '../network/folder';
 import { parseCertificate } from '../pki/certificate';
 import { NetworkDirectory, type ChannelLicence, type PartyRecord } from '../registry/directory';
 import { toMs, type Db } from './db';

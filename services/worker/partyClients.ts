@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { isIP } from 'node:net';
 import { DzlError } from '../common/errors';
 import { clientCredentials, loadDzlProtos } from '../grpc/transport';
-import type { PartyIdentity } from '../pki/network';
+import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
 
 /** One mutual-TLS gRPC client per party and endpoint, reused across deliveries. */

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { loadPartyIdentity } from '../../services/pki/network';
+import { loadPartyIdentity } from '../../services/network/folder';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { regulatorLinkToken } from '../../services/router/regulatorPage';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork } from '../../services/runtime/localNetwork';

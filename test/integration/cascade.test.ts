@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { hopsOfApplication, leavesOfApplication, refusals } from '../../services/evidence/ledger';
+import { hopsOfApplication, leavesOfApplication, refusals } from '../../services/ledger/ledger';
 import { clientCredentials, hopToWire, loadDzlProtos, unaryCall } from '../../services/grpc/transport';
-import { loadPartyIdentity } from '../../services/pki/network';
+import { loadPartyIdentity } from '../../services/network/folder';
 import { getSealedHop } from '../../services/store/applications';
-import { applicationBundle } from '../../services/evidence/bundles';
+import { applicationBundle } from '../../services/ledger/bundles';
 import { verifyBundle } from '../../services/evidence/verify';
 import type { BankDecision } from '../../services/parties/bank';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';

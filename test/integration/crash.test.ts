@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { leavesOfApplication } from '../../services/evidence/ledger';
+import { leavesOfApplication } from '../../services/ledger/ledger';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork } from '../../services/runtime/localNetwork';
 import { statesOf } from '../../services/store/applications';

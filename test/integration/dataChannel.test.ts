@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { b64url, fromB64url } from '../../services/seal/bytes';
 import { canonicalJson } from '../../services/seal/canonical';
-import { hopsOfApplication, leavesOfApplication, refusals, whoSawWhat } from '../../services/evidence/ledger';
+import { hopsOfApplication, leavesOfApplication, refusals, whoSawWhat } from '../../services/ledger/ledger';
 import { fieldsOfOrigin } from '../../services/fields/catalogue';
 import { SAMPLE_CUSTOMERS, sensitiveValues } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork } from '../../services/runtime/localNetwork';

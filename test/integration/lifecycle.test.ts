@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { leavesOfApplication, refusals } from '../../services/evidence/ledger';
-import { applicationBundle } from '../../services/evidence/bundles';
+import { leavesOfApplication, refusals } from '../../services/ledger/ledger';
+import { applicationBundle } from '../../services/ledger/bundles';
 import { verifyBundle } from '../../services/evidence/verify';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork, type LocalNetworkOptions } from '../../services/runtime/localNetwork';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Keyring } from '../../services/atrest/keyring';
 import { classOf } from '../../services/fields/catalogue';
 import { clientCredentials, fromGrpcError, hopToWire, loadDzlProtos, unaryCall } from '../../services/grpc/transport';
-import { loadPartyIdentity } from '../../services/pki/network';
+import { loadPartyIdentity } from '../../services/network/folder';
 import { newSalt, sealHop } from '../../services/seal/hop';
 import { freshStore, type StoreKind } from '../support/stores';
 

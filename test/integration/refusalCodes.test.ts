@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { DzlError } from '../../services/common/errors';
-import { refusals } from '../../services/evidence/ledger';
-import { applicationBundle } from '../../services/evidence/bundles';
+import { refusals } from '../../services/ledger/ledger';
+import { applicationBundle } from '../../services/ledger/bundles';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, type LocalNetwork } from '../../services/runtime/localNetwork';
 import { fromB64url } from '../../services/seal/bytes';
-import { loadPartyIdentity } from '../../services/pki/network';
+import { loadPartyIdentity } from '../../services/network/folder';
 import { canonicalJson } from '../../services/seal/canonical';
 import { decodeHeader } from '../../services/seal/hop';
 import { issueRedirectToken, readRedirectToken } from '../../services/seal/redirectToken';

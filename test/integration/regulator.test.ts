@@ -4,7 +4,7 @@ import { verifyBundle } from '../../services/evidence/verify';
 import { verifyConsistency, verifyInclusion, hashLeaf } from '../../services/evidence/merkle';
 import { openNote, parseCheckpoint, parseVkey } from '../../services/evidence/note';
 import { clientCredentials, loadDzlProtos, unaryCall } from '../../services/grpc/transport';
-import { ensureLogKeys, loadPartyIdentity, loadWitnessSigner } from '../../services/pki/network';
+import { ensureLogKeys, loadPartyIdentity, loadWitnessSigner } from '../../services/network/folder';
 import { ReferenceRegulator } from '../../services/parties/regulator';
 import { SAMPLE_CUSTOMERS, syntheticCustomer } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork } from '../../services/runtime/localNetwork';

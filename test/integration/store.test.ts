@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { recordHop, recordReceipt, recordRefusal, leavesOfApplication, refusals } from '../../services/evidence/ledger';
+import { recordHop, recordReceipt, recordRefusal, leavesOfApplication, refusals } from '../../services/ledger/ledger';
 import { hashLeaf } from '../../services/evidence/merkle';
 import { appendState, insertApplication, statesOf, type ApplicationRow } from '../../services/store/applications';
 import { openDb, type Db } from '../../services/store/db';

@@ -8,7 +8,7 @@
 import type { Consent } from '../../services/consent/consent';
 import type { BundleScope, ConsentLeaf, EvidenceBundle, PartyLeaf } from '../../services/evidence/bundle';
 import { BUNDLE_FORMAT } from '../../services/evidence/bundle';
-import type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from '../../services/evidence/ledger';
+import type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from '../../services/ledger/ledger';
 import { noticeDigest, signNotice, type ConsentStateLeaf, type DeletionLeaf, type NoticeBody, type NoticeLeaf, type SignedNotice } from '../../services/evidence/lifecycle';
 import { hashLeaf, inclusionProof, merkleRoot } from '../../services/evidence/merkle';
 import { checkpointBody, cosignatureLine, signNote, type NoteSigner } from '../../services/evidence/note';
@@ -22,7 +22,7 @@ import {
   loadWitnessSigner,
   type NetworkFile,
   type PartyIdentity,
-} from '../../services/pki/network';
+} from '../../services/network/folder';
 import type { ChannelLicence, NetworkDirectory } from '../../services/registry/directory';
 import { b64url, fromB64url } from '../../services/seal/bytes';
 import { canonicalJson } from '../../services/seal/canonical';

@@ -6,7 +6,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import knexFactory from 'knex';
-import { createDevNetwork, networkExists } from '../../services/pki/network';
+import { createDevNetwork, networkExists } from '../../services/network/folder';
 import { bundleWorkflows } from '../../services/runtime/stack';
 import type { DevServer } from '../../services/temporal/devServer';
 

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { classOf } from '../../services/fields/catalogue';
-import { loadDirectory, loadPartyIdentity, type PartyIdentity } from '../../services/pki/network';
+import { loadDirectory, loadPartyIdentity, type PartyIdentity } from '../../services/network/folder';
 import type { NetworkDirectory } from '../../services/registry/directory';
 import { newSalt, sealHop, type Fields, type SealRequest } from '../../services/seal/hop';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';

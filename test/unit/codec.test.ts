@@ -5,7 +5,7 @@ import { AesGcmPayloadCodec } from '../../services/temporal/codec';
 import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPayloadKeys, rotatePayloadKey } from '../../services/pki/network';
+import { loadPayloadKeys, rotatePayloadKey } from '../../services/network/folder';
 
 describe('Temporal payload codec', () => {
   const k1 = { keyId: 'k1', key: randomBytes(32) };

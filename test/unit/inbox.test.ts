@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { DzlError } from '../../services/common/errors';
 import { PartyInbox } from '../../services/parties/inbox';
 import { NetworkDirectory } from '../../services/registry/directory';
-import { readNetworkFile } from '../../services/pki/network';
+import { readNetworkFile } from '../../services/network/folder';
 import { fromB64url } from '../../services/seal/bytes';
 import { decodeHop, verifyHop } from '../../services/seal/hop';
 import { ensureNetwork } from '../support/env';

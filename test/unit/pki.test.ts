@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import forge from 'node-forge';
 import { createCsr, createNetworkCa, generateRsaKeyPair, issueFromCsr } from '../../services/pki/ca';
 import { parseCertificate } from '../../services/pki/certificate';
-import { readNetworkFile } from '../../services/pki/network';
+import { readNetworkFile } from '../../services/network/folder';
 import { signRequest, verifyRequest } from '../../services/seal/requestSignature';
 import { ensureNetwork } from '../support/env';
 import { parties } from '../support/fixtures';

@@ -7,7 +7,7 @@ import policyFile from '../../contracts/minimisation.json';
 import type { HopHeader, ManifestEntry } from '../../services/seal/hop';
 import { NetworkDirectory } from '../../services/registry/directory';
 import { parties, type Parties } from '../support/fixtures';
-import { readNetworkFile } from '../../services/pki/network';
+import { readNetworkFile } from '../../services/network/folder';
 import { ensureNetwork } from '../support/env';
 
 const D = 'A'.repeat(43);

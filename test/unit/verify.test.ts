@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerVerifyCommand } from '../../services/cli/verifyCommand';
 import type { EvidenceBundle } from '../../services/evidence/bundle';
-import type { HopLeaf, ReceiptLeaf } from '../../services/evidence/ledger';
+import type { HopLeaf, ReceiptLeaf } from '../../services/ledger/ledger';
 import { generateNoteKey } from '../../services/evidence/note';
 import { createVerifierCache, verifyBundle, type VerifyReport } from '../../services/evidence/verify';
 import { b64url, fromB64url } from '../../services/seal/bytes';

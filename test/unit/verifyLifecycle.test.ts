@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { Consent } from '../../services/consent/consent';
 import type { EvidenceBundle } from '../../services/evidence/bundle';
-import { applicationBundle as storedApplicationBundle, partyBundle as storedPartyBundle } from '../../services/evidence/bundles';
+import { applicationBundle as storedApplicationBundle, partyBundle as storedPartyBundle } from '../../services/ledger/bundles';
 import {
   recordConsent,
   recordConsentState,
@@ -11,7 +11,7 @@ import {
   recordReceipt,
   recordRefusal,
   type Leaf,
-} from '../../services/evidence/ledger';
+} from '../../services/ledger/ledger';
 import { noticeDigest, type NoticeBody } from '../../services/evidence/lifecycle';
 import { createVerifierCache, verifyBundle, type VerifyReport } from '../../services/evidence/verify';
 import { certificateFingerprint } from '../../services/pki/certificate';

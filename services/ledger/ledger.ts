@@ -15,12 +15,13 @@ import { decodeHop, type HopHeader, type SealedHop } from '../seal/hop';
 import type { ReceiptBody, SignedReceipt } from '../seal/receipt';
 import { fromB64url } from '../seal/bytes';
 import { insertIgnore, toMs, type Db } from '../store/db';
-import type { ConsentLeaf, PartyLeaf } from './bundle';
-import { hashLeaf } from './merkle';
+import type { ConsentLeaf, PartyLeaf } from '../evidence/bundle';
+import { hashLeaf } from '../evidence/merkle';
 import type { Consent } from '../consent/consent';
-import type { ConsentStateLeaf, DeletionLeaf, NoticeBody, NoticeLeaf, SignedNotice } from './lifecycle';
+import type { ConsentStateLeaf, DeletionLeaf, NoticeBody, NoticeLeaf, SignedNotice } from '../evidence/lifecycle';
 
-export type LeafKind = 'hop' | 'receipt' | 'refusal' | 'party' | 'consent' | 'consent_state' | 'notice' | 'deletion';
+export type { LeafKind } from '../domain/leaves';
+import type { LeafKind } from '../domain/leaves';
 
 export interface HopLeaf {
   type: 'hop';

@@ -7,9 +7,9 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PartyRecord } from '../registry/directory';
 import { NetworkDirectory } from '../registry/directory';
-import type { RecipientIdentity, SigningIdentity } from '../seal/hop';
-import { createCsr, createNetworkCa, generateRsaKeyPair, issueFromCsr, type CaMaterial, type CertificateUsage } from './ca';
-import { certificateFingerprint } from './certificate';
+import type { PartyIdentity } from '../pki/identity';
+import { createCsr, createNetworkCa, generateRsaKeyPair, issueFromCsr, type CaMaterial, type CertificateUsage } from '../pki/ca';
+import { certificateFingerprint } from '../pki/certificate';
 import { generateNoteKey, noteSignerFromPem, SIG_COSIGNATURE_V1, type NoteSigner } from '../evidence/note';
 
 export interface NetworkFile {
@@ -137,13 +137,7 @@ export function loadDirectory(dir: string): NetworkDirectory {
   return new NetworkDirectory(f.caPem, f.parties);
 }
 
-export interface PartyIdentity {
-  partyId: string;
-  signing: SigningIdentity;
-  recipient: RecipientIdentity;
-  tls: { keyPem: string; certPem: string };
-  caPem: string;
-}
+export type { PartyIdentity };
 
 /** A party's own keys, read from its folder of the dev network (an HSM in production). */
 export function loadPartyIdentity(dir: string, partyId: string): PartyIdentity {

@@ -7,8 +7,8 @@
  */
 import type { Knex } from 'knex';
 import { toMs, isMysql, type Db } from '../store/db';
-import { consistencyProof, merkleRoot } from './merkle';
-import { checkpointBody, openNote, parseCheckpoint, parseVkey, signNote, type NoteSigner } from './note';
+import { consistencyProof, merkleRoot } from '../evidence/merkle';
+import { checkpointBody, openNote, parseCheckpoint, parseVkey, signNote, type NoteSigner } from '../evidence/note';
 
 export interface LogConfig {
   origin: string;

@@ -9,11 +9,11 @@ import type { HopHeader } from '../seal/hop';
 import type { ReceiptBody } from '../seal/receipt';
 import { getApplication } from '../store/applications';
 import { toMs, type Db } from '../store/db';
-import { BUNDLE_FORMAT, type BundleLeaf, type BundleScope, type EvidenceBundle, type PartyLeaf } from './bundle';
+import { BUNDLE_FORMAT, type BundleLeaf, type BundleScope, type EvidenceBundle, type PartyLeaf } from '../evidence/bundle';
 import type { HopLeaf, Leaf, ReceiptLeaf } from './ledger';
-import type { NoticeBody, NoticeLeaf } from './lifecycle';
+import type { NoticeBody, NoticeLeaf } from '../evidence/lifecycle';
 import { checkpointAt, leafHashes, publishCheckpoint, type LogConfig, type StoredCheckpoint } from './log';
-import { inclusionProof } from './merkle';
+import { inclusionProof } from '../evidence/merkle';
 
 interface Row {
   index: number;

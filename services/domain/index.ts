@@ -1,0 +1,7 @@
+/** The domain vocabulary: plain names and unions, importing nothing (eslint keeps it so). */
+export * from './applications';
+export * from './errorCodes';
+export * from './hops';
+export * from './leaves';
+export * from './notices';
+export * from './parties';
