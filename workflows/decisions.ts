@@ -3,18 +3,9 @@
  * answer, or later as the `decision` update, which the validator refuses unless that bank is
  * awaited — so a decision after its timeout is refused atomically with the timeout itself.
  */
-import { condition, defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
-
-export interface DecisionArrived {
-  bankId: string;
-  hopId: string;
-  outcome: { status: 'approved' | 'declined'; reasonCode?: string };
-  /** True when the delivery activity already recorded the bank's attempt. */
-  recorded?: boolean;
-}
-
-export const decisionUpdate = defineUpdate<void, [DecisionArrived]>('decision');
-export const awaitingQuery = defineQuery<string | null>('awaiting');
+import { condition, setHandler } from '@temporalio/workflow';
+import { awaitingQuery, decisionUpdate, type DecisionArrived } from '../services/orchestration/contract';
+import { refusal } from '../services/orchestration/failures';
 
 export class DecisionInbox {
   private awaiting: string | null = null;
@@ -25,8 +16,8 @@ export class DecisionInbox {
     setHandler(awaitingQuery, () => this.awaiting);
     setHandler(decisionUpdate, (d) => void this.arrived.set(d.bankId, d), {
       validator: (d) => {
-        if (this.withdrawn()) throw new Error('CONSENT_WITHDRAWN: the customer withdrew consent; this application is stopped');
-        if (d.bankId !== this.awaiting) throw new Error(`DECISION_TOO_LATE: ${d.bankId} is not awaited (its decision timeout has passed or it was never asked)`);
+        if (this.withdrawn()) throw refusal('CONSENT_WITHDRAWN', 'the customer withdrew consent; this application is stopped');
+        if (d.bankId !== this.awaiting) throw refusal('DECISION_TOO_LATE', `${d.bankId} is not awaited (its decision timeout has passed or it was never asked)`);
       },
     });
   }

@@ -1,13 +1,7 @@
 /** A bank's disbursement, told to the platform: retried until it acknowledges with a receipt. */
-import { proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../services/worker/activities';
+import type { HopRef } from '../services/orchestration/contract';
+import { disbursementCallback } from './activities';
 
-const { notifyDisbursement } = proxyActivities<typeof activities.activityTypes>({
-  startToCloseTimeout: '20 seconds',
-  scheduleToCloseTimeout: '3 days',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
-
-export async function disbursementNotice(ref: { applicationId: string; hopId: string }): Promise<void> {
-  await notifyDisbursement(ref);
+export async function disbursementNotice(ref: HopRef): Promise<void> {
+  await disbursementCallback.notifyDisbursement(ref);
 }

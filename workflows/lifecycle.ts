@@ -12,37 +12,18 @@
  *    application that did not end in a loan asks each party that received its data to delete it.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { CancellationScope, continueAsNew, defineSignal, getExternalWorkflowHandle, isCancellation, ParentClosePolicy, proxyActivities, proxyLocalActivities, setHandler, sleep, startChild } from '@temporalio/workflow';
-import type * as activities from '../services/worker/activities';
-import type { WithdrawalRequest } from '../services/worker/activities';
-import type { NoticeReason } from '../services/evidence/lifecycle';
-
-export interface Withdrawal {
-  consentId: string;
-  by: string;
-  at: string;
-}
-
-export const withdrawSignal = defineSignal<[Withdrawal]>('withdraw');
-
-export interface RetentionPolicy {
-  /** How long the router keeps the sealed payloads of an application that ended in a loan. */
-  approvedMs: number;
-  /** … of one that did not (declined, no funding, expired, refused, withdrawn): shorter. */
-  otherMs: number;
-}
-
-export const DEFAULT_RETENTION: RetentionPolicy = { approvedMs: 30 * 24 * 3600_000, otherMs: 7 * 24 * 3600_000 };
-
-const { holdersOf, setRetention, recordUnacknowledged } = proxyLocalActivities<typeof activities.activityTypes>({ startToCloseTimeout: '15 seconds' });
-
-// A party that is down is asked again and again, more slowly, for up to 30 days: a notice is a
-// legal duty, not a best effort. Regular activities, so the retries live on the server's timers.
-const { sendNotice, purgeApplication, sweepRetention, markPartyDeletionStarted, recordConsentWithdrawal } = proxyActivities<typeof activities.activityTypes>({
-  startToCloseTimeout: '20 seconds',
-  scheduleToCloseTimeout: '30 days',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-});
+import { CancellationScope, continueAsNew, getExternalWorkflowHandle, isCancellation, ParentClosePolicy, setHandler, sleep, startChild } from '@temporalio/workflow';
+import type { NoticeKind, NoticeReason } from '../services/domain/notices';
+import {
+  DEFAULT_RETENTION,
+  withdrawSignal,
+  workflowIds,
+  type ApplicationResult,
+  type RetentionPolicy,
+  type Withdrawal,
+  type WithdrawalRequest,
+} from '../services/orchestration/contract';
+import { callbacks, duties, quick } from './activities';
 
 /**
  * Watches for the customer's withdrawal while the flow runs: the flow's pending step is then
@@ -71,13 +52,39 @@ export class WithdrawalWatch {
   }
 }
 
+/**
+ * After the flow: on a withdrawal, every party that received the application's data is told
+ * (and acknowledges) before the platform learns the application stopped; whatever the outcome,
+ * it sets the application's retention, which the retention sweeper acts on.
+ */
+export async function conclude(applicationId: string, watch: WithdrawalWatch, flow: () => Promise<ApplicationResult>, retention: RetentionPolicy | undefined): Promise<ApplicationResult> {
+  let outcome;
+  try {
+    outcome = await watch.run(flow);
+  } catch (err) {
+    // whatever failed, the sealed payloads still go when the shorter retention elapses
+    await scheduleRetention(applicationId, 'failed', retention);
+    throw err;
+  }
+  const result: ApplicationResult = 'withdrawn' in outcome ? { status: 'withdrawn', by: outcome.withdrawn.by } : outcome.result;
+  await scheduleRetention(applicationId, result.status, retention);
+  if (result.status === 'withdrawn') {
+    await noticeHolders(applicationId, 'consent_withdrawn', 'CONSENT_WITHDRAWN');
+    await callbacks.notifyPlatform({ applicationId, final: 'withdrawn', reasonCode: 'CONSENT_WITHDRAWN' });
+  } else if (watch.withdrawn) {
+    // withdrawn as the flow was ending: the parties are told now, as after any ended application
+    await withdrawEndedApplication({ applicationId });
+  }
+  return result;
+}
+
 /** Every party that holds the application's data is told, and acknowledges; in parallel. */
-export async function noticeHolders(applicationId: string, kind: 'consent_withdrawn' | 'delete_data', reason: NoticeReason): Promise<void> {
-  const holders = await holdersOf({ applicationId });
-  const sent = await Promise.allSettled(holders.map((to) => sendNotice({ applicationId, to, kind, reason })));
+export async function noticeHolders(applicationId: string, kind: NoticeKind, reason: NoticeReason): Promise<void> {
+  const holders = await quick.holdersOf({ applicationId });
+  const sent = await Promise.allSettled(holders.map((to) => duties.sendNotice({ applicationId, to, kind, reason })));
   // a party that never acknowledged in 30 days: the evidence says so, for the regulator to pursue
   const silent = holders.filter((_, i) => sent[i]!.status === 'rejected');
-  if (silent.length > 0) await recordUnacknowledged({ applicationId, kind, parties: silent });
+  if (silent.length > 0) await quick.recordUnacknowledged({ applicationId, kind, parties: silent });
 }
 
 /**
@@ -86,7 +93,7 @@ export async function noticeHolders(applicationId: string, kind: 'consent_withdr
  */
 export async function withdrawEndedApplication(ref: { applicationId: string }): Promise<void> {
   await noticeHolders(ref.applicationId, 'consent_withdrawn', 'CONSENT_WITHDRAWN');
-  await purgeApplication({ applicationId: ref.applicationId, reason: 'CONSENT_WITHDRAWN' });
+  await duties.purgeApplication({ applicationId: ref.applicationId, reason: 'CONSENT_WITHDRAWN' });
 }
 
 /**
@@ -95,7 +102,7 @@ export async function withdrawEndedApplication(ref: { applicationId: string }): 
  * application is signalled; one that has ended gets `withdrawEndedApplication`.
  */
 export async function withdrawConsentWorkflow(w: WithdrawalRequest): Promise<{ applicationId: string; stopped: boolean }[]> {
-  const plan = await recordConsentWithdrawal(w);
+  const plan = await duties.recordConsentWithdrawal(w);
   const signal: Withdrawal = { consentId: w.consentId, by: w.by, at: w.actedAt };
   const answer = [];
   for (const p of plan) {
@@ -105,7 +112,7 @@ export async function withdrawConsentWorkflow(w: WithdrawalRequest): Promise<{ a
       } catch {
         // it has ended: its parties are told, and its payloads erased, now
         try {
-          await startChild(withdrawEndedApplication, { workflowId: `dzl-withdraw-${p.applicationId}`, args: [{ applicationId: p.applicationId }], parentClosePolicy: ParentClosePolicy.ABANDON });
+          await startChild(withdrawEndedApplication, { workflowId: workflowIds.withdrawEnded(p.applicationId), args: [{ applicationId: p.applicationId }], parentClosePolicy: ParentClosePolicy.ABANDON });
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         }
@@ -131,26 +138,34 @@ const SWEEPS_PER_RUN = 500;
  */
 export async function retentionSweeper(): Promise<void> {
   for (let i = 0; i < SWEEPS_PER_RUN; i++) {
-    const swept = await sweepRetention({ limit: 200 });
+    const swept = await duties.sweepRetention({ limit: 200 });
     for (const a of swept.askParties) {
       try {
-        await startChild(deleteAtParties, { workflowId: `dzl-delete-${a.applicationId}`, args: [a], parentClosePolicy: ParentClosePolicy.ABANDON });
+        await startChild(deleteAtParties, { workflowId: workflowIds.deleteAtParties(a.applicationId), args: [a], parentClosePolicy: ParentClosePolicy.ABANDON });
       } catch (err) {
         // started by an earlier sweep that did not get to mark it: nothing more to do
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
     }
-    await markPartyDeletionStarted({ applicationIds: swept.askParties.map((a) => a.applicationId) });
+    await duties.markPartyDeletionStarted({ applicationIds: swept.askParties.map((a) => a.applicationId) });
     if (swept.sleepMs > 0) await sleep(swept.sleepMs);
   }
   // a fresh history, the same sweeper
   await continueAsNew<typeof retentionSweeper>();
 }
 
+const RETENTION_REASONS: Record<ApplicationResult['status'] | 'failed', NoticeReason> = {
+  approved: 'RETENTION_ELAPSED',
+  withdrawn: 'CONSENT_WITHDRAWN',
+  declined: 'DECLINED',
+  no_funding: 'NO_FUNDING',
+  expired: 'EXPIRED',
+  refused: 'REFUSED',
+  failed: 'FAILED',
+};
+
 /** The application's outcome sets its retention; the sweeper acts on it when it elapses. */
-export async function scheduleRetention(applicationId: string, status: string, policy: RetentionPolicy | undefined): Promise<void> {
+export async function scheduleRetention(applicationId: string, status: ApplicationResult['status'] | 'failed', policy: RetentionPolicy | undefined): Promise<void> {
   const p = policy ?? DEFAULT_RETENTION;
-  const reason: NoticeReason =
-    status === 'approved' ? 'RETENTION_ELAPSED' : status === 'withdrawn' ? 'CONSENT_WITHDRAWN' : status === 'declined' ? 'DECLINED' : status === 'no_funding' ? 'NO_FUNDING' : status === 'expired' ? 'EXPIRED' : status === 'failed' ? 'FAILED' : 'REFUSED';
-  await setRetention({ applicationId, retainMs: status === 'approved' ? p.approvedMs : p.otherMs, reason });
+  await quick.setRetention({ applicationId, retainMs: status === 'approved' ? p.approvedMs : p.otherMs, reason: RETENTION_REASONS[status] });
 }

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { syntheticCustomer } from '../parties/samples';
 import type { ReferencePlatform } from '../parties/platform';
 import { DEV_CHANNEL_BANKS, type LocalNetwork } from '../runtime/localNetwork';
-import { statesOf, type StateChange } from '../store/applications';
+import { statesOf, type StateChange } from '../store/applicationStates';
 import { progressBar } from './progress';
 import { cpuBetween, nowMs, runPool, runSummary, sampleCpu, summarise, type CpuUse, type RunSummary, type Summary } from './stats';
 

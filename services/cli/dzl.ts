@@ -22,7 +22,7 @@ import { parseCertificate } from '../pki/certificate';
 import { startRouter, startWorker } from '../runtime/stack';
 import { getApplication } from '../store/applications';
 import { openDb } from '../store/db';
-import { registerNetwork, revokeCertificate } from '../store/parties';
+import { registerNetwork, revokeCertificate } from '../operator/registry';
 
 const program = new Command('dzl').description('断直连 routing middleware');
 const defaults = {
@@ -101,8 +101,7 @@ program
   .action(async (keyId: string, o: { db: string }) => {
     const db = await openDb(o.db);
     try {
-      if (!(await db('party_certificates').where({ key_id: keyId }).first())) throw new Error(`no certificate ${keyId}`);
-      await revokeCertificate(db, keyId);
+      if (!(await revokeCertificate(db, keyId))) throw new Error(`no certificate ${keyId} that is not already revoked`);
       process.stdout.write(`revoked ${keyId}; routers and workers pick it up within 5 s\n`);
     } finally {
       await db.destroy();

@@ -1,5 +1,5 @@
 import { DzlError } from '../common/errors';
-import type { FieldClass } from '../seal/hop';
+import type { FieldClass } from '../domain/hops';
 import catalogueFile from '../../contracts/fields.json';
 
 export type FieldOrigin = 'application' | 'platform_risk' | 'credit_product' | 'decision' | 'redirect' | 'disbursement' | 'forbidden';

@@ -5,15 +5,16 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
-import type { WithdrawalRequest } from '../worker/activities';
-import { TASK_QUEUE } from '../temporal/dataConverter';
 import { DzlError } from '../common/errors';
 import { isDeviceDigest, parseConsent, type Consent } from '../consent/consent';
-import { applicationIdsUnder, checkWithdrawnRecipients, consentView, registerConsent, type ConsentView } from '../consent/registry';
 import { recordingRefusals } from '../ledger/ledger';
+import { applicationIdsUnder, checkWithdrawnRecipients, consentView, registerConsent, type ConsentView } from '../lifecycle/consents';
+import { TASK_QUEUE, type WithdrawalRequest } from '../orchestration/contract';
 import type { NetworkDirectory } from '../registry/directory';
-import { getConsent } from '../store/applications';
+import { getConsent } from '../store/consents';
 import type { Db } from '../store/db';
+import { redirectOf } from '../store/redirects';
+import { withdrawConsentWorkflow } from '../../workflows/lifecycle';
 
 export interface ConsentDeps {
   db: Db;
@@ -32,9 +33,9 @@ export async function declareConsent(deps: ConsentDeps, party: string, body: unk
     } else if (role === 'bank') {
       // the bank's own consent, collected on its page for a redirect application it was handed
       const applicationId = (body as { applicationId?: unknown } | undefined)?.applicationId;
-      const redirect = typeof applicationId === 'string' ? await deps.db('redirects').where({ application_id: applicationId, bank_id: party }).first() : undefined;
+      const redirect = typeof applicationId === 'string' ? await redirectOf(deps.db, applicationId, { bankId: party }) : undefined;
       if (!redirect) throw new DzlError('APPLICATION_NOT_FOUND', `no redirect application ${String(applicationId)} for ${party}; a bank registers consent for a customer it was redirected`);
-      consent = { ...parseConsent(body, redirect.platform_id as string), createdBy: party };
+      consent = { ...parseConsent(body, redirect.platformId), createdBy: party };
       if (!consent.recipients.includes(party)) throw new DzlError('REQUEST_MALFORMED', `a bank's consent names the bank itself (${party}) among its recipients`, { member: 'consent.recipients' });
     } else {
       throw new DzlError('PARTY_ROLE_MISMATCH', `consent is registered by the platform or, in the redirect model, the bank; ${party} is a ${role}`, { party });
@@ -95,7 +96,7 @@ export async function withdrawConsent(deps: ConsentDeps, party: string, id: stri
     const workflowId = `dzl-withdrawal-${createHash('sha256').update(JSON.stringify([id, request.recipients ?? '*'])).digest('hex').slice(0, 32)}`;
     let applications: { applicationId: string; stopped: boolean }[];
     try {
-      applications = await deps.temporal.workflow.execute('withdrawConsentWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [request] });
+      applications = await deps.temporal.workflow.execute(withdrawConsentWorkflow, { taskQueue: TASK_QUEUE, workflowId, args: [request] });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       applications = await deps.temporal.workflow.getHandle(workflowId).result();

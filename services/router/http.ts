@@ -7,11 +7,11 @@ import Koa from 'koa';
 import getRawBody from 'raw-body';
 import { DzlError, toDzlError } from '../common/errors';
 import type { Logger } from '../common/logger';
-import { decisionProvenance, hopsOfApplication, recordRefusal, whoSawWhat } from '../ledger/ledger';
+import { recordRefusal } from '../ledger/ledger';
 import type { NetworkDirectory } from '../registry/directory';
 import { verifyRequest } from '../seal/requestSignature';
-import { getApplication, getSealedHop, statesOf } from '../store/applications';
 import type { Db } from '../store/db';
+import { applicationProvenance, applicationStatus, applicationWhoSawWhat, reconciliation } from './applicationViews';
 import { acceptApplication } from './intake';
 import { declareConsent, readConsent, withdrawConsent } from './consents';
 import { issueRedirect, submitRedirectHops, type RedirectDeps } from './redirects';
@@ -92,22 +92,6 @@ export interface HttpDeps extends RedirectDeps {
   regulator: RegulatorDeps;
 }
 
-async function ownedApplication(deps: HttpDeps, party: string, id: string) {
-  const app = await getApplication(deps.db, id);
-  const role = deps.directory().party(party)?.role;
-  // Another platform's application is reported as absent, not as forbidden: no existence oracle.
-  if (!app || (app.platformId !== party && role !== 'regulator')) {
-    throw new DzlError('APPLICATION_NOT_FOUND', `no application ${id} for ${party}`);
-  }
-  return app;
-}
-
-/** A hop's sealed form while the router still holds its payload; undefined once retention erased it. */
-async function liveSealed(deps: HttpDeps, hopId: string) {
-  const h = await getSealedHop(deps.db, hopId);
-  return h && !h.erasedAt ? h.sealed : undefined;
-}
-
 export function createHttpApp(deps: HttpDeps): Koa<State> {
   const app = new Koa<State>();
   const router = new Router<State>();
@@ -119,34 +103,11 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
   });
 
   router.get('/v1/applications/:id', async (ctx) => {
-    const a = await ownedApplication(deps, ctx.state.party, ctx.params.id!);
-    const history = await statesOf(deps.db, a.id);
-    const decided = history.find((s) => ['approved', 'declined', 'no_funding', 'expired'].includes(s.state));
-    const attempts = await deps.db('application_attempts').where({ application_id: a.id }).orderBy('position');
-    const decisionHop = decided?.hopId ? await getSealedHop(deps.db, decided.hopId) : undefined;
-    ctx.body = {
-      applicationId: a.id,
-      model: a.model,
-      channel: a.channelId,
-      bank: a.bankId,
-      state: history.at(-1)?.state ?? 'accepted',
-      history: history.map((s) => ({ ...s, at: new Date(s.at).toISOString() })),
-      route: attempts.map((t) => ({ bank: t.bank_id, position: Number(t.position), ...(t.outcome ? { outcome: t.outcome } : {}), ...(t.reason_code ? { reasonCode: t.reason_code } : {}) })),
-      ...(decided ? { decision: { status: decided.state, ...(decided.reasonCode ? { reasonCode: decided.reasonCode } : {}), ...(decisionHop && !decisionHop.erasedAt ? { hop: decisionHop.sealed } : {}) } } : {}),
-      notices: (await deps.db('notices').where({ application_id: a.id }).orderBy('created_at')).map((n) => ({
-        noticeId: n.notice_id,
-        kind: n.kind,
-        to: n.to_party,
-        sentAt: new Date(Number(n.created_at)).toISOString(),
-        ...(n.acknowledged_at ? { acknowledgedAt: new Date(Number(n.acknowledged_at)).toISOString() } : {}),
-      })),
-    };
+    ctx.body = await applicationStatus(deps, ctx.state.party, ctx.params.id!);
   });
 
-  /** PIPL Art. 24: which channel product, which bank and which bank model made each decision. */
   router.get('/v1/applications/:id/provenance', async (ctx) => {
-    const a = await ownedApplication(deps, ctx.state.party, ctx.params.id!);
-    ctx.body = { applicationId: a.id, model: a.model, decisions: decisionProvenance(await hopsOfApplication(deps.db, a.id)) };
+    ctx.body = await applicationProvenance(deps, ctx.state.party, ctx.params.id!);
   });
 
   router.post('/v1/consents', async (ctx) => {
@@ -164,29 +125,7 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
   });
 
   router.get('/v1/applications/:id/who-saw-what', async (ctx) => {
-    const a = await ownedApplication(deps, ctx.state.party, ctx.params.id!);
-    const hops = await hopsOfApplication(deps.db, a.id);
-    ctx.body = {
-      applicationId: a.id,
-      hops: hops.map((h) => ({
-        hopId: h.header.hopId,
-        kind: h.header.kind,
-        from: h.header.from,
-        to: h.header.to,
-        channel: h.header.channel,
-        consentRef: h.header.consentRef,
-        issuedAt: h.header.issuedAt,
-        fields: h.header.manifest.map((m) => ({ field: m.field, class: m.class })),
-        receipts: h.receipts.map((r) => ({ by: r.by, status: r.status, receivedAt: r.receivedAt, ...(r.reason ? { reason: r.reason } : {}) })),
-      })),
-      // every bank the application reached (a cascade reaches several), as the registry knows them
-      matrix: whoSawWhat(hops, [
-        a.platformId,
-        a.channelId,
-        ...new Set(hops.flatMap((h) => [h.header.from, h.header.to]).filter((p) => deps.directory().party(p)?.role === 'bank')),
-        'router',
-      ]),
-    };
+    ctx.body = await applicationWhoSawWhat(deps, ctx.state.party, ctx.params.id!);
   });
 
   router.post('/v1/redirects', async (ctx) => {
@@ -200,29 +139,8 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
     ctx.body = answer;
   });
 
-  /** A platform's day: every bank decision and disbursement on its applications (UTC day). */
   router.get('/v1/reconciliation', async (ctx) => {
-    const day = String(ctx.query.day ?? new Date().toISOString().slice(0, 10));
-    const start = Date.parse(`${day}T00:00:00Z`);
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(start) || new Date(start).toISOString().slice(0, 10) !== day) {
-      throw new DzlError('REQUEST_MALFORMED', 'day must be a calendar date YYYY-MM-DD (UTC)');
-    }
-    const end = start + 24 * 3600_000;
-    const decisions = await deps.db('application_attempts')
-      .where({ platform_id: ctx.state.party })
-      .whereIn('outcome', ['approved', 'declined'])
-      .andWhere('decided_at', '>=', start)
-      .andWhere('decided_at', '<', end)
-      .orderBy('decided_at');
-    const disbursements = await deps.db('disbursements').where({ platform_id: ctx.state.party, day }).orderBy('created_at');
-    ctx.body = {
-      platform: ctx.state.party,
-      day,
-      decisions: decisions.map((d) => ({ applicationId: d.application_id, bank: d.bank_id, outcome: d.outcome, ...(d.reason_code ? { reasonCode: d.reason_code } : {}), decidedAt: new Date(Number(d.decided_at)).toISOString(), hopId: d.hop_id })),
-      disbursements: await Promise.all(
-        disbursements.map(async (d) => ({ applicationId: d.application_id, bank: d.bank_id, hopId: d.hop_id, reportedAt: new Date(Number(d.created_at)).toISOString(), hop: await liveSealed(deps, d.hop_id as string) })),
-      ),
-    };
+    ctx.body = await reconciliation(deps, ctx.state.party, ctx.query.day);
   });
 
   const reg = deps.regulator;

@@ -10,20 +10,23 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
 import { DzlError } from '../common/errors';
-import { registerConsent, resolveConsent } from '../consent/registry';
-import { checkConsentCovers } from '../consent/consent';
-import { DEFAULT_DECISION_TIMEOUT_MS, planRoute, type RouteAttributes } from '../routing/funding';
+import { requireRecipient } from '../custody/consent';
+import { admitHop, type CustodyDeps } from '../custody/custody';
+import type { ApplicationState } from '../domain/applications';
 import { recordingRefusals } from '../ledger/ledger';
+import { registerConsent, resolveConsent } from '../lifecycle/consents';
+import { TASK_QUEUE, type ApplicationRef, type RetentionPolicy } from '../orchestration/contract';
+import { DEFAULT_DECISION_TIMEOUT_MS, planRoute, type RouteAttributes } from '../routing/funding';
 import { b64url, sha256 } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { verifyHop, type SealedHop } from '../seal/hop';
-import { appendState, findByIdempotencyKey, insertApplication, statesOf, type ApplicationRow, type StateChange } from '../store/applications';
-import { TASK_QUEUE } from '../temporal/dataConverter';
-import type { ApplicationRef } from '../../workflows/dataChannel';
-import type { RetentionPolicy } from '../../workflows/lifecycle';
-import { admitHop, type CarrierDeps } from './carrier';
+import { appendState, currentState } from '../store/applicationStates';
+import { findByIdempotencyKey, insertApplication, type ApplicationRow } from '../store/applications';
+import { attemptsOf, deliveredCount, planAttempts } from '../store/attempts';
+import { fundingRules } from '../store/fundingRoutes';
+import { dataChannelApplication } from '../../workflows/dataChannel';
 
-export interface IntakeDeps extends CarrierDeps {
+export interface IntakeDeps extends CustodyDeps {
   temporal: Client;
   /** How long sealed payloads stay after an application ends (DEFAULT_RETENTION when absent). */
   retention?: RetentionPolicy;
@@ -32,7 +35,7 @@ export interface IntakeDeps extends CarrierDeps {
 export interface IntakeAnswer {
   applicationId: string;
   workflowId: string;
-  state: string;
+  state: ApplicationState;
   replayed: boolean;
   route: { candidates: string[]; skipped: { bankId: string; reason: string }[] };
 }
@@ -68,14 +71,21 @@ function parseBody(body: unknown): { hop: SealedHop; route: { bank?: string; att
   return { hop: b.hop as SealedHop, route, callbackUrl: (b.callbackUrl as string | undefined) ?? null, consent: b.consent, consentId: b.consentId };
 }
 
-async function currentState(deps: IntakeDeps, app: ApplicationRow): Promise<string> {
-  const states: StateChange[] = await statesOf(deps.db, app.id);
-  return states.at(-1)?.state ?? 'accepted';
+async function routeOf(deps: IntakeDeps, app: ApplicationRow): Promise<IntakeAnswer['route']> {
+  return { candidates: (await attemptsOf(deps.db, app.id)).map((a) => a.bankId), skipped: [] };
 }
 
-async function routeOf(deps: IntakeDeps, app: ApplicationRow): Promise<IntakeAnswer['route']> {
-  const rows = await deps.db('application_attempts').where({ application_id: app.id }).orderBy('position');
-  return { candidates: rows.map((r) => r.bank_id as string), skipped: [] };
+/**
+ * Starts an application's workflow, once for good: a repeat while it runs, or after it ended,
+ * finds the same workflow id and starts nothing (REJECT_DUPLICATE), so deliveries and callbacks
+ * never happen twice.
+ */
+export async function startApplicationWorkflow<A>(deps: IntakeDeps, workflow: (ref: A) => Promise<unknown>, workflowId: string, ref: A): Promise<void> {
+  try {
+    await deps.temporal.workflow.start(workflow, { taskQueue: TASK_QUEUE, workflowId, args: [ref], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
 }
 
 async function startWorkflow(deps: IntakeDeps, app: ApplicationRow): Promise<void> {
@@ -87,11 +97,7 @@ async function startWorkflow(deps: IntakeDeps, app: ApplicationRow): Promise<voi
     candidates: candidates.map((bankId) => ({ bankId, decisionTimeoutMs: directory.party(bankId)?.decisionTimeoutMs ?? DEFAULT_DECISION_TIMEOUT_MS })),
     ...(deps.retention ? { retention: deps.retention } : {}),
   };
-  try {
-    await deps.temporal.workflow.start('dataChannelApplication', { taskQueue: TASK_QUEUE, workflowId: app.workflowId, args: [ref] });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+  await startApplicationWorkflow(deps, dataChannelApplication, app.workflowId, ref);
 }
 
 export async function acceptApplication(deps: IntakeDeps, platformId: string, idempotencyKey: string | undefined, body: unknown): Promise<IntakeAnswer> {
@@ -111,8 +117,12 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
     const verified = verifyHop(req.hop, { signerOf: directory.signerOf });
     directory.checkChannelLicence(verified.header.channel);
     // withdrawn or expired: refused as such, before any bank is considered
-    checkConsentCovers(consent, verified.header.channel, new Date());
-    const plan = await planRoute(deps.db, directory, consent, verified.header.channel, req.route);
+    requireRecipient(consent, verified.header.channel);
+    const at = new Date();
+    const day = at.toISOString().slice(0, 10);
+    const rules = req.route.attributes ? await fundingRules(deps.db, consent.platformId) : [];
+    const used = new Map(await Promise.all(rules.map(async (r) => [r.bankId, await deliveredCount(deps.db, consent.platformId, r.bankId, day)] as const)));
+    const plan = planRoute(directory, consent, verified.header.channel, req.route, { rules, usedToday: (bankId) => used.get(bankId) ?? 0, at });
     const { hop, fresh } = await admitHop(deps, req.hop, consent, { kind: 'application', from: platformId }, verified);
     const h = hop.header;
     if (!fresh) {
@@ -140,10 +150,7 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
       const r = await insertApplication(trx, row);
       if (r.created) {
         await appendState(trx, row.id, { state: 'accepted', hopId: h.hopId });
-        const day = new Date().toISOString().slice(0, 10);
-        for (const [position, c] of plan.candidates.entries()) {
-          await trx('application_attempts').insert({ application_id: row.id, bank_id: c.bankId, position, day, platform_id: platformId, created_at: Date.now() });
-        }
+        await planAttempts(trx, { applicationId: row.id, platformId, day, bankIds: plan.candidates.map((c) => c.bankId) });
       }
       return r;
     });
@@ -161,5 +168,6 @@ async function answerRepeat(deps: IntakeDeps, prior: ApplicationRow, requestHash
   }
   // A crash between the commit and the start leaves a row with no workflow: start it now.
   await startWorkflow(deps, prior);
-  return { applicationId: prior.id, workflowId: prior.workflowId, state: await currentState(deps, prior), replayed: true, route: await routeOf(deps, prior) };
+  return { applicationId: prior.id, workflowId: prior.workflowId, state: await currentState(deps.db, prior.id), replayed: true, route: await routeOf(deps, prior) };
 }
+

@@ -15,7 +15,9 @@ import type { NetworkDirectory } from '../registry/directory';
 import { b64url, fromB64url } from '../seal/bytes';
 import { canonicalJson, parseCanonical } from '../seal/canonical';
 import { certificateValidAt, signBytes, verifyBytes, type SigningIdentity } from '../seal/hop';
-import { getApplication, getConsent, statesOf } from '../store/applications';
+import { statesOf } from '../store/applicationStates';
+import { getApplication } from '../store/applications';
+import { getConsent } from '../store/consents';
 import { bundleForApplication, type RegulatorDeps } from './regulator';
 
 export const LINK_TTL_MS = 60 * 60_000;

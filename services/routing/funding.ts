@@ -9,7 +9,6 @@
 import { DzlError, type ErrorCode } from '../common/errors';
 import { checkConsentCovers, consentNames, type Consent } from '../consent/consent';
 import type { NetworkDirectory } from '../registry/directory';
-import type { Db } from '../store/db';
 
 export interface FundingRule {
   bankId: string;
@@ -35,26 +34,6 @@ export interface RoutePlan {
 }
 
 export const DEFAULT_DECISION_TIMEOUT_MS = 30_000;
-
-export async function setFundingRules(db: Db, platformId: string, rules: FundingRule[]): Promise<void> {
-  await db.transaction(async (trx) => {
-    await trx('platform_bank_routes').where({ platform_id: platformId }).delete();
-    for (const r of rules) {
-      await trx('platform_bank_routes').insert({
-        platform_id: platformId, bank_id: r.bankId, priority: r.priority, min_amount: r.minAmount, max_amount: r.maxAmount,
-        terms_json: JSON.stringify(r.terms), regions_json: JSON.stringify(r.regions), daily_quota: r.dailyQuota,
-      });
-    }
-  });
-}
-
-export async function fundingRules(db: Db, platformId: string): Promise<FundingRule[]> {
-  const rows = await db('platform_bank_routes').where({ platform_id: platformId }).orderBy('priority');
-  return rows.map((r) => ({
-    bankId: r.bank_id, priority: Number(r.priority), minAmount: Number(r.min_amount), maxAmount: Number(r.max_amount),
-    terms: JSON.parse(r.terms_json) as number[], regions: JSON.parse(r.regions_json) as string[], dailyQuota: Number(r.daily_quota),
-  }));
-}
 
 function bankChannelProblem(directory: NetworkDirectory, bankId: string, channelId: string, at: Date): { code: ErrorCode; message: string } | undefined {
   try {
@@ -82,20 +61,20 @@ function singleBank(directory: NetworkDirectory, consent: Consent, channelId: st
   return { candidates: [{ bankId, decisionTimeoutMs: timeoutOf(directory, bankId) }], skipped: [] };
 }
 
-export async function planRoute(
-  db: Db,
-  directory: NetworkDirectory,
-  consent: Consent,
-  channelId: string,
-  route: { bank?: string; attributes?: RouteAttributes },
-  at: Date = new Date(),
-): Promise<RoutePlan> {
+/** What the plan is made from besides the application: the platform's list and today's use of each bank's quota. */
+export interface FundingState {
+  rules: FundingRule[];
+  usedToday: (bankId: string) => number;
+  at: Date;
+}
+
+export function planRoute(directory: NetworkDirectory, consent: Consent, channelId: string, route: { bank?: string; attributes?: RouteAttributes }, state: FundingState): RoutePlan {
+  const { at } = state;
   if (route.bank) return singleBank(directory, consent, channelId, route.bank, at);
   const a = route.attributes;
   if (!a) throw new DzlError('REQUEST_MALFORMED', 'route needs either a bank or the routing attributes {amount, termMonths, region}', { member: 'route' });
-  const day = at.toISOString().slice(0, 10);
   const plan: RoutePlan = { candidates: [], skipped: [] };
-  for (const rule of await fundingRules(db, consent.platformId)) {
+  for (const rule of state.rules) {
     const skip = (reason: string) => plan.skipped.push({ bankId: rule.bankId, reason });
     if (!consentNames(consent, rule.bankId)) { skip('CONSENT_DOES_NOT_NAME_RECIPIENT'); continue; }
     if (a.amount < rule.minAmount || a.amount > rule.maxAmount) { skip('AMOUNT_OUT_OF_RANGE'); continue; }
@@ -103,8 +82,7 @@ export async function planRoute(
     if (!rule.regions.includes('*') && !rule.regions.includes(a.region)) { skip('REGION_NOT_SERVED'); continue; }
     const problem = bankChannelProblem(directory, rule.bankId, channelId, at);
     if (problem) { skip(problem.code); continue; }
-    const used = await db('application_attempts').where({ platform_id: consent.platformId, bank_id: rule.bankId, day }).whereNotNull('delivered_at').count({ n: '*' }).first();
-    if (Number(used?.n ?? 0) >= rule.dailyQuota) { skip('DAILY_QUOTA_REACHED'); continue; }
+    if (state.usedToday(rule.bankId) >= rule.dailyQuota) { skip('DAILY_QUOTA_REACHED'); continue; }
     plan.candidates.push({ bankId: rule.bankId, decisionTimeoutMs: timeoutOf(directory, rule.bankId) });
   }
   if (plan.candidates.length === 0) {

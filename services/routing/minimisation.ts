@@ -13,7 +13,7 @@ import type { NetworkDirectory } from '../registry/directory';
 import type { HopHeader, HopKind, Model } from '../seal/hop';
 import shippedPolicyFile from '../../contracts/minimisation.json';
 // rules imports this module too: ROUTES is only read inside functions, after both have loaded
-import { ROUTES } from './rules';
+import { ROUTES } from './routes';
 
 export const MINIMISATION_FORMAT = 'dzl-minimisation/v1';
 const SHIPPED_SOURCE = 'contracts/minimisation.json';

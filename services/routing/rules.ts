@@ -15,27 +15,13 @@
  */
 import { DzlError } from '../common/errors';
 import { checkConsentCovers, type Consent } from '../consent/consent';
-import { fieldSpec, type FieldOrigin } from '../fields/catalogue';
-import type { PartyRole } from '../pki/ca';
+import { fieldSpec } from '../fields/catalogue';
 import type { NetworkDirectory } from '../registry/directory';
-import type { HopHeader, HopKind } from '../seal/hop';
+import type { HopHeader } from '../seal/hop';
 import { checkMinimisation, type MinimisationPolicy } from './minimisation';
+import { ROUTES } from './routes';
 
-interface Route {
-  from: PartyRole;
-  to: PartyRole;
-  origins: readonly FieldOrigin[];
-  /** Whether the recipient must be named by the customer's consent. */
-  consented: boolean;
-}
-
-export const ROUTES: Record<HopKind, Route> = {
-  application: { from: 'platform', to: 'channel', origins: ['application', 'platform_risk', 'redirect'], consented: true },
-  credit_report: { from: 'channel', to: 'bank', origins: ['application', 'credit_product'], consented: true },
-  decision: { from: 'bank', to: 'platform', origins: ['decision'], consented: false },
-  redirect: { from: 'platform', to: 'bank', origins: ['redirect'], consented: true },
-  disbursement: { from: 'bank', to: 'platform', origins: ['disbursement'], consented: false },
-};
+export { ROUTES };
 
 /** The one lawful platform → bank hop: a redirect carrying nothing but C1 redirect fields. */
 export function isBareRedirect(header: HopHeader): boolean {

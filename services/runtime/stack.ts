@@ -18,10 +18,10 @@ import { RELAYED_MAX_AGE_MS } from '../seal/hop';
 import { DbNonceStore } from '../store/nonces';
 import { openDb, type Db } from '../store/db';
 import { loadDirectoryFromDb } from '../store/parties';
-import { dzlDataConverter, TASK_QUEUE } from '../temporal/dataConverter';
+import { dzlDataConverter } from '../temporal/dataConverter';
 import { createActivities } from '../worker/activities';
 import { checkPolicyRecipients, minimisationPolicy } from '../routing/minimisation';
-import { DEFAULT_RETENTION, type RetentionPolicy } from '../../workflows/lifecycle';
+import { DEFAULT_RETENTION, TASK_QUEUE, type RetentionPolicy } from '../orchestration/contract';
 import { createHash } from 'node:crypto';
 import { PartyClients } from '../worker/partyClients';
 

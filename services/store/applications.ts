@@ -1,14 +1,11 @@
 /**
- * Applications, their consent, their sealed hops and their append-only state history.
- * Repository functions accept a transaction so one facade can own a multi-table write.
+ * The `applications` table: one row per application the router accepted, keyed by its id and
+ * by (platform, idempotency key), with its retention once its workflow has ended.
  */
-import type { Knex } from 'knex';
 import { DzlError } from '../common/errors';
-import type { Consent } from '../consent/consent';
-import type { SealedHop } from '../seal/hop';
-import { insertIgnore, toMs, type Db } from './db';
-
-type Conn = Db | Knex.Transaction;
+import type { Model } from '../domain/hops';
+import type { NoticeReason } from '../domain/notices';
+import { insertIgnore, toMs, type Conn } from './db';
 
 export interface ApplicationRow {
   id: string;
@@ -16,13 +13,15 @@ export interface ApplicationRow {
   idempotencyKey: string;
   requestHash: string;
   workflowId: string;
-  model: string;
+  model: Model;
   channelId: string;
   bankId: string;
   consentId: string;
   callbackUrl: string | null;
   intakeHopId: string;
   createdAt: number;
+  /** Set once retention erased the sealed payloads: nothing more is taken into custody for it. */
+  payloadsErasedAt?: number;
 }
 
 function fromRow(r: Record<string, unknown>): ApplicationRow {
@@ -32,36 +31,33 @@ function fromRow(r: Record<string, unknown>): ApplicationRow {
     idempotencyKey: r.idempotency_key as string,
     requestHash: r.request_hash as string,
     workflowId: r.workflow_id as string,
-    model: r.model as string,
+    model: r.model as Model,
     channelId: r.channel_id as string,
     bankId: r.bank_id as string,
     consentId: r.consent_id as string,
     callbackUrl: (r.callback_url as string | null) ?? null,
     intakeHopId: r.intake_hop_id as string,
     createdAt: toMs(r.created_at),
+    ...(r.payloads_erased_at != null ? { payloadsErasedAt: toMs(r.payloads_erased_at) } : {}),
   };
 }
 
 /** Inserts unless (platform, idempotency key) exists; returns the row that stands either way. */
-export async function insertApplication(db: Conn, a: ApplicationRow): Promise<{ created: boolean; row: ApplicationRow }> {
-  const created = await insertIgnore(
-    db,
-    'applications',
-    {
-      id: a.id,
-      platform_id: a.platformId,
-      idempotency_key: a.idempotencyKey,
-      request_hash: a.requestHash,
-      workflow_id: a.workflowId,
-      model: a.model,
-      channel_id: a.channelId,
-      bank_id: a.bankId,
-      consent_id: a.consentId,
-      callback_url: a.callbackUrl,
-      intake_hop_id: a.intakeHopId,
-      created_at: a.createdAt,
-    },
-  );
+export async function insertApplication(db: Conn, a: Omit<ApplicationRow, 'payloadsErasedAt'>): Promise<{ created: boolean; row: ApplicationRow }> {
+  const created = await insertIgnore(db, 'applications', {
+    id: a.id,
+    platform_id: a.platformId,
+    idempotency_key: a.idempotencyKey,
+    request_hash: a.requestHash,
+    workflow_id: a.workflowId,
+    model: a.model,
+    channel_id: a.channelId,
+    bank_id: a.bankId,
+    consent_id: a.consentId,
+    callback_url: a.callbackUrl,
+    intake_hop_id: a.intakeHopId,
+    created_at: a.createdAt,
+  });
   const row = await findByIdempotencyKey(db, a.platformId, a.idempotencyKey);
   if (!row) {
     throw new DzlError('REQUEST_MALFORMED', `application id ${a.id} is already used by another request; seal each application under a new id`, { applicationId: a.id });
@@ -79,135 +75,51 @@ export async function getApplication(db: Conn, id: string): Promise<ApplicationR
   return r ? fromRow(r) : undefined;
 }
 
-export interface StateChange {
-  state: string;
-  reasonCode?: string;
-  hopId?: string;
-  at: number;
+/** The applications that cite a consent, oldest first. */
+export async function applicationsCiting(db: Conn, consentId: string): Promise<ApplicationRow[]> {
+  return (await db('applications').where({ consent_id: consentId }).orderBy('created_at')).map(fromRow);
 }
 
-/** Each state is entered once per application: a retried activity appends nothing. */
-export async function appendState(db: Conn, applicationId: string, s: Omit<StateChange, 'at'>): Promise<void> {
-  await insertIgnore(
-    db,
-    'application_states',
-    { application_id: applicationId, state: s.state, reason_code: s.reasonCode ?? null, hop_id: s.hopId ?? null, at: Date.now() },
-    ['application_id', 'state'],
-  );
+/** The outcome fixes how long the sealed payloads stay; set once, by the first to ask. */
+export async function setRetention(db: Conn, applicationId: string, retainUntil: number, reason: NoticeReason): Promise<void> {
+  await db('applications').where({ id: applicationId }).whereNull('retain_until').update({ retain_until: retainUntil, retention_reason: reason });
 }
 
-export async function statesOf(db: Conn, applicationId: string): Promise<StateChange[]> {
-  const rows = await db('application_states').where({ application_id: applicationId }).orderBy('seq');
-  return rows.map((r) => ({
-    state: r.state as string,
-    ...(r.reason_code ? { reasonCode: r.reason_code as string } : {}),
-    ...(r.hop_id ? { hopId: r.hop_id as string } : {}),
-    at: toMs(r.at),
-  }));
+export async function markPayloadsErased(db: Conn, applicationId: string, at: number): Promise<void> {
+  await db('applications').where({ id: applicationId }).whereNull('payloads_erased_at').update({ payloads_erased_at: at });
 }
 
-export async function saveConsent(db: Conn, c: Consent): Promise<boolean> {
-  return insertIgnore(
-    db,
-    'consents',
-    {
-      id: c.id,
-      platform_id: c.platformId,
-      text_version: c.textVersion,
-      text_sha256: c.textSha256,
-      purposes_json: JSON.stringify(c.purposes),
-      recipients_json: JSON.stringify(c.recipients),
-      granted_at: Date.parse(c.grantedAt),
-      expires_at: Date.parse(c.expiresAt),
-      created_by: c.createdBy ?? c.platformId,
-      application_id: c.applicationId ?? null,
-      acted_at: c.actedAt ? Date.parse(c.actedAt) : null,
-      device_digest: c.deviceDigest ?? null,
-      created_at: Date.now(),
-    },
-    'id',
-  );
-}
-
-/** A consent's terms and its current state (withdrawals from its append-only history). */
-export async function getConsent(db: Conn, id: string): Promise<Consent | undefined> {
-  const r = await db('consents').where({ id }).first();
-  if (!r) return undefined;
-  const withdrawn: Record<string, string> = {};
-  for (const e of await db('consent_events').where({ consent_id: id, state: 'withdrawn' }).orderBy('seq')) {
-    const at = new Date(toMs(e.at)).toISOString();
-    for (const who of e.recipients === '*' ? ['*'] : (JSON.parse(e.recipients) as string[])) withdrawn[who] ??= at;
-  }
-  return {
-    id: r.id,
-    platformId: r.platform_id,
-    textVersion: r.text_version,
-    textSha256: r.text_sha256,
-    purposes: JSON.parse(r.purposes_json) as string[],
-    recipients: JSON.parse(r.recipients_json) as string[],
-    grantedAt: new Date(toMs(r.granted_at)).toISOString(),
-    expiresAt: new Date(toMs(r.expires_at)).toISOString(),
-    ...(r.created_by && r.created_by !== r.platform_id ? { createdBy: r.created_by as string } : {}),
-    ...(r.application_id ? { applicationId: r.application_id as string } : {}),
-    ...(r.acted_at ? { actedAt: new Date(toMs(r.acted_at)).toISOString() } : {}),
-    ...(r.device_digest ? { deviceDigest: r.device_digest as string } : {}),
-    ...(Object.keys(withdrawn).length > 0 ? { withdrawn } : {}),
-  };
-}
-
-export interface StoredHop {
-  hopId: string;
+export interface RetentionDue {
   applicationId: string;
-  kind: string;
-  from: string;
-  to: string;
-  sealed: SealedHop;
-  /** Set once retention erased the payload: `sealed` then holds the signed header only. */
-  erasedAt?: number;
+  reason: NoticeReason;
 }
 
-export async function saveSealedHop(db: Conn, h: StoredHop): Promise<boolean> {
-  return insertIgnore(
-    db,
-    'sealed_hops',
-    { hop_id: h.hopId, application_id: h.applicationId, kind: h.kind, from_party: h.from, to_party: h.to, envelope: JSON.stringify(h.sealed), created_at: Date.now() },
-    'hop_id',
-  );
-}
-
-export async function getSealedHop(db: Conn, hopId: string): Promise<StoredHop | undefined> {
-  const r = await db('sealed_hops').where({ hop_id: hopId }).first();
-  if (!r) return undefined;
-  return {
-    hopId: r.hop_id,
-    applicationId: r.application_id,
-    kind: r.kind,
-    from: r.from_party,
-    to: r.to_party,
-    sealed: JSON.parse(r.envelope) as SealedHop,
-    ...(r.payload_erased_at ? { erasedAt: toMs(r.payload_erased_at) } : {}),
-  };
+/** Applications whose retention has elapsed and whose payloads are still held, oldest first. */
+export async function dueForErasure(db: Conn, now: number, limit: number): Promise<RetentionDue[]> {
+  const rows = await db('applications').where('retain_until', '<=', now).whereNull('payloads_erased_at').orderBy('retain_until').limit(limit).select('id', 'retention_reason');
+  return rows.map((r) => ({ applicationId: r.id as string, reason: r.retention_reason as NoticeReason }));
 }
 
 /**
- * Erases the sealed payloads (wrapped key, iv, ciphertext) of an application's hops, keeping
- * each signed header: what the evidence needs. Returns the ids of every erased hop.
+ * Erased applications whose parties are still to be asked to delete: not a loan's (its bank keeps
+ * the loan) and not a withdrawn one's (its parties were asked at the withdrawal).
  */
-export async function erasePayloads(db: Conn, applicationId: string): Promise<string[]> {
-  const rows = await db('sealed_hops').where({ application_id: applicationId }).orderBy('created_at').select('hop_id', 'envelope', 'payload_erased_at');
-  const now = Date.now();
-  for (const r of rows) {
-    if (r.payload_erased_at) continue;
-    const { header, signature } = JSON.parse(r.envelope) as SealedHop;
-    await db('sealed_hops').where({ hop_id: r.hop_id }).update({ envelope: JSON.stringify({ header, signature }), payload_erased_at: now });
-  }
-  return rows.map((r) => r.hop_id as string);
+export async function awaitingPartyDeletion(db: Conn, limit: number): Promise<RetentionDue[]> {
+  const rows = await db('applications')
+    .whereNotNull('payloads_erased_at')
+    .whereNotIn('retention_reason', ['RETENTION_ELAPSED', 'CONSENT_WITHDRAWN'])
+    .whereNull('party_deletion_started_at')
+    .limit(limit)
+    .select('id', 'retention_reason');
+  return rows.map((r) => ({ applicationId: r.id as string, reason: r.retention_reason as NoticeReason }));
 }
 
-/** The parties that hops of the application (of these kinds) were addressed to. */
-export async function recipientsOf(db: Conn, applicationId: string, kinds?: string[]): Promise<string[]> {
-  const q = db('sealed_hops').where({ application_id: applicationId });
-  if (kinds) q.whereIn('kind', kinds);
-  const rows = await q.distinct('to_party').orderBy('to_party');
-  return rows.map((r) => r.to_party as string);
+export async function markPartyDeletionStarted(db: Conn, applicationIds: string[], at: number): Promise<void> {
+  if (applicationIds.length > 0) await db('applications').whereIn('id', applicationIds).whereNull('party_deletion_started_at').update({ party_deletion_started_at: at });
+}
+
+/** When the next retention falls due (epoch ms), if any application awaits one. */
+export async function nextRetentionDue(db: Conn): Promise<number | undefined> {
+  const next = await db('applications').whereNull('payloads_erased_at').whereNotNull('retain_until').min({ at: 'retain_until' }).first();
+  return next?.at === null || next?.at === undefined ? undefined : toMs(next.at);
 }

@@ -7,6 +7,8 @@ import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from './migrations';
 
 export type Db = Knex;
+/** A connection or a transaction: every repository function takes either, so one facade can own a multi-table write. */
+export type Conn = Knex | Knex.Transaction;
 
 export function knexConfig(url: string): Knex.Config {
   if (url.startsWith('sqlite:')) {
@@ -67,11 +69,16 @@ export function toMs(v: unknown): number {
  * An atomic insert that does nothing when the unique key exists; true when the row was written.
  * The one place that knows how each engine reports it (mysql2 affectedRows, better-sqlite3 changes).
  */
-export async function insertIgnore(db: Knex | Knex.Transaction, table: string, row: Record<string, unknown>, conflict?: string | string[]): Promise<boolean> {
+export async function insertIgnore(db: Conn, table: string, row: Record<string, unknown>, conflict?: string | string[]): Promise<boolean> {
   const insert = db(table).insert(row);
   // no target: a conflict on any unique key (primary key included) is ignored
   const q = (conflict === undefined ? insert.onConflict() : typeof conflict === 'string' ? insert.onConflict(conflict) : insert.onConflict(conflict)).ignore().toSQL();
   const res = (await db.raw(q.sql, q.bindings)) as unknown;
   const r = (Array.isArray(res) ? res[0] : res) as { affectedRows?: number; changes?: number };
   return (r.affectedRows ?? r.changes ?? 0) > 0;
+}
+
+/** Serialises writers on the selected rows until the transaction ends (MySQL; SQLite has one writer at a time anyway). */
+export function forUpdate<T extends Knex.QueryBuilder>(trx: Conn, q: T): T {
+  return (isMysql(trx as Db) ? q.forUpdate() : q) as T;
 }

@@ -1,56 +1,90 @@
-import { recordParty } from '../ledger/ledger';
-import type { NetworkFile } from '../network/folder';
+/**
+ * `parties` and `party_certificates`: the registry as the router stores it. Writing evidence of a
+ * change is the operator facade's job (services/operator), in the same transaction.
+ */
+import type { PartyRole } from '../domain/parties';
 import { parseCertificate } from '../pki/certificate';
 import { NetworkDirectory, type ChannelLicence, type PartyRecord } from '../registry/directory';
-import { toMs, type Db } from './db';
+import { toMs, type Conn } from './db';
 
-/** Registers (or refreshes) every party and certificate of a network file. */
-export async function registerNetwork(db: Db, file: NetworkFile, endpoints: Record<string, { grpc?: string; callback?: string }> = {}): Promise<void> {
-  const now = Date.now();
-  await db.transaction(async (trx) => {
-    for (const p of file.parties) {
-      const ep = endpoints[p.id] ?? {};
-      const row = {
-        id: p.id,
-        role: p.role,
-        legal_name: p.legalName,
-        grpc_endpoint: ep.grpc ?? p.grpcEndpoint ?? null,
-        callback_url: ep.callback ?? p.callbackUrl ?? null,
-        licence_json: p.licence ? JSON.stringify(p.licence) : null,
-        contracted_channel: p.contractedChannel ?? null,
-        decision_timeout_ms: p.decisionTimeoutMs ?? null,
-        updated_at: now,
-      };
-      await trx('parties').insert(row).onConflict('id').merge();
-      for (const pem of p.certificates) {
-        const c = parseCertificate(pem, file.caPem);
-        await trx('party_certificates')
-          .insert({ key_id: c.keyId, party_id: p.id, usage: c.usage, pem, not_before: c.notBefore.getTime(), not_after: c.notAfter.getTime() })
-          .onConflict('key_id')
-          .ignore();
-      }
-    }
-  });
-  for (const p of file.parties) await snapshotParty(db, p.id);
+export interface PartyRow {
+  id: string;
+  role: PartyRole;
+  legalName: string;
+  grpcEndpoint?: string;
+  callbackUrl?: string;
+  webUrl?: string;
+  licence?: ChannelLicence;
+  contractedChannel?: string;
+  decisionTimeoutMs?: number;
 }
 
-/** The party as evidence knows it: role, licence and certificates — not its endpoints. */
-export async function snapshotParty(db: Db, partyId: string): Promise<void> {
+/** The party as the evidence knows it: role, licence and certificates — not its endpoints. */
+export interface PartySnapshot {
+  id: string;
+  role: PartyRole;
+  legalName: string;
+  licence?: ChannelLicence;
+  certificates: string[];
+  revoked?: Record<string, string>;
+}
+
+/** Inserts the party or replaces what it says of itself; endpoints and terms given here win. */
+export async function upsertParty(db: Conn, p: PartyRow): Promise<void> {
+  await db('parties')
+    .insert({
+      id: p.id,
+      role: p.role,
+      legal_name: p.legalName,
+      grpc_endpoint: p.grpcEndpoint ?? null,
+      callback_url: p.callbackUrl ?? null,
+      // the H5 page is set by the bank's own registration (setPartyEndpoint), never cleared here
+      ...(p.webUrl ? { web_url: p.webUrl } : {}),
+      licence_json: p.licence ? JSON.stringify(p.licence) : null,
+      contracted_channel: p.contractedChannel ?? null,
+      decision_timeout_ms: p.decisionTimeoutMs ?? null,
+      updated_at: Date.now(),
+    })
+    .onConflict('id')
+    .merge();
+}
+
+/** Adds a certificate (checked against the CA) unless its key id is registered already. */
+export async function addCertificate(db: Conn, partyId: string, pem: string, caPem: string): Promise<string> {
+  const c = parseCertificate(pem, caPem);
+  await db('party_certificates')
+    .insert({ key_id: c.keyId, party_id: partyId, usage: c.usage, pem, not_before: c.notBefore.getTime(), not_after: c.notAfter.getTime() })
+    .onConflict('key_id')
+    .ignore();
+  return c.keyId;
+}
+
+export async function certificateOwner(db: Conn, keyId: string): Promise<string | undefined> {
+  const c = await db('party_certificates').where({ key_id: keyId }).first('party_id');
+  return (c?.party_id as string | undefined) ?? undefined;
+}
+
+/** Revokes from `at`: what the key signed before stays verifiable. False when no such live certificate. */
+export async function revokeCertificateRow(db: Conn, keyId: string, at: number): Promise<boolean> {
+  return (await db('party_certificates').where({ key_id: keyId }).whereNull('revoked_at').update({ revoked_at: at })) > 0;
+}
+
+export async function partySnapshot(db: Conn, partyId: string): Promise<PartySnapshot | undefined> {
   const p = await db('parties').where({ id: partyId }).first();
-  if (!p) return;
+  if (!p) return undefined;
   const certs = await db('party_certificates').where({ party_id: partyId }).orderBy('key_id');
   const revoked = Object.fromEntries(certs.filter((c) => c.revoked_at != null).map((c) => [c.key_id as string, new Date(toMs(c.revoked_at)).toISOString()]));
-  await recordParty(db, {
+  return {
     id: p.id,
     role: p.role,
     legalName: p.legal_name,
     ...(p.licence_json ? { licence: JSON.parse(p.licence_json) as ChannelLicence } : {}),
     certificates: certs.map((c) => c.key_id as string),
     ...(Object.keys(revoked).length ? { revoked } : {}),
-  });
+  };
 }
 
-export async function setBankTerms(db: Db, bankId: string, terms: { contractedChannel?: string; decisionTimeoutMs?: number }): Promise<void> {
+export async function setBankTerms(db: Conn, bankId: string, terms: { contractedChannel?: string; decisionTimeoutMs?: number }): Promise<void> {
   await db('parties')
     .where({ id: bankId })
     .update({
@@ -60,21 +94,21 @@ export async function setBankTerms(db: Db, bankId: string, terms: { contractedCh
     });
 }
 
-export async function setPartyEndpoint(db: Db, partyId: string, ep: { grpc?: string; callback?: string; web?: string }): Promise<void> {
+export async function setPartyEndpoint(db: Conn, partyId: string, ep: { grpc?: string; callback?: string; web?: string }): Promise<void> {
   await db('parties')
     .where({ id: partyId })
     .update({ ...(ep.grpc ? { grpc_endpoint: ep.grpc } : {}), ...(ep.callback ? { callback_url: ep.callback } : {}), ...(ep.web ? { web_url: ep.web } : {}), updated_at: Date.now() });
 }
 
-export async function setChannelLicence(db: Db, channelId: string, licence: ChannelLicence): Promise<void> {
+export async function setChannelLicenceRow(db: Conn, channelId: string, licence: ChannelLicence): Promise<void> {
   await db('parties').where({ id: channelId }).update({ licence_json: JSON.stringify(licence), updated_at: Date.now() });
-  await snapshotParty(db, channelId);
 }
 
-export async function loadDirectoryFromDb(db: Db, caPem: string): Promise<NetworkDirectory> {
+/** Every party with its certificates and revocations, as the directory takes them. */
+export async function partyRecords(db: Conn): Promise<PartyRecord[]> {
   const parties = await db('parties').select();
   const certs = await db('party_certificates').select();
-  const records: PartyRecord[] = parties.map((p) => ({
+  return parties.map((p) => ({
     id: p.id,
     role: p.role,
     legalName: p.legal_name,
@@ -89,12 +123,8 @@ export async function loadDirectoryFromDb(db: Db, caPem: string): Promise<Networ
       certs.filter((c) => c.party_id === p.id && c.revoked_at != null).map((c) => [c.key_id as string, new Date(toMs(c.revoked_at)).toISOString()]),
     ),
   }));
-  return new NetworkDirectory(caPem, records);
 }
 
-/** Revokes a certificate from `at`: what it signed before stays verifiable, nothing after. */
-export async function revokeCertificate(db: Db, keyId: string, at: Date = new Date()): Promise<void> {
-  await db('party_certificates').where({ key_id: keyId }).whereNull('revoked_at').update({ revoked_at: at.getTime() });
-  const c = await db('party_certificates').where({ key_id: keyId }).first();
-  if (c) await snapshotParty(db, c.party_id);
+export async function loadDirectoryFromDb(db: Conn, caPem: string): Promise<NetworkDirectory> {
+  return new NetworkDirectory(caPem, await partyRecords(db));
 }

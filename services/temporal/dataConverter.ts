@@ -9,4 +9,3 @@ export function dzlDataConverter(key: PayloadKey, previous: PayloadKey[] = []): 
   };
 }
 
-export const TASK_QUEUE = 'dzl-applications';

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { hopsOfApplication, leavesOfApplication, refusals } from '../../services/ledger/ledger';
 import { clientCredentials, hopToWire, loadDzlProtos, unaryCall } from '../../services/grpc/transport';
 import { loadPartyIdentity } from '../../services/network/folder';
-import { getSealedHop } from '../../services/store/applications';
+import { getSealedHop } from '../../services/store/sealedHops';
 import { applicationBundle } from '../../services/ledger/bundles';
 import { verifyBundle } from '../../services/evidence/verify';
 import type { BankDecision } from '../../services/parties/bank';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork, type LocalNetworkOptions } from '../../services/runtime/localNetwork';
-import { setChannelLicence } from '../../services/store/parties';
+import { setChannelLicence } from '../../services/operator/registry';
 import { ensureNetwork, env, ROOT, temporalAddress, workflowBundle } from '../support/env';
 import { freshStore, type StoreKind } from '../support/stores';
 

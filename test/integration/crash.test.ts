@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { leavesOfApplication } from '../../services/ledger/ledger';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork } from '../../services/runtime/localNetwork';
-import { statesOf } from '../../services/store/applications';
+import { statesOf } from '../../services/store/applicationStates';
 import { ensureNetwork, env, RUN_DIR, temporalAddress, workflowBundle } from '../support/env';
 import { freshStore } from '../support/stores';
 

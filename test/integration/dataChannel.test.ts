@@ -8,7 +8,7 @@ import { DEV, startLocalNetwork, waitForState, type LocalNetwork } from '../../s
 import { sealHop, newSalt, type SealedHop } from '../../services/seal/hop';
 import { classOf } from '../../services/fields/catalogue';
 import { scanForPlaintext } from '../../services/demo/scan';
-import { statesOf } from '../../services/store/applications';
+import { statesOf } from '../../services/store/applicationStates';
 import { ensureNetwork, env, RUN_DIR, temporalAddress, workflowBundle } from '../support/env';
 import { strangerIdentity } from '../support/fixtures';
 import { dumpDatabase } from '../support/scan';

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { recordHop, recordReceipt, recordRefusal, leavesOfApplication, refusals } from '../../services/ledger/ledger';
 import { hashLeaf } from '../../services/evidence/merkle';
-import { appendState, insertApplication, statesOf, type ApplicationRow } from '../../services/store/applications';
+import { appendState, statesOf } from '../../services/store/applicationStates';
+import { insertApplication, type ApplicationRow } from '../../services/store/applications';
 import { openDb, type Db } from '../../services/store/db';
 import { DbNonceStore } from '../../services/store/nonces';
 import { signReceipt, verifyReceipt } from '../../services/seal/receipt';

@@ -21,7 +21,7 @@ import { canonicalJson } from '../../services/seal/canonical';
 import type { HopHeader } from '../../services/seal/hop';
 import { insertApplication } from '../../services/store/applications';
 import { openDb, type Db } from '../../services/store/db';
-import { registerNetwork } from '../../services/store/parties';
+import { registerNetwork } from '../../services/operator/registry';
 import {
   BANK,
   CHANNEL,

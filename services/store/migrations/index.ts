@@ -5,6 +5,7 @@ import * as m003 from './003_funding_routes';
 import * as m004 from './004_redirects';
 import * as m005 from './005_lifecycle';
 import * as m006 from './006_retention_sweep';
+import * as m007 from './007_application_states';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004_redirects': m004,
   '005_lifecycle': m005,
   '006_retention_sweep': m006,
+  '007_application_states': m007,
 };
 
 /** Migrations are modules compiled with the code, not files found at run time. */

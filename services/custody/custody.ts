@@ -6,17 +6,17 @@
  */
 import { DzlError } from '../common/errors';
 import type { Consent } from '../consent/consent';
+import type { HopKind } from '../domain/hops';
 import { recordHop } from '../ledger/ledger';
 import type { NetworkDirectory } from '../registry/directory';
 import { checkRoute, ROUTES } from '../routing/rules';
-import { checkConsentCovers } from '../consent/consent';
-import { lockConsentOfApplication } from '../consent/registry';
-import { certificateValidAt, verifyHop, type DecodedHop, type HopKind } from '../seal/hop';
+import { certificateValidAt, verifyHop, type DecodedHop } from '../seal/hop';
 import type { NonceStore } from '../seal/replay';
-import { getSealedHop, saveSealedHop } from '../store/applications';
 import type { Db } from '../store/db';
+import { getSealedHop, saveSealedHop } from '../store/sealedHops';
+import { lockConsentOfApplication, requireRecipient } from './consent';
 
-export interface CarrierDeps {
+export interface CustodyDeps {
   db: Db;
   directory: () => NetworkDirectory;
   nonces: NonceStore;
@@ -49,7 +49,7 @@ function checkExpected(hop: DecodedHop, e: Expected): void {
 }
 
 /** `verified`: the same hop already verified by the caller, so its signature is checked once. */
-export async function admitHop(deps: CarrierDeps, input: unknown, consent: Consent, expected: Expected, verified?: DecodedHop): Promise<Admitted> {
+export async function admitHop(deps: CustodyDeps, input: unknown, consent: Consent, expected: Expected, verified?: DecodedHop): Promise<Admitted> {
   const directory = deps.directory();
   const hop = verified ?? verifyHop(input, { signerOf: directory.signerOf, ...(deps.maxAgeMs ? { maxAgeMs: deps.maxAgeMs } : {}) });
   checkExpected(hop, expected);
@@ -75,7 +75,7 @@ export async function admitHop(deps: CarrierDeps, input: unknown, consent: Conse
     // hop enters the log after a withdrawal that covers its recipient
     if (ROUTES[hop.header.kind].consented) {
       const current = await lockConsentOfApplication(trx, { id: hop.header.applicationId, consentId: consent.id });
-      if (current) checkConsentCovers(current, hop.header.to, new Date());
+      if (current) requireRecipient(current, hop.header.to);
     }
     await saveSealedHop(trx, {
       hopId: hop.header.hopId,

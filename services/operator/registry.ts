@@ -1,0 +1,58 @@
+/**
+ * The network operator's changes to the registry. Each one writes the registry and, in the same
+ * transaction, a `party` evidence leaf with the party's new snapshot (role, legal name, licence,
+ * certificates, revocations), so the log says which certificates and licence stood when.
+ */
+import { recordParty } from '../ledger/ledger';
+import type { NetworkFile } from '../network/folder';
+import type { ChannelLicence } from '../registry/directory';
+import type { Conn, Db } from '../store/db';
+import { addCertificate, certificateOwner, partySnapshot, revokeCertificateRow, setChannelLicenceRow, upsertParty } from '../store/parties';
+
+export { setBankTerms, setPartyEndpoint } from '../store/parties';
+
+async function snapshot(trx: Conn, partyId: string): Promise<void> {
+  const s = await partySnapshot(trx, partyId);
+  if (s) await recordParty(trx, s);
+}
+
+/** Registers (or refreshes) every party and certificate of a network file. */
+export async function registerNetwork(db: Db, file: NetworkFile, endpoints: Record<string, { grpc?: string; callback?: string }> = {}): Promise<void> {
+  await db.transaction(async (trx) => {
+    for (const p of file.parties) {
+      const ep = endpoints[p.id] ?? {};
+      const grpcEndpoint = ep.grpc ?? p.grpcEndpoint;
+      const callbackUrl = ep.callback ?? p.callbackUrl;
+      await upsertParty(trx, {
+        id: p.id,
+        role: p.role,
+        legalName: p.legalName,
+        ...(grpcEndpoint ? { grpcEndpoint } : {}),
+        ...(callbackUrl ? { callbackUrl } : {}),
+        ...(p.licence ? { licence: p.licence } : {}),
+        ...(p.contractedChannel ? { contractedChannel: p.contractedChannel } : {}),
+        ...(p.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: p.decisionTimeoutMs } : {}),
+      });
+      for (const pem of p.certificates) await addCertificate(trx, p.id, pem, file.caPem);
+    }
+    for (const p of file.parties) await snapshot(trx, p.id);
+  });
+}
+
+export async function setChannelLicence(db: Db, channelId: string, licence: ChannelLicence): Promise<void> {
+  await db.transaction(async (trx) => {
+    await setChannelLicenceRow(trx, channelId, licence);
+    await snapshot(trx, channelId);
+  });
+}
+
+/** Revokes a certificate from `at`: what it signed before stays verifiable, nothing after. False when unknown. */
+export async function revokeCertificate(db: Db, keyId: string, at: Date = new Date()): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const owner = await certificateOwner(trx, keyId);
+    if (!owner) return false;
+    await revokeCertificateRow(trx, keyId, at.getTime());
+    await snapshot(trx, owner);
+    return true;
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * Callbacks: the platform learns each outcome by a signed POST to its callback URL, and answers
+ * with its signed receipt for the hop it was given. Anything but a valid answer throws, so
+ * Temporal asks again; a signed rejection is recorded and ends the asking (the same bytes would
+ * be rejected again).
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { DzlError, isErrorCode } from '../common/errors';
+import { recordReceipt } from '../ledger/ledger';
+import type { CallbackActivities } from '../orchestration/contract';
+import { decodeHop } from '../seal/hop';
+import { verifyReceipt } from '../seal/receipt';
+import { signRequest } from '../seal/requestSignature';
+import { appendState } from '../store/applicationStates';
+import { getApplication } from '../store/applications';
+import { getSealedHop } from '../store/sealedHops';
+import type { ActivityDeps } from './deps';
+import { recordStepRefusal } from './refusals';
+
+export function createCallbackActivities(deps: ActivityDeps): CallbackActivities {
+  const timeout = deps.deliveryTimeoutMs ?? 10_000;
+
+  /** A signed POST to a platform's callback URL; throws (so Temporal retries) unless it answers 200. */
+  async function callBack(url: string, message: object): Promise<{ receipt?: unknown }> {
+    const body = Buffer.from(JSON.stringify(message));
+    const u = new URL(url);
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: signRequest(deps.router.signing, 'POST', u.pathname + u.search, body) },
+      body,
+      signal: AbortSignal.timeout(timeout),
+    });
+    if (!res.ok) throw new Error(`platform callback answered HTTP ${res.status}`);
+    return (await res.json()) as { receipt?: unknown };
+  }
+
+  return {
+    async notifyDisbursement(ref) {
+      const app = await getApplication(deps.db, ref.applicationId);
+      const sealed = await getSealedHop(deps.db, ref.hopId);
+      if (!app || !sealed) throw ApplicationFailure.nonRetryable(`disbursement ${ref.hopId} of ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
+      if (!app.callbackUrl) return;
+      const answer = await callBack(app.callbackUrl, { applicationId: app.id, outcome: 'disbursed', hop: sealed.sealed });
+      const receipt = verifyReceipt(answer.receipt, { hopId: sealed.hopId, headerDigest: decodeHop(sealed.sealed).headerDigest, by: app.platformId }, deps.directory().signerOf);
+      await recordReceipt(deps.db, app.id, receipt);
+    },
+
+    async notifyPlatform(ref) {
+      const app = await getApplication(deps.db, ref.applicationId);
+      if (!app) throw ApplicationFailure.nonRetryable(`application ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
+      await appendState(deps.db, app.id, { state: ref.final, ...(ref.hopId ? { hopId: ref.hopId } : {}), ...(ref.reasonCode ? { reasonCode: ref.reasonCode } : {}) });
+      if (!app.callbackUrl) return;
+      const sealed = ref.hopId ? await getSealedHop(deps.db, ref.hopId) : undefined;
+      const answer = await callBack(app.callbackUrl, { applicationId: app.id, outcome: ref.final, ...(ref.reasonCode ? { reasonCode: ref.reasonCode } : {}), ...(sealed ? { hop: sealed.sealed } : {}) });
+      if (!sealed) {
+        await appendState(deps.db, app.id, { state: 'platform_notified' });
+        return;
+      }
+      const receipt = verifyReceipt(answer.receipt, { hopId: sealed.hopId, headerDigest: decodeHop(sealed.sealed).headerDigest, by: app.platformId }, deps.directory().signerOf);
+      await recordReceipt(deps.db, app.id, receipt);
+      if (receipt.body.status === 'rejected') {
+        // Redelivering the same bytes cannot change the platform's verdict: record it and stop.
+        const reason = receipt.body.reason;
+        const err = new DzlError(isErrorCode(reason) ? reason : 'ROUTE_NOT_ALLOWED', `${app.platformId} rejected decision hop ${sealed.hopId}: ${reason ?? 'no reason given'}`);
+        await recordStepRefusal(deps.db, deps.log, { applicationId: app.id, stage: 'bank→platform', refusedBy: app.platformId, hopId: sealed.hopId, endsApplication: false }, err);
+        await appendState(deps.db, app.id, { state: 'platform_rejected_decision', hopId: sealed.hopId, ...(reason ? { reasonCode: reason } : {}) });
+        return;
+      }
+      await appendState(deps.db, app.id, { state: 'platform_notified', hopId: sealed.hopId });
+    },
+  };
+}

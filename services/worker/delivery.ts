@@ -1,0 +1,180 @@
+/**
+ * Delivery: the only place sealed hops move to a party. Each activity is idempotent on the hop
+ * id — a retry after a crash finds the hop already in custody and the receipt already in the
+ * ledger, and the parties answer a redelivered hop with their stored answer — so a crash anywhere
+ * repeats nothing. A refusal (by the router's rules or by the party) is recorded and returned;
+ * a transport failure throws, so Temporal retries.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { DzlError, isErrorCode } from '../common/errors';
+import type { Consent } from '../consent/consent';
+import { requireConsentOf, requireRecipient } from '../custody/consent';
+import { admitHop, type CustodyDeps } from '../custody/custody';
+import type { HopKind } from '../domain/hops';
+import { fromGrpcError, hopFromWire, hopToWire, receiptFromWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
+import { recordReceipt } from '../ledger/ledger';
+import type { DecisionResult, DeliveryActivities, HopRef, Refused, StepResult } from '../orchestration/contract';
+import { decodeHop, RELAYED_MAX_AGE_MS } from '../seal/hop';
+import { verifyReceipt } from '../seal/receipt';
+import { appendState } from '../store/applicationStates';
+import { getApplication, type ApplicationRow } from '../store/applications';
+import { markDelivered, recordAttemptOutcome } from '../store/attempts';
+import { getSealedHop, type StoredHop } from '../store/sealedHops';
+import type { ActivityDeps } from './deps';
+import { recordStepRefusal } from './refusals';
+
+interface PartyAnswer {
+  receipt?: WireReceipt;
+  next?: WireHop;
+}
+
+interface Step {
+  stage: string;
+  /** Whether a refusal here ends the application (a cascade attempt's does not). */
+  endsApplication: boolean;
+  /** A receipt without a reply hop is a complete answer (a redirect hop, an asynchronous bank). */
+  answerOptional: boolean;
+  /** The hop the party answers with, if any: its kind and to whom it goes. */
+  next?: { kind: HopKind; to: (app: ApplicationRow) => string };
+}
+
+type Delivered = { accepted: true } | { admitted: Awaited<ReturnType<typeof admitHop>> } | Refused;
+
+export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities {
+  // Answers come back at once, but a redelivery after a crash may return one sealed long ago.
+  const custody: CustodyDeps = { db: deps.db, directory: deps.directory, nonces: deps.nonces, maxAgeMs: RELAYED_MAX_AGE_MS };
+  const timeout = deps.deliveryTimeoutMs ?? 10_000;
+
+  async function load(ref: HopRef): Promise<{ app: ApplicationRow; sealed: StoredHop }> {
+    const app = await getApplication(deps.db, ref.applicationId);
+    const sealed = await getSealedHop(deps.db, ref.hopId);
+    if (!app || !sealed) throw ApplicationFailure.nonRetryable(`application ${ref.applicationId} or hop ${ref.hopId} is not in the store`, 'APPLICATION_NOT_FOUND');
+    return { app, sealed };
+  }
+
+  const refuse = (app: ApplicationRow, step: Pick<Step, 'stage' | 'endsApplication'>, refusedBy: string, err: DzlError, hopId?: string) =>
+    recordStepRefusal(deps.db, deps.log, { applicationId: app.id, stage: step.stage, refusedBy, endsApplication: step.endsApplication, ...(hopId ? { hopId } : {}) }, err);
+
+  /** Takes a party's reply hop into custody, or records why not. */
+  async function admitAnswer(app: ApplicationRow, step: Step, consent: Consent, input: WireHop | undefined, from: string, parentHopId: string): Promise<Delivered> {
+    try {
+      const admitted = await admitHop(custody, hopFromWire(input), consent, { kind: step.next!.kind, from, to: step.next!.to(app), applicationId: app.id, parentHopId });
+      return { admitted };
+    } catch (err) {
+      if (err instanceof DzlError) return refuse(app, { ...step, stage: `${step.stage}:answer` }, 'router', err);
+      throw err;
+    }
+  }
+
+  /**
+   * Hands a hop in custody to its recipient, records the recipient's receipt, and takes
+   * custody of the hop it answers with.
+   */
+  async function deliver(ref: HopRef, step: Step, call: (app: ApplicationRow, hop: WireHop, stored: StoredHop) => Promise<PartyAnswer>): Promise<Delivered> {
+    const { app, sealed } = await load(ref);
+    const hop = decodeHop(sealed.sealed);
+    // consent is checked again at the moment of delivery: it may have been withdrawn since custody
+    const consent = await requireConsentOf(deps.db, app);
+    if (hop.header.kind !== 'decision' && hop.header.kind !== 'disbursement') {
+      try {
+        requireRecipient(consent, sealed.to);
+      } catch (err) {
+        if (err instanceof DzlError) return refuse(app, step, 'router', err, ref.hopId);
+        throw err;
+      }
+    }
+    let answer: PartyAnswer;
+    try {
+      answer = await call(app, hopToWire(sealed.sealed), sealed);
+    } catch (err) {
+      const refused = fromGrpcError(err);
+      if (refused) return refuse(app, step, sealed.to, refused, ref.hopId);
+      throw err; // unavailable, deadline: retry
+    }
+    let receipt;
+    try {
+      receipt = verifyReceipt(receiptFromWire(answer.receipt), { hopId: ref.hopId, headerDigest: hop.headerDigest, by: sealed.to }, deps.directory().signerOf);
+    } catch (err) {
+      if (err instanceof DzlError) return refuse(app, step, 'router', err, ref.hopId);
+      throw err;
+    }
+    await recordReceipt(deps.db, app.id, receipt);
+    if (receipt.body.status === 'rejected') {
+      const reason = receipt.body.reason;
+      const code = isErrorCode(reason) ? reason : 'ROUTE_NOT_ALLOWED';
+      return refuse(app, step, sealed.to, new DzlError(code, `${sealed.to} rejected hop ${ref.hopId}: ${reason ?? 'no reason given'}`), ref.hopId);
+    }
+    if (!step.next || (!answer.next && step.answerOptional)) return { accepted: true };
+    // (a withdrawal since the check above is caught when the answer is taken into custody)
+    return admitAnswer(app, step, consent, answer.next, sealed.to, ref.hopId);
+  }
+
+  return {
+    async deliverToChannel(ref): Promise<StepResult> {
+      const r = await deliver(
+        ref,
+        { stage: 'platform→channel', endsApplication: true, answerOptional: false, next: { kind: 'credit_report', to: () => ref.bankId } },
+        (app, hop) =>
+          unaryCall<object, { receipt?: WireReceipt; bank_hop?: WireHop }>(deps.parties.channel(app.channelId), 'ProcessApplication', { hop, bank_id: ref.bankId }, timeout).then((res) => ({
+            ...(res.receipt ? { receipt: res.receipt } : {}),
+            ...(res.bank_hop ? { next: res.bank_hop } : {}),
+          })),
+      );
+      if (!('admitted' in r)) return r as Refused;
+      const nextHopId = r.admitted.hop.header.hopId;
+      await appendState(deps.db, ref.applicationId, { state: 'credit_report_sealed', hopId: nextHopId });
+      return { status: 'forwarded', nextHopId };
+    },
+
+    async requestCreditReport(ref): Promise<StepResult> {
+      const app = await getApplication(deps.db, ref.applicationId);
+      if (!app) throw ApplicationFailure.nonRetryable(`application ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
+      const step: Step = { stage: `channel→${ref.bankId}`, endsApplication: false, answerOptional: false, next: { kind: 'credit_report', to: () => ref.bankId } };
+      let res: { bank_hop?: WireHop };
+      let consent: Consent;
+      try {
+        // the next bank must be named and not withdrawn before the channel works on its report
+        consent = await requireConsentOf(deps.db, app);
+        requireRecipient(consent, ref.bankId);
+        res = await unaryCall(deps.parties.channel(app.channelId), 'ReportToBank', { application_id: app.id, application_hop_id: ref.applicationHopId, bank_id: ref.bankId }, timeout);
+      } catch (err) {
+        if (err instanceof DzlError) return refuse(app, step, 'router', err);
+        const refused = fromGrpcError(err);
+        if (refused) return refuse(app, step, app.channelId, refused);
+        throw err;
+      }
+      const r = await admitAnswer(app, step, consent, res.bank_hop, app.channelId, ref.applicationHopId);
+      return 'admitted' in r ? { status: 'forwarded', nextHopId: r.admitted.hop.header.hopId } : (r as Refused);
+    },
+
+    async deliverToBank(ref): Promise<DecisionResult> {
+      const r = await deliver(
+        ref,
+        { stage: 'channel→bank', endsApplication: false, answerOptional: true, next: { kind: 'decision', to: (a) => a.platformId } },
+        async (app, hop, stored) => {
+          // counted against the bank's daily quota from the moment it is delivered
+          await markDelivered(deps.db, app.id, stored.to, Date.now());
+          const res = await unaryCall<object, { receipt?: WireReceipt; decision_hop?: WireHop }>(deps.parties.bank(stored.to), 'DeliverCreditReport', { hop }, timeout);
+          return { ...(res.receipt ? { receipt: res.receipt } : {}), ...(res.decision_hop ? { next: res.decision_hop } : {}) };
+        },
+      );
+      if ('accepted' in r) return { status: 'delivered' };
+      if (!('admitted' in r)) return r;
+      const { hopId: nextHopId, outcome, from } = r.admitted.hop.header;
+      // a decision that came with the delivery is recorded here, saving the workflow a step
+      await recordAttemptOutcome(deps.db, { applicationId: ref.applicationId, bankId: from, outcome: outcome!.status, ...(outcome!.reasonCode ? { reasonCode: outcome!.reasonCode } : {}), hopId: nextHopId, at: Date.now() });
+      return { status: 'decided', nextHopId, outcome: outcome! };
+    },
+
+    async deliverRedirect(ref) {
+      const r = await deliver(ref, { stage: 'platform→bank (redirect)', endsApplication: true, answerOptional: true }, (_app, hop, stored) =>
+        unaryCall<object, { receipt?: WireReceipt }>(deps.parties.bank(stored.to), 'DeliverRedirect', { hop }, timeout).then((res) => (res.receipt ? { receipt: res.receipt } : {})),
+      );
+      return 'status' in r ? r : { status: 'delivered' as const };
+    },
+
+    async recordAttempt(a) {
+      await recordAttemptOutcome(deps.db, { ...a, at: Date.now() });
+    },
+  };
+}
