@@ -8,7 +8,7 @@ MOCHA := ./node_modules/.bin/mocha
 # node-gyp builds better-sqlite3 from source against the local Node headers (no download)
 export npm_config_nodedir ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
 
-.PHONY: setup deps temporal-cli browser build demo test test-unit bench network clean
+.PHONY: setup deps temporal-cli browser build lint demo test test-unit record-histories bench network clean
 
 setup: deps temporal-cli build
 
@@ -34,11 +34,21 @@ build: deps
 demo: setup
 	node dist/services/demo/demo.js
 
-test: setup browser
+# The house rules (eslint.config.mjs): one-way dependencies between folders, no import cycle.
+lint: deps
+	./node_modules/.bin/eslint services workflows test
+
+test: setup browser lint
 	$(MOCHA)
 
 test-unit: build
 	$(MOCHA) --spec 'dist/test/unit/**/*.test.js'
+
+# Replay fixtures: the workflow tests' histories, for test/workflow/replay.test.ts. Re-record
+# only for a deliberate change of a workflow's shape (and version it, for applications in flight).
+record-histories: setup
+	rm -rf test/fixtures/histories
+	DZL_RECORD_HISTORIES=1 $(MOCHA) --no-config --require dist/test/support/hooks.js --timeout 60000 --exit 'dist/test/workflow/applications.test.js'
 
 bench: setup
 	node dist/services/bench/bench.js $(BENCH_ARGS)

@@ -14,11 +14,11 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, sep } from 'node:path';
-import type { Knex } from 'knex';
 import { canonicalJson } from '../seal/canonical';
 import type { Db } from '../store/db';
 import type { Keyring, KeyringKey } from './keyring';
-import { VAULT_TABLE, migrateVault } from './migrations';
+import { migrateVault } from '../store/vaultMigrations';
+import { deleteVaultApplication, resealVaultRow, upsertVaultRow, vaultHasApplication, vaultRow, vaultRowsByKey, vaultRowsNotUnder, vaultRowsOfKind, type VaultRow } from '../store/vaultRecords';
 
 const AAD_DOMAIN = 'dzl-vault/v1';
 const IV_BYTES = 12;
@@ -68,19 +68,6 @@ interface RecordAddress {
   recordId: string;
 }
 
-interface VaultRow {
-  owner: string;
-  application_id: string;
-  kind: string;
-  record_id: string;
-  key_id: string;
-  iv: string;
-  ciphertext: string;
-}
-
-const SEALED_COLUMNS = ['owner', 'application_id', 'kind', 'record_id', 'key_id', 'iv', 'ciphertext'] as const;
-const PRIMARY_KEY = ['owner', 'application_id', 'kind', 'record_id'];
-
 export class Vault {
   private constructor(
     private readonly db: Db,
@@ -102,18 +89,12 @@ export class Vault {
     const plain = jsonBytes(at, value);
     this.keyring.reload();
     const sealed = seal(at, plain, this.keyring.primary());
-    const now = Date.now();
-    await this.db(VAULT_TABLE)
-      .insert({ ...sealed, created_at: now, updated_at: now })
-      .onConflict(PRIMARY_KEY)
-      .merge(['key_id', 'iv', 'ciphertext', 'updated_at']);
+    await upsertVaultRow(this.db, sealed, Date.now());
   }
 
   async get<T = unknown>(applicationId: string, kind: string, recordId: string): Promise<T | undefined> {
     const at = this.address(applicationId, kind, recordId);
-    const row = (await this.db(VAULT_TABLE)
-      .where({ owner: at.owner, application_id: at.applicationId, kind: at.kind, record_id: at.recordId })
-      .first(...SEALED_COLUMNS)) as VaultRow | undefined;
+    const row = await vaultRow(this.db, at);
     return row === undefined ? undefined : (JSON.parse(this.unseal(row).toString('utf8')) as T);
   }
 
@@ -121,23 +102,19 @@ export class Vault {
   async list<T = unknown>(applicationId: string, kind: string): Promise<VaultEntry<T>[]> {
     checkId('applicationId', applicationId);
     checkId('kind', kind);
-    const rows = (await this.db(VAULT_TABLE)
-      .where({ owner: this.owner, application_id: applicationId, kind })
-      .orderBy('record_id')
-      .select(...SEALED_COLUMNS)) as VaultRow[];
+    const rows = await vaultRowsOfKind(this.db, this.owner, applicationId, kind);
     return rows.map((row) => ({ recordId: row.record_id, value: JSON.parse(this.unseal(row).toString('utf8')) as T }));
   }
 
   async has(applicationId: string): Promise<boolean> {
     checkId('applicationId', applicationId);
-    const row = await this.db(VAULT_TABLE).where({ owner: this.owner, application_id: applicationId }).first('record_id');
-    return row !== undefined;
+    return vaultHasApplication(this.db, this.owner, applicationId);
   }
 
   /** Removes every record this owner holds for the application; the number of rows removed. */
   async deleteApplication(applicationId: string): Promise<number> {
     checkId('applicationId', applicationId);
-    return await this.db(VAULT_TABLE).where({ owner: this.owner, application_id: applicationId }).del();
+    return await deleteVaultApplication(this.db, this.owner, applicationId);
   }
 
   /**
@@ -153,21 +130,11 @@ export class Vault {
     for (;;) {
       this.keyring.reload();
       const primary = this.keyring.primary();
-      const rows = (await this.db(VAULT_TABLE)
-        .where('owner', this.owner)
-        .whereNot('key_id', primary.id)
-        .modify((q) => {
-          if (after) afterRow(q, after);
-        })
-        .orderBy([{ column: 'application_id' }, { column: 'kind' }, { column: 'record_id' }])
-        .limit(batchSize)
-        .select(...SEALED_COLUMNS)) as VaultRow[];
+      const rows = await vaultRowsNotUnder(this.db, this.owner, primary.id, after, batchSize);
       for (const row of rows) {
         const sealed = seal(addressOf(row), this.unseal(row), primary);
         // only if the row still holds what was read: a put in between wins
-        rewritten += await this.db(VAULT_TABLE)
-          .where({ owner: row.owner, application_id: row.application_id, kind: row.kind, record_id: row.record_id, key_id: row.key_id, iv: row.iv })
-          .update({ key_id: sealed.key_id, iv: sealed.iv, ciphertext: sealed.ciphertext });
+        rewritten += await resealVaultRow(this.db, row, sealed);
       }
       if (rows.length < batchSize) return rewritten;
       after = rows[rows.length - 1];
@@ -175,12 +142,11 @@ export class Vault {
   }
 
   async stats(): Promise<VaultStats> {
-    const rows = (await this.db(VAULT_TABLE).where('owner', this.owner).groupBy('key_id').select('key_id').count({ n: '*' })) as { key_id: string; n: number | string }[];
     const byKey: Record<string, number> = {};
     let records = 0;
-    for (const r of rows) {
-      byKey[r.key_id] = Number(r.n);
-      records += Number(r.n);
+    for (const r of await vaultRowsByKey(this.db, this.owner)) {
+      byKey[r.keyId] = r.n;
+      records += r.n;
     }
     return { records, byKey };
   }
@@ -265,18 +231,6 @@ function jsonBytes(at: RecordAddress, value: unknown): Buffer {
 }
 
 /** Keyset pagination on the primary key after `row` (the owner is fixed by the caller). */
-function afterRow(q: Knex.QueryBuilder, row: VaultRow): void {
-  q.where((w) => {
-    w.where('application_id', '>', row.application_id).orWhere((w2) => {
-      w2.where('application_id', row.application_id).andWhere((w3) => {
-        w3.where('kind', '>', row.kind).orWhere((w4) => {
-          w4.where('kind', row.kind).andWhere('record_id', '>', row.record_id);
-        });
-      });
-    });
-  });
-}
-
 function checkId(name: keyof typeof ID_LIMITS, value: unknown): asserts value is string {
   const max = ID_LIMITS[name];
   if (typeof value !== 'string' || value.length > max || !ID_CHARS.test(value)) {

@@ -16,6 +16,7 @@ import { decide, type BankDecision } from '../parties/bank';
 import type { Fields } from '../seal/hop';
 import { DEV, startLocalNetwork, waitForState } from '../runtime/localNetwork';
 import { startDevServer } from '../temporal/devServer';
+import { noticeCounts } from '../store/notices';
 import { scanForPlaintext } from './scan';
 
 /** The customer who applies on the bank's own page (the platform never sees these). */
@@ -138,12 +139,11 @@ async function main(): Promise<void> {
       erased.push(id);
     }
     // the delete notices follow the erasure: wait until every one is acknowledged
-    const pendingDeletes = () => net.db('notices').where({ kind: 'delete_data' }).whereNull('acknowledged_at');
-    for (const end = Date.now() + 15_000; Date.now() < end && (await pendingDeletes()).length > 0; ) await new Promise((r) => setTimeout(r, 100));
-    const deletes = await net.db('notices').where({ kind: 'delete_data' }).whereNotNull('acknowledged_at').count<{ n: number }[]>({ n: '*' });
+    for (const end = Date.now() + 15_000; Date.now() < end && (await noticeCounts(net.db, 'delete_data')).pending > 0; ) await new Promise((r) => setTimeout(r, 100));
+    const deletes = await noticeCounts(net.db, 'delete_data');
     process.stdout.write(
       `retention: sealed payloads of ${erased.length} applications that ended without a loan erased after 3 s (headers and evidence kept); ` +
-        `${Number(deletes[0]!.n)} delete notices acknowledged by the channel and banks\n\n`,
+        `${deletes.acknowledged} delete notices acknowledged by the channel and banks\n\n`,
     );
 
     // Disbursements and the platform's reconciliation for the day.

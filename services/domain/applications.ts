@@ -1,6 +1,6 @@
 /**
  * An application's life as the router records it: an append-only history of states, each
- * entered at most once. The database holds the same set (table application_state_names) and
+ * entered at most once. The database holds the same set (the application_state_names rows) and
  * refuses any other name.
  */
 export const APPLICATION_STATES = [

@@ -26,7 +26,7 @@ import { canonicalJson, parseCanonical } from '../seal/canonical';
 import { certificateValidAt, decodeHeader, headerDigestOf, verifySender, type HopHeader } from '../seal/hop';
 import { verifyReceipt, type ReceiptBody } from '../seal/receipt';
 import { BUNDLE_FORMAT, type BundleScope, type ConsentLeaf, type PartyLeaf } from './bundle';
-import type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from '../ledger/ledger';
+import type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from './leaves';
 import { NOTICE_REASONS, noticeDigest, verifyNotice, type ConsentStateLeaf, type DeletionLeaf, type NoticeBody, type NoticeLeaf, type NoticeReason } from './lifecycle';
 import { HASH_SIZE, MerkleError, ProofLengthError, RootMismatchError, hashLeaf, merkleRoot, verifyInclusion } from './merkle';
 import { NoteError, openNote, parseCheckpoint, parseVkey, type Checkpoint, type NoteVerifier } from './note';

@@ -23,37 +23,8 @@ import type { ConsentStateLeaf, DeletionLeaf, NoticeBody, NoticeLeaf, SignedNoti
 export type { LeafKind } from '../domain/leaves';
 import type { LeafKind } from '../domain/leaves';
 
-export interface HopLeaf {
-  type: 'hop';
-  recordedAt: string;
-  header: string;
-  signature: string;
-}
-
-export interface ReceiptLeaf {
-  type: 'receipt';
-  recordedAt: string;
-  hopId: string;
-  receipt: string;
-  signature: string;
-}
-
-export interface RefusalLeaf {
-  type: 'refusal';
-  recordedAt: string;
-  code: ErrorCode;
-  message: string;
-  /** Where the refusal happened: intake, delivery to a party, a party's own check. */
-  stage: string;
-  refusedBy: string;
-  applicationId?: string;
-  hopId?: string;
-  headerDigest?: string;
-  from?: string;
-  to?: string;
-}
-
-export type Leaf = HopLeaf | ReceiptLeaf | RefusalLeaf | PartyLeaf | ConsentLeaf | ConsentStateLeaf | NoticeLeaf | DeletionLeaf;
+export type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from '../evidence/leaves';
+import type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from '../evidence/leaves';
 
 export interface StoredLeaf {
   seq: number;

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { Keyring } from '../../services/atrest/keyring';
-import { VAULT_TABLE } from '../../services/atrest/migrations';
+import { VAULT_TABLE } from '../../services/store/vaultMigrations';
 import { Vault, VaultError } from '../../services/atrest/vault';
 import { openDb, type Db } from '../../services/store/db';
 import { tempDir } from '../support/env';

@@ -3,7 +3,7 @@ import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { Keyring, KeyringError, type KeyringErrorCode } from '../../services/atrest/keyring';
-import { VAULT_TABLE } from '../../services/atrest/migrations';
+import { VAULT_TABLE } from '../../services/store/vaultMigrations';
 import { Vault, VaultError, type VaultErrorCode } from '../../services/atrest/vault';
 import { openDb, type Db } from '../../services/store/db';
 import { sqliteUrl, tempDir } from '../support/env';

@@ -8,7 +8,7 @@
  * winning), and is then recorded with an insert that ignores a duplicate.
  */
 import type { Knex } from 'knex';
-import { insertIgnore, type Db } from '../store/db';
+import { insertIgnore, type Db } from './db';
 
 export const VAULT_TABLE = 'vault_records';
 export const VAULT_MIGRATIONS_TABLE = 'vault_migrations';
