@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     const withdrawn = net.platform.prepare(SAMPLE_CUSTOMERS[0]!.fields, slowBank);
     if ((await net.platform.submit(withdrawn)).status !== 202) throw new Error('the withdrawal demo application was refused');
     const deadline0 = Date.now() + 15_000;
-    while (!net.banks.get(slowBank)!.received.includes(withdrawn.applicationId) && Date.now() < deadline0) await new Promise((r) => setTimeout(r, 50));
+    while (!net.events.get(slowBank)!.received.includes(withdrawn.applicationId) && Date.now() < deadline0) await new Promise((r) => setTimeout(r, 50));
     const consentId = (withdrawn.body.consent as { id: string }).id;
     const w = await net.platform.withdrawConsent(consentId);
     const stopped = await waitForState(net.platform, withdrawn.applicationId, ['withdrawn'], 30_000);

@@ -1,36 +1,40 @@
 /**
- * Reference funding bank: receives the channel's credit report, makes its own decision, and
- * seals the decision for the platform. The header says approved|declined (the router routes
- * on it); limit, rate and term travel sealed.
+ * Reference funding bank (a kit a bank adapts): receives the channel's credit report, lets its
+ * decision engine decide (a plug-in: services/parties/plugins.ts), and seals the decision for the
+ * platform. The header says approved|declined (the router routes on it); limit, rate and term
+ * travel sealed. What it received and what it answered stay in its encrypted vault, so a
+ * redelivery after a restart is answered with the same decision, never a second one.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { DzlError, isErrorCode, toDzlError } from '../common/errors';
-import { classOf } from '../fields/catalogue';
-import { callerParty, clientCredentials, fromGrpcError, hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, toGrpcError, unaryCall, type WireHop } from '../grpc/transport';
+import { DzlError, isErrorCode } from '../common/errors';
+import type { NoticeBody } from '../evidence/lifecycle';
+import { clientCredentials, fromGrpcError, hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, unaryCall, type WireHop } from '../grpc/transport';
 import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
-import { decodeHop, sealHop, type DecisionOutcome, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
-import type { SignedReceipt } from '../seal/receipt';
-import { PartyInbox } from './inbox';
 import type { Vault } from '../atrest/vault';
+import { decodeHop, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
+import type { SignedReceipt } from '../seal/receipt';
+import { readRedirectToken } from '../seal/redirectToken';
 import { signRequest } from '../seal/requestSignature';
+import { fromRouter } from './grpcHandler';
+import { PartyInbox } from './inbox';
 import { deleteApplicationData, isWithdrawn, NoticeDesk } from './notices';
-import type { NoticeBody } from '../evidence/lifecycle';
+import type { PartyObserver } from './observer';
+import { referenceDecisionEngine, type BankDecision, type DecisionEngine } from './plugins';
+import { sealReply } from './replySealer';
+
+export { decide, type BankDecision } from './plugins';
 
 export interface BankOptions {
   identity: PartyIdentity;
   directory: () => NetworkDirectory;
-  /** Lowest channel score the bank lends at. */
-  scoreCutoff?: number;
-  /** Time the bank takes to decide (ms): tests use it to interrupt a flow mid-way. */
-  decisionDelayMs?: number;
+  /** The bank's credit decision (default: the reference policy). */
+  engine?: DecisionEngine;
   /**
    * Asynchronous banks answer a delivery with a receipt only and submit the decision later
    * through the router's RouterService.SubmitDecision (mutual TLS).
    */
-  async?: { routerGrpc: string; afterMs: number };
-  /** The bank's credit policy; the reference one is `decide`. */
-  policy?: (fields: Fields) => BankDecision;
+  async?: { afterMs: number };
   /** Report the disbursement of each approved loan this long after approving it (ms). */
   disburseAfterMs?: number;
   /** The router's gRPC endpoint, for asynchronous decisions, redirect claims and disbursements. */
@@ -39,8 +43,7 @@ export interface BankOptions {
   vault: Vault;
   /** The router's HTTP API: where the bank registers (and withdraws) the consent given on its page. */
   routerUrl?: string;
-  /** The bank's decision model, named in each decision's provenance (PIPL Art. 24). */
-  model?: { name: string; version: string };
+  observer?: PartyObserver;
 }
 
 interface RouterAnswer {
@@ -48,54 +51,32 @@ interface RouterAnswer {
   body: { error?: { code?: string; message?: string } } & Record<string, unknown>;
 }
 
-export const DEFAULT_BANK_MODEL = { name: 'DZL-RefBank-Policy', version: '2026.11' };
-
-export interface BankDecision {
-  outcome: DecisionOutcome;
-  fields: Fields;
-}
-
-export function decide(fields: Fields, cutoff = 600): BankDecision {
-  const score = Number(fields['product.score'] ?? 0);
-  const amount = Number(fields['loan.amount'] ?? 0);
-  const term = Number(fields['loan.termMonths'] ?? 12);
-  if (fields['product.antiFraud'] === 'reject') {
-    return { outcome: { status: 'declined', reasonCode: 'ANTI_FRAUD_REJECT' }, fields: { 'decision.status': 'declined', 'decision.reasonCode': 'ANTI_FRAUD_REJECT' } };
-  }
-  if (score < cutoff) {
-    return { outcome: { status: 'declined', reasonCode: 'SCORE_BELOW_CUTOFF' }, fields: { 'decision.status': 'declined', 'decision.reasonCode': 'SCORE_BELOW_CUTOFF' } };
-  }
-  const cap = (score - cutoff + 50) * 200_000; // fen: a better score earns a higher limit
-  const limit = Math.min(amount, cap);
-  const apr = Math.max(720, 2400 - (score - cutoff) * 8);
-  return {
-    outcome: { status: 'approved' },
-    fields: { 'decision.status': 'approved', 'decision.limit': limit, 'decision.aprBasisPoints': apr, 'decision.termMonths': term },
-  };
+/** A decision as the bank keeps it: its full terms, and the sealed hop it answered with. */
+interface KeptDecision {
+  decision: BankDecision;
+  hop: SealedHop;
 }
 
 export class ReferenceBank {
   private readonly inbox: PartyInbox<SealedHop | undefined>;
-  /** Every decision this bank made, by application: a retried delivery must not add one. */
-  readonly decisions: { applicationId: string; hopId: string; outcome: DecisionOutcome; productVersion: string }[] = [];
-  /** Answers of the router to asynchronous decisions, by decision hop id. */
-  readonly submitted = new Map<string, { accepted: boolean; code?: string }>();
-  /** Every credit report received (application ids), whether or not the bank decided. */
-  readonly received: string[] = [];
-  /** Redirect tokens the platforms handed over (platform → bank hops), by application. */
-  readonly expectedTokens = new Map<string, string>();
-  readonly disbursed = new Map<string, { hopId: string; accepted: boolean; code?: string }>();
   private readonly redirectInbox: PartyInbox<void>;
   readonly notices: NoticeDesk;
-
-  constructor(private readonly opts: BankOptions) {
-    this.inbox = new PartyInbox(opts.identity, opts.directory, 'credit_report');
-    this.redirectInbox = new PartyInbox(opts.identity, opts.directory, 'redirect');
-    this.notices = new NoticeDesk(opts.identity, opts.directory, async (n) => this.forget(n));
-  }
-
+  private readonly engine: DecisionEngine;
+  private readonly observer: PartyObserver;
   private readonly pending = new Set<NodeJS.Timeout>();
   private closed = false;
+
+  constructor(private readonly opts: BankOptions) {
+    this.engine = opts.engine ?? referenceDecisionEngine();
+    this.observer = opts.observer ?? {};
+    this.inbox = new PartyInbox(opts.identity, opts.directory, 'credit_report');
+    this.redirectInbox = new PartyInbox(opts.identity, opts.directory, 'redirect');
+    this.notices = new NoticeDesk(opts.identity, opts.directory, async (n) => this.forget(n), this.observer);
+  }
+
+  get partyId(): string {
+    return this.opts.identity.partyId;
+  }
 
   /**
    * Work the bank does later (an asynchronous decision, a disbursement). If it fails, nothing is
@@ -120,7 +101,6 @@ export class ReferenceBank {
   /** A withdrawal stops the application here; either notice deletes what we hold of it. */
   private async forget(n: NoticeBody): Promise<void> {
     await deleteApplicationData(this.opts.vault, n);
-    this.expectedTokens.delete(n.applicationId);
     this.inbox.forget(n.hops);
     this.redirectInbox.forget(n.hops);
   }
@@ -135,13 +115,19 @@ export class ReferenceBank {
   }
 
   /** The bank's full decision (limit, rate, term), shown on its own page in the redirect model. */
-  fullDecision(applicationId: string): Promise<BankDecision | undefined> {
-    return this.opts.vault.get<BankDecision>(applicationId, 'decision', 'full');
+  async fullDecision(applicationId: string): Promise<BankDecision | undefined> {
+    const kept = await this.opts.vault.list<KeptDecision>(applicationId, 'decision');
+    return kept[0]?.value.decision;
   }
 
   /** The credit reports the bank received for an application (the channel's product, the elements). */
   async creditReports(applicationId: string): Promise<Fields[]> {
     return (await this.opts.vault.list<Fields>(applicationId, 'credit_report')).map((e) => e.value);
+  }
+
+  /** The redirect token the platform handed over for an application, if one came. */
+  redirectToken(applicationId: string): Promise<string | undefined> {
+    return this.opts.vault.get<string>(applicationId, 'redirect', 'token');
   }
 
   /**
@@ -192,151 +178,125 @@ export class ReferenceBank {
     return isWithdrawn(this.opts.vault, applicationId);
   }
 
+  /**
+   * The platform's redirect hop carries the router's token for this application and this bank,
+   * and nothing else: any other field, or a token the router did not issue for it, is refused.
+   */
   async deliverRedirect(hop: SealedHop | undefined): Promise<{ receipt: SignedReceipt }> {
     const answer = await this.redirectInbox.receive(hop, async (opened) => {
-      this.expectedTokens.set(opened.header.applicationId, String(opened.fields['redirect.token']));
+      const { applicationId } = opened.header;
+      const names = Object.keys(opened.fields);
+      if (names.length !== 1 || names[0] !== 'redirect.token') {
+        throw new DzlError('DIRECT_CONNECTION_REFUSED', `a redirect hop carries redirect.token and nothing else; this one carries ${names.length} fields`, { applicationId });
+      }
+      const claims = readRedirectToken(opened.fields['redirect.token'], this.opts.directory().signerOf, 0);
+      if (claims.a !== applicationId || claims.b !== this.partyId) {
+        throw new DzlError('REDIRECT_TOKEN_INVALID', `the redirect hop's token was not issued for ${applicationId} at ${this.partyId}`, { applicationId });
+      }
+      await this.opts.vault.put(applicationId, 'redirect', 'token', opened.fields['redirect.token']);
     });
     return { receipt: answer.receipt };
   }
 
   private routerClient(): grpc.Client {
-    const endpoint = this.opts.routerGrpc ?? this.opts.async?.routerGrpc;
-    if (!endpoint) throw new Error(`${this.partyId} has no router endpoint configured`);
+    if (!this.opts.routerGrpc) throw new Error(`${this.partyId} has no router endpoint configured`);
     const { RouterService } = loadDzlProtos();
-    return new RouterService(endpoint, clientCredentials(this.opts.identity, 'router'), { 'grpc.ssl_target_name_override': 'localhost' });
+    return new RouterService(this.opts.routerGrpc, clientCredentials(this.opts.identity, 'router'), { 'grpc.ssl_target_name_override': 'localhost' });
+  }
+
+  private async callRouter<T>(method: string, request: object): Promise<T> {
+    const client = this.routerClient();
+    try {
+      return await unaryCall<object, T>(client, method, request, 10_000);
+    } finally {
+      client.close();
+    }
   }
 
   /** The customer applied on our page with this token: claim it at the router (once). */
   async claim(token: string): Promise<string> {
-    const client = this.routerClient();
     try {
-      const res = await unaryCall<object, { application_id: string }>(client, 'ClaimRedirect', { token }, 10_000);
-      return res.application_id;
+      return (await this.callRouter<{ application_id: string }>('ClaimRedirect', { token })).application_id;
     } catch (err) {
       throw fromGrpcError(err) ?? err;
-    } finally {
-      client.close();
     }
-  }
-
-  private async reportDisbursement(decisionHop: SealedHop, opened: OpenedHop, amount: number): Promise<void> {
-    const { header } = opened;
-    const decisionHopId = decodeHop(decisionHop).header.hopId;
-    const hop = sealHop(this.opts.identity.signing, {
-      parentHopId: decisionHopId,
-      applicationId: header.applicationId,
-      kind: 'disbursement',
-      model: header.model,
-      to: this.opts.directory().encryptionCertificate(header.platform),
-      platform: header.platform,
-      channel: header.channel,
-      consentRef: header.consentRef,
-      fields: { 'disbursement.amount': amount, 'disbursement.at': new Date().toISOString(), 'disbursement.loanId': `LN${Date.now()}${Math.floor(Math.random() * 1000)}` },
-      salt: opened.salt,
-      classOf,
-    });
-    const client = this.routerClient();
-    try {
-      await unaryCall(client, 'ReportDisbursement', { disbursement_hop: hopToWire(hop.sealed) }, 10_000);
-      this.disbursed.set(header.applicationId, { hopId: hop.header.hopId, accepted: true });
-    } catch (err) {
-      this.disbursed.set(header.applicationId, { hopId: hop.header.hopId, accepted: false, code: fromGrpcError(err)?.code ?? 'UNAVAILABLE' });
-    } finally {
-      client.close();
-    }
-  }
-
-  get partyId(): string {
-    return this.opts.identity.partyId;
   }
 
   async deliverCreditReport(hop: SealedHop | undefined): Promise<{ receipt: SignedReceipt; decisionHop?: SealedHop }> {
     const answer = await this.inbox.receive(hop, async (opened) => {
-      if (await this.isStopped(opened.header.applicationId)) {
-        throw new DzlError('CONSENT_WITHDRAWN', `the router told ${this.partyId} the customer withdrew consent for ${opened.header.applicationId}`);
+      const { applicationId, hopId } = opened.header;
+      if (await this.isStopped(applicationId)) {
+        throw new DzlError('CONSENT_WITHDRAWN', `the router told ${this.partyId} the customer withdrew consent for ${applicationId}`);
       }
-      this.received.push(opened.header.applicationId);
-      await this.opts.vault.put(opened.header.applicationId, 'credit_report', opened.header.hopId, opened.fields);
+      // a report answered before (this process or an earlier one) gets the same answer
+      const kept = await this.opts.vault.get<KeptDecision>(applicationId, 'decision', hopId);
+      if (kept) return this.opts.async ? undefined : kept.hop;
+      await this.opts.vault.put(applicationId, 'credit_report', hopId, opened.fields);
+      this.observer.creditReportReceived?.({ applicationId, hopId });
       if (!this.opts.async) return this.decideAndSeal(opened);
-      const { routerGrpc, afterMs } = this.opts.async;
-      this.later(afterMs, () => this.decideLater(opened, routerGrpc));
+      this.later(this.opts.async.afterMs, () => this.decideLater(opened));
       return undefined;
     });
     return { receipt: answer.receipt, ...(answer.result ? { decisionHop: answer.result } : {}) };
   }
 
-  private async decideLater(opened: OpenedHop, routerGrpc: string): Promise<void> {
-    if (await this.isStopped(opened.header.applicationId)) return;
+  private async decideLater(opened: OpenedHop): Promise<void> {
+    const { applicationId } = opened.header;
+    if (await this.isStopped(applicationId)) return;
     const hop = await this.decideAndSeal(opened);
-    if (await this.isStopped(opened.header.applicationId)) return;
-    const { RouterService } = loadDzlProtos();
-    const client = new RouterService(routerGrpc, clientCredentials(this.opts.identity, 'router'), { 'grpc.ssl_target_name_override': 'localhost' });
+    if (await this.isStopped(applicationId)) return;
     const hopId = decodeHop(hop).header.hopId;
     try {
-      const res = await unaryCall<object, { accepted: boolean }>(client, 'SubmitDecision', { decision_hop: hopToWire(hop) }, 10_000);
-      this.submitted.set(hopId, { accepted: res.accepted });
+      const res = await this.callRouter<{ accepted: boolean }>('SubmitDecision', { decision_hop: hopToWire(hop) });
+      this.observer.decisionSubmitted?.({ applicationId, hopId, accepted: res.accepted });
     } catch (err) {
-      this.submitted.set(hopId, { accepted: false, code: fromGrpcError(err)?.code ?? 'UNAVAILABLE' });
-    } finally {
-      client.close();
+      this.observer.decisionSubmitted?.({ applicationId, hopId, accepted: false, code: fromGrpcError(err)?.code ?? 'PARTY_UNAVAILABLE' });
     }
   }
 
   private async decideAndSeal(opened: OpenedHop): Promise<SealedHop> {
-    if (this.opts.decisionDelayMs) await new Promise((r) => setTimeout(r, this.opts.decisionDelayMs));
     const { header } = opened;
     // in the redirect model the application elements are the bank's own, from its page
     const fields = { ...((await this.h5Application(header.applicationId)) ?? {}), ...opened.fields };
-    const d = (this.opts.policy ?? ((f: Fields) => decide(f, this.opts.scoreCutoff)))(fields);
-    await this.opts.vault.put(header.applicationId, 'decision', 'full', d);
+    const d = await this.engine.decide(fields);
     // the platform learns the status only when the customer applied with the bank directly
     const forPlatform: Fields =
       header.model === 'direct_redirect'
         ? { 'decision.status': d.fields['decision.status']!, ...(d.fields['decision.reasonCode'] ? { 'decision.reasonCode': d.fields['decision.reasonCode'] } : {}) }
         : d.fields;
-    this.decisions.push({ applicationId: header.applicationId, hopId: header.hopId, outcome: d.outcome, productVersion: `${String(fields['product.name'])} ${String(fields['product.version'])}` });
-    const sealed = sealHop(this.opts.identity.signing, {
-      parentHopId: header.hopId,
-      applicationId: header.applicationId,
-      kind: 'decision',
-      model: header.model,
-      to: this.opts.directory().encryptionCertificate(header.platform),
-      platform: header.platform,
-      channel: header.channel,
-      consentRef: header.consentRef,
-      fields: forPlatform,
-      salt: opened.salt,
-      classOf,
-      outcome: d.outcome,
-      provenance: this.opts.model ?? DEFAULT_BANK_MODEL,
-    }).sealed;
+    const sealed = sealReply(this.opts.identity, this.opts.directory(), opened, { kind: 'decision', to: header.platform, fields: forPlatform, outcome: d.outcome, provenance: this.engine.model }).sealed;
+    await this.opts.vault.put(header.applicationId, 'decision', header.hopId, { decision: d, hop: sealed } satisfies KeptDecision);
+    this.observer.decided?.({ applicationId: header.applicationId, creditReportHopId: header.hopId, outcome: d.outcome, product: `${String(fields['product.name'])} ${String(fields['product.version'])}` });
     if (d.outcome.status === 'approved' && this.opts.disburseAfterMs !== undefined) {
       this.later(this.opts.disburseAfterMs, () => this.reportDisbursement(sealed, opened, Number(d.fields['decision.limit'] ?? 0)));
     }
     return sealed;
   }
 
+  private async reportDisbursement(decisionHop: SealedHop, opened: OpenedHop, amount: number): Promise<void> {
+    const { header } = opened;
+    const hop = sealReply(this.opts.identity, this.opts.directory(), opened, {
+      kind: 'disbursement',
+      to: header.platform,
+      parentHopId: decodeHop(decisionHop).header.hopId,
+      fields: { 'disbursement.amount': amount, 'disbursement.at': new Date().toISOString(), 'disbursement.loanId': `LN${Date.now()}${Math.floor(Math.random() * 1000)}` },
+    });
+    try {
+      await this.callRouter('ReportDisbursement', { disbursement_hop: hopToWire(hop.sealed) });
+      this.observer.disbursementReported?.({ applicationId: header.applicationId, hopId: hop.header.hopId, accepted: true });
+    } catch (err) {
+      this.observer.disbursementReported?.({ applicationId: header.applicationId, hopId: hop.header.hopId, accepted: false, code: fromGrpcError(err)?.code ?? 'PARTY_UNAVAILABLE' });
+    }
+  }
+
   grpcImplementation(): grpc.UntypedServiceImplementation {
     return {
-      DeliverCreditReport: (call: grpc.ServerUnaryCall<{ hop?: WireHop }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        if (callerParty(call) !== 'router') {
-          cb(toGrpcError(new DzlError('REQUEST_UNAUTHENTICATED', 'only the router delivers credit reports to a bank')));
-          return;
-        }
-        this.deliverCreditReport(hopFromWire(call.request.hop))
-          .then((r) => cb(null, { receipt: receiptToWire(r.receipt), ...(r.decisionHop ? { decision_hop: hopToWire(r.decisionHop) } : {}) }))
-          .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
-      },
+      DeliverCreditReport: fromRouter('delivers credit reports to a bank', async (req: { hop?: WireHop }) => {
+        const r = await this.deliverCreditReport(hopFromWire(req.hop));
+        return { receipt: receiptToWire(r.receipt), ...(r.decisionHop ? { decision_hop: hopToWire(r.decisionHop) } : {}) };
+      }),
+      DeliverRedirect: fromRouter('delivers redirect hops to a bank', async (req: { hop?: WireHop }) => ({ receipt: receiptToWire((await this.deliverRedirect(hopFromWire(req.hop))).receipt) })),
       ReceiveNotice: this.notices.grpcHandler(),
-      DeliverRedirect: (call: grpc.ServerUnaryCall<{ hop?: WireHop }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        if (callerParty(call) !== 'router') {
-          cb(toGrpcError(new DzlError('REQUEST_UNAUTHENTICATED', 'only the router delivers redirect hops to a bank')));
-          return;
-        }
-        this.deliverRedirect(hopFromWire(call.request.hop))
-          .then((r) => cb(null, { receipt: receiptToWire(r.receipt) }))
-          .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
-      },
     };
   }
 

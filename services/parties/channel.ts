@@ -1,93 +1,77 @@
 /**
  * Reference licensed credit-reporting channel (a kit a channel adapts): it receives a
- * platform's sealed application, keeps it, turns it into a credit product, and seals for the
- * bank only what the minimisation policy gives that bank in that model: in the data channel, the
- * application elements the bank needs plus that product; in the redirect model, the product
- * alone (the customer applied on the bank's own page). Never the platform's raw risk fields.
+ * platform's sealed application, keeps it, turns it into a credit product (its policy, a
+ * plug-in: services/parties/plugins.ts), and seals for the bank what the policy gives that bank —
+ * by default exactly what the minimisation policy allows: in the data channel, the application
+ * elements the bank needs plus that product; in the redirect model, the product alone. Never the
+ * platform's raw risk fields. Every report it sealed stays in its vault, so a redelivery, or a
+ * second request for the same bank, is answered with the same report, across restarts too.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { createHash } from 'node:crypto';
-import { DzlError, toDzlError } from '../common/errors';
-import { classOf } from '../fields/catalogue';
-import { callerParty, hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, toGrpcError, type WireHop } from '../grpc/transport';
+import { DzlError } from '../common/errors';
+import type { NoticeBody } from '../evidence/lifecycle';
+import { hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, type WireHop } from '../grpc/transport';
 import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
-import { sealHop, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
-import { PartyInbox } from './inbox';
 import { minimalFieldsFor } from '../routing/minimisation';
 import type { Vault } from '../atrest/vault';
 import { b64url, fromB64url } from '../seal/bytes';
+import type { Fields, OpenedHop, SealedHop } from '../seal/hop';
+import type { SignedReceipt } from '../seal/receipt';
+import { fromRouter } from './grpcHandler';
+import { PartyInbox } from './inbox';
 import { deleteApplicationData, isWithdrawn, NoticeDesk } from './notices';
-import type { NoticeBody } from '../evidence/lifecycle';
+import type { PartyObserver } from './observer';
+import { referenceChannelPolicy, type ChannelPolicy } from './plugins';
+import { sealReply } from './replySealer';
 
-
-export interface CreditProduct {
-  'product.name': string;
-  'product.version': string;
-  'product.score': number;
-  'product.riskLabels': string[];
-  'product.antiFraud': 'pass' | 'review' | 'reject';
-}
+export { DEFAULT_PRODUCT, scoreApplication } from './plugins';
 
 export interface ChannelOptions {
   identity: PartyIdentity;
   directory: () => NetworkDirectory;
-  product?: { name: string; version: string };
+  /** The channel's credit product and what each bank gets of it (default: the reference policy). */
+  policy?: ChannelPolicy;
   /** Where the channel keeps the applications it received, encrypted at rest. */
   vault: Vault;
-  /** Test hook for a misbehaving channel: extra fields it would (wrongly) forward to the bank. */
-  leakFields?: string[];
+  observer?: PartyObserver;
 }
 
-/** A deterministic stand-in for a channel's model: the same application gives the same product. */
-export const DEFAULT_PRODUCT = { name: 'DZL-CreditScore', version: '2026.11' };
-
-export function scoreApplication(fields: Fields, product = DEFAULT_PRODUCT): CreditProduct {
-  const platformScore = typeof fields['risk.platformScore'] === 'number' ? (fields['risk.platformScore'] as number) : 500;
-  const multiLoan = typeof fields['risk.multiLoanCount'] === 'number' ? (fields['risk.multiLoanCount'] as number) : 0;
-  const income = typeof fields['customer.monthlyIncome'] === 'number' ? (fields['customer.monthlyIncome'] as number) : 0;
-  const jitter = createHash('sha256').update(String(fields['customer.idNumber'] ?? '')).digest()[0]! % 21;
-  const score = Math.max(300, Math.min(850, Math.round(300 + platformScore * 0.45 + Math.min(income / 1000, 150) - multiLoan * 25 + jitter)));
-  const labels = [
-    ...(multiLoan >= 4 ? ['MULTI_LOAN_HIGH'] : []),
-    ...(income >= 1_000_000 ? ['INCOME_STABLE'] : []),
-    ...(score < 550 ? ['THIN_FILE'] : []),
-  ];
-  const antiFraud = multiLoan >= 8 ? 'reject' : multiLoan >= 5 ? 'review' : 'pass';
-  return { 'product.name': product.name, 'product.version': product.version, 'product.score': score, 'product.riskLabels': labels, 'product.antiFraud': antiFraud };
+interface KeptHop {
+  header: OpenedHop['header'];
+  fields: Fields;
+  salt: string;
 }
 
 export class ReferenceChannel {
   private readonly inbox: PartyInbox<SealedHop>;
-  private readonly reports = new Map<string, SealedHop>();
+  private readonly policy: ChannelPolicy;
   readonly notices: NoticeDesk;
 
   constructor(private readonly opts: ChannelOptions) {
+    this.policy = opts.policy ?? referenceChannelPolicy();
     this.inbox = new PartyInbox(opts.identity, opts.directory, 'application');
-    this.notices = new NoticeDesk(opts.identity, opts.directory, async (n) => this.forget(n));
-  }
-
-  /** A withdrawal or a deletion notice: everything kept of the application's hops goes. */
-  private async forget(n: NoticeBody): Promise<void> {
-    for (const hopId of n.hops) {
-      for (const key of [...this.reports.keys()]) if (key.startsWith(`${hopId}\n`)) this.reports.delete(key);
-    }
-    await deleteApplicationData(this.opts.vault, n);
-    this.inbox.forget(n.hops);
-  }
-
-  /** What the channel keeps of an application hop (it stores what it receives, as a credit-reporting agency must). */
-  async kept(applicationId: string, hopId: string): Promise<OpenedHop | undefined> {
-    const k = await this.opts.vault.get<{ header: OpenedHop['header']; fields: Fields; salt: string }>(applicationId, 'application_hop', hopId);
-    return k ? { header: k.header, fields: k.fields, salt: fromB64url(k.salt)! } : undefined;
+    this.notices = new NoticeDesk(opts.identity, opts.directory, async (n) => this.forget(n), opts.observer);
   }
 
   get partyId(): string {
     return this.opts.identity.partyId;
   }
 
-  async processApplication(hop: SealedHop | undefined, bankId: string): Promise<{ receipt: import('../seal/receipt').SignedReceipt; bankHop?: SealedHop }> {
-    const answer = await this.inbox.receive(hop, async (opened) => this.toBank(opened, bankId));
+  /** A withdrawal or a deletion notice: everything kept of the application's hops goes. */
+  private async forget(n: NoticeBody): Promise<void> {
+    await deleteApplicationData(this.opts.vault, n);
+    this.inbox.forget(n.hops);
+  }
+
+  /** What the channel keeps of an application hop (it stores what it receives, as a credit-reporting agency must). */
+  async kept(applicationId: string, hopId: string): Promise<OpenedHop | undefined> {
+    const k = await this.opts.vault.get<KeptHop>(applicationId, 'application_hop', hopId);
+    return k ? { header: k.header, fields: k.fields, salt: fromB64url(k.salt)! } : undefined;
+  }
+
+  async processApplication(hop: SealedHop | undefined, bankId: string): Promise<{ receipt: SignedReceipt; bankHop?: SealedHop }> {
+    const answer = await this.inbox.receive(hop, async (opened) => this.reportFor(opened, bankId));
     return { receipt: answer.receipt, ...(answer.result ? { bankHop: answer.result } : {}) };
   }
 
@@ -95,65 +79,36 @@ export class ReferenceChannel {
   async reportToBank(applicationId: string, applicationHopId: string, bankId: string): Promise<SealedHop> {
     const opened = await this.kept(applicationId, applicationHopId);
     if (!opened) throw new DzlError('APPLICATION_NOT_FOUND', `${this.partyId} holds no application hop ${applicationHopId}`);
-    return this.toBank(opened, bankId);
+    return this.reportFor(opened, bankId);
   }
 
-  private async toBank(opened: OpenedHop, bankId: string): Promise<SealedHop> {
+  private async reportFor(opened: OpenedHop, bankId: string): Promise<SealedHop> {
     const { header, fields } = opened;
     if (await isWithdrawn(this.opts.vault, header.applicationId)) {
       throw new DzlError('CONSENT_WITHDRAWN', `the router told ${this.partyId} the customer withdrew consent for ${header.applicationId}`);
     }
-    await this.opts.vault.put(header.applicationId, 'application_hop', header.hopId, { header, fields, salt: b64url(opened.salt) });
-    const key = `${header.hopId}\n${bankId}`;
-    const done = this.reports.get(key);
+    await this.opts.vault.put(header.applicationId, 'application_hop', header.hopId, { header, fields, salt: b64url(opened.salt) } satisfies KeptHop);
+    // one report per (application hop, bank), whoever asks and however often
+    const recordId = `${header.hopId}:${bankId}`;
+    const done = await this.opts.vault.get<SealedHop>(header.applicationId, 'report', recordId);
     if (done) return done;
-    const product = this.opts.product ?? DEFAULT_PRODUCT;
-    // only what the minimisation policy gives this bank in this model (contracts/minimisation.json)
-    const allowed = minimalFieldsFor(header.model, bankId);
-    const forBank: Fields = {};
-    for (const [f, v] of Object.entries({ ...fields, ...scoreApplication(fields, product) })) if (allowed(f)) forBank[f] = v;
-    // the misbehaving-channel test hook forwards these regardless, so the router's refusal stays testable
-    for (const f of this.opts.leakFields ?? []) if (f in fields) forBank[f] = fields[f]!;
-    const directory = this.opts.directory();
-    const sealed = sealHop(this.opts.identity.signing, {
-      parentHopId: header.hopId,
-      applicationId: header.applicationId,
-      kind: 'credit_report',
-      provenance: product,
-      model: header.model,
-      to: directory.encryptionCertificate(bankId),
-      platform: header.platform,
-      channel: this.partyId,
-      consentRef: header.consentRef,
-      fields: forBank,
-      salt: opened.salt,
-      classOf,
-    });
-    this.reports.set(key, sealed.sealed);
-    return sealed.sealed;
+    const product = await this.policy.score(fields);
+    const forBank = this.policy.reportFor({ application: fields, product, bankId, model: header.model, allowed: minimalFieldsFor(header.model, bankId) });
+    const sealed = sealReply(this.opts.identity, this.opts.directory(), opened, { kind: 'credit_report', to: bankId, fields: forBank, provenance: this.policy.product, channel: this.partyId }).sealed;
+    await this.opts.vault.put(header.applicationId, 'report', recordId, sealed);
+    return sealed;
   }
 
   grpcImplementation(): grpc.UntypedServiceImplementation {
     return {
-      ProcessApplication: (call: grpc.ServerUnaryCall<{ hop?: WireHop; bank_id?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        if (callerParty(call) !== 'router') {
-          cb(toGrpcError(new DzlError('REQUEST_UNAUTHENTICATED', 'only the router delivers applications to a channel')));
-          return;
-        }
-        this.processApplication(hopFromWire(call.request.hop), call.request.bank_id ?? '')
-          .then((r) => cb(null, { receipt: receiptToWire(r.receipt), ...(r.bankHop ? { bank_hop: hopToWire(r.bankHop) } : {}) }))
-          .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
-      },
+      ProcessApplication: fromRouter('delivers applications to a channel', async (req: { hop?: WireHop; bank_id?: string }) => {
+        const r = await this.processApplication(hopFromWire(req.hop), req.bank_id ?? '');
+        return { receipt: receiptToWire(r.receipt), ...(r.bankHop ? { bank_hop: hopToWire(r.bankHop) } : {}) };
+      }),
+      ReportToBank: fromRouter('asks a channel for credit reports', async (req: { application_id?: string; application_hop_id?: string; bank_id?: string }) => ({
+        bank_hop: hopToWire(await this.reportToBank(req.application_id ?? '', req.application_hop_id ?? '', req.bank_id ?? '')),
+      })),
       ReceiveNotice: this.notices.grpcHandler(),
-      ReportToBank: (call: grpc.ServerUnaryCall<{ application_id?: string; application_hop_id?: string; bank_id?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        if (callerParty(call) !== 'router') {
-          cb(toGrpcError(new DzlError('REQUEST_UNAUTHENTICATED', 'only the router asks a channel for credit reports')));
-          return;
-        }
-        this.reportToBank(call.request.application_id ?? '', call.request.application_hop_id ?? '', call.request.bank_id ?? '')
-          .then((hop) => cb(null, { bank_hop: hopToWire(hop) }))
-          .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
-      },
     };
   }
 

@@ -5,12 +5,14 @@
  * with the code, so the router records why and asks again.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { DzlError, toDzlError } from '../common/errors';
+import { toDzlError } from '../common/errors';
 import { noticeDigest, verifyNotice, type NoticeBody } from '../evidence/lifecycle';
 import { b64url, fromB64url } from '../seal/bytes';
 import { parseCanonical } from '../seal/canonical';
 import { signReceipt, type SignedReceipt } from '../seal/receipt';
-import { callerParty, receiptToWire, toGrpcError } from '../grpc/transport';
+import { receiptToWire } from '../grpc/transport';
+import { fromRouter } from './grpcHandler';
+import type { PartyObserver } from './observer';
 import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
 import type { Vault } from '../atrest/vault';
@@ -31,13 +33,11 @@ export async function isWithdrawn(vault: Vault, applicationId: string): Promise<
 }
 
 export class NoticeDesk {
-  /** Every notice acted on, in order of arrival (ids and hops only: what the party was told). */
-  readonly received: NoticeBody[] = [];
-
   constructor(
     private readonly me: PartyIdentity,
     private readonly directory: () => NetworkDirectory,
     private readonly act: (notice: NoticeBody) => Promise<void>,
+    private readonly observer: PartyObserver = {},
   ) {}
 
   async receive(input: { notice?: string; signature?: string }): Promise<SignedReceipt> {
@@ -59,20 +59,15 @@ export class NoticeDesk {
     }
     // our own failure to act propagates: the router retries, and we acknowledge only what we did
     await this.act(notice.body);
-    if (!this.received.some((n) => n.noticeId === notice.body.noticeId)) this.received.push(notice.body);
+    this.observer.noticeActedOn?.(notice.body);
     return signReceipt(this.me.signing, { hopId: notice.body.noticeId, headerDigest: notice.digest }, 'accepted');
   }
 
   grpcHandler(): grpc.handleUnaryCall<{ notice?: { notice?: Buffer; signature?: Buffer } }, unknown> {
-    return (call, cb) => {
-      if (callerParty(call) !== 'router') {
-        cb(toGrpcError(new DzlError('REQUEST_UNAUTHENTICATED', 'only the router sends notices')));
-        return;
-      }
-      const n = call.request.notice ?? {};
-      this.receive({ notice: n.notice ? b64url(n.notice) : '', signature: n.signature ? b64url(n.signature) : '' })
-        .then((receipt) => cb(null, { receipt: receiptToWire(receipt) }))
-        .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
-    };
+    return fromRouter('sends notices', async (req: { notice?: { notice?: Buffer; signature?: Buffer } }) => {
+      const n = req.notice ?? {};
+      const receipt = await this.receive({ notice: n.notice ? b64url(n.notice) : '', signature: n.signature ? b64url(n.signature) : '' });
+      return { receipt: receiptToWire(receipt) };
+    });
   }
 }

@@ -13,7 +13,10 @@ import { openDb, type Db } from '../store/db';
 import { registerNetwork, setBankTerms, setPartyEndpoint } from '../operator/registry';
 import type { FundingRule } from '../routing/funding';
 import { setFundingRules } from '../store/fundingRoutes';
-import type { BankOptions } from '../parties/bank';
+import type { BankDecision } from '../parties/plugins';
+import { DEFAULT_BANK_MODEL, decide, type ChannelPolicy, type DecisionEngine } from '../parties/plugins';
+import type { Fields } from '../seal/hop';
+import { PartyEvents } from './partyEvents';
 import { bankH5App, listenH5 } from '../parties/bankH5';
 import type { Server } from 'node:http';
 import { openPartyStore, type PartyStore, type PartyStoreDirs } from '../parties/partyStore';
@@ -36,10 +39,12 @@ export const DEV_FUNDING_RULES: FundingRule[] = DEV.banks.map((bankId, i) => ({
 }));
 
 export interface LocalNetworkOptions extends StackConfig {
+  /** Every bank takes this long to decide (ms): a flow can be interrupted mid-way. */
   bankDelayMs?: number;
-  /** Per-bank behaviour: an asynchronous decision after N ms, a credit policy. */
-  banks?: Partial<Record<string, { asyncAfterMs?: number; policy?: BankOptions['policy']; decisionTimeoutMs?: number; disburseAfterMs?: number }>>;
-  channelLeakFields?: string[];
+  /** Per-bank behaviour: an asynchronous decision after N ms, a credit policy, its terms. */
+  banks?: Partial<Record<string, { asyncAfterMs?: number; policy?: (fields: Fields) => BankDecision; decisionTimeoutMs?: number; disburseAfterMs?: number }>>;
+  /** Per-channel credit product policy (a test's hostile channel, say). */
+  channels?: Partial<Record<string, { policy?: ChannelPolicy }>>;
   /** Where the reference parties keep their encrypted stores and, apart, their keyrings (default: beside the network directory). */
   partyStores?: PartyStoreDirs;
   /** False to run the worker elsewhere (a child process, in the crash tests). */
@@ -58,6 +63,8 @@ export interface LocalNetwork {
   platform: ReferencePlatform;
   /** Each reference channel's and bank's own store, by party id. */
   stores: Map<string, PartyStore>;
+  /** What each reference channel and bank did, as its observer saw it, by party id. */
+  events: Map<string, PartyEvents>;
   close(): Promise<void>;
 }
 
@@ -72,10 +79,15 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
   const webServers: Server[] = [];
   const storeDirs = cfg.partyStores ?? { dataDir: join(dirname(cfg.networkDir), 'party-data'), keyDir: join(dirname(cfg.networkDir), 'party-keys') };
   const stores = new Map<string, PartyStore>();
-  for (const id of [...DEV.channels, ...DEV.banks]) stores.set(id, await openPartyStore(storeDirs, id));
+  const events = new Map<string, PartyEvents>();
+  for (const id of [...DEV.channels, ...DEV.banks]) {
+    stores.set(id, await openPartyStore(storeDirs, id));
+    events.set(id, new PartyEvents());
+  }
   const channels = new Map<string, ReferenceChannel>();
   for (const id of DEV.channels) {
-    const channel = new ReferenceChannel({ identity: loadPartyIdentity(cfg.networkDir, id), directory: parties, vault: stores.get(id)!.vault, ...(cfg.channelLeakFields ? { leakFields: cfg.channelLeakFields } : {}) });
+    const policy = cfg.channels?.[id]?.policy;
+    const channel = new ReferenceChannel({ identity: loadPartyIdentity(cfg.networkDir, id), directory: parties, vault: stores.get(id)!.vault, observer: events.get(id)!, ...(policy ? { policy } : {}) });
     const ch = await channel.listen();
     servers.push(ch.server);
     await setPartyEndpoint(db, id, { grpc: ch.address });
@@ -94,9 +106,9 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
       identity: loadPartyIdentity(cfg.networkDir, id),
       directory: parties,
       vault: stores.get(id)!.vault,
-      ...(cfg.bankDelayMs ? { decisionDelayMs: cfg.bankDelayMs } : {}),
-      ...(o.asyncAfterMs !== undefined ? { async: { routerGrpc: router.grpcAddress, afterMs: o.asyncAfterMs } } : {}),
-      ...(o.policy ? { policy: o.policy } : {}),
+      observer: events.get(id)!,
+      engine: engineFor(o.policy, cfg.bankDelayMs),
+      ...(o.asyncAfterMs !== undefined ? { async: { afterMs: o.asyncAfterMs } } : {}),
       ...(o.disburseAfterMs !== undefined ? { disburseAfterMs: o.disburseAfterMs } : {}),
       routerGrpc: router.grpcAddress,
       routerUrl: router.url,
@@ -122,6 +134,7 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
     banks,
     platform,
     stores,
+    events,
     close: async () => {
       await worker?.close();
       await router.close();
@@ -148,4 +161,16 @@ export async function waitForState(platform: ReferencePlatform, applicationId: s
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`application ${applicationId} did not reach ${states.join('|')} within ${timeoutMs} ms (last state ${last})`);
+}
+
+/** A bank's decision engine in the local network: its policy (the reference one by default), optionally slow. */
+function engineFor(policy: ((fields: Fields) => BankDecision) | undefined, delayMs: number | undefined): DecisionEngine {
+  const decideWith = policy ?? ((f: Fields) => decide(f));
+  return {
+    model: DEFAULT_BANK_MODEL,
+    decide: async (fields) => {
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      return decideWith(fields);
+    },
+  };
 }

@@ -56,9 +56,9 @@ describe('funding cascade (资方路由) — real Temporal, gRPC, HTTP, MariaDB'
       { bank: SUZHOU, position: 1, outcome: 'approved' },
     ]);
     assert.equal(net.platform.decisions.get(app.applicationId)?.outcome.status, 'approved');
-    assert.ok(net.banks.get(HANGZHOU)!.received.includes(app.applicationId));
-    assert.ok(net.banks.get(SUZHOU)!.received.includes(app.applicationId));
-    assert.ok(!net.banks.get(NINGBO)!.received.includes(app.applicationId), 'a bank the consent does not name receives nothing');
+    assert.ok(net.events.get(HANGZHOU)!.received.includes(app.applicationId));
+    assert.ok(net.events.get(SUZHOU)!.received.includes(app.applicationId));
+    assert.ok(!net.events.get(NINGBO)!.received.includes(app.applicationId), 'a bank the consent does not name receives nothing');
     const hops = await hopsOfApplication(net.db, app.applicationId);
     assert.deepEqual(hops.map((h) => `${h.header.kind}:${h.header.from}>${h.header.to}`), [
       `application:${DEV.platform}>${DEV.channel}`,
@@ -132,8 +132,8 @@ describe('asynchronous decisions and decision timeouts — real Temporal, gRPC, 
     await waitForState(net.platform, app.applicationId, ['platform_notified']);
     assert.equal(net.platform.decisions.get(app.applicationId)?.outcome.status, 'approved');
     // the router's answer may reach the bank after the platform's callback
-    for (let i = 0; i < 50 && net.banks.get(SUZHOU)!.submitted.size === 0; i++) await new Promise((r) => setTimeout(r, 100));
-    const submitted = [...net.banks.get(SUZHOU)!.submitted.values()];
+    for (let i = 0; i < 50 && net.events.get(SUZHOU)!.submitted.size === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const submitted = [...net.events.get(SUZHOU)!.submitted.values()];
     assert.deepEqual(submitted.at(-1), { accepted: true });
   });
 
@@ -164,7 +164,7 @@ describe('asynchronous decisions and decision timeouts — real Temporal, gRPC, 
       { bank: HANGZHOU, position: 0, outcome: 'timeout', reasonCode: 'DECISION_TIMEOUT' },
       { bank: SUZHOU, position: 1, outcome: 'approved' },
     ]);
-    const late = net.banks.get(HANGZHOU)!;
+    const late = net.events.get(HANGZHOU)!;
     const deadline = Date.now() + 10_000;
     while (late.submitted.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual([...late.submitted.values()].at(-1), { accepted: false, code: 'DECISION_TOO_LATE' });

@@ -55,7 +55,7 @@ describe('a worker killed mid-flow (SIGKILL) and restarted — real Temporal, Ma
     await startWorkerProcess();
     await waitForState(net.platform, app.applicationId, ['platform_notified'], 90_000);
 
-    const decisions = net.banks.get(BANK)!.decisions.filter((d) => d.applicationId === app.applicationId);
+    const decisions = net.events.get(BANK)!.decisions.filter((d) => d.applicationId === app.applicationId);
     assert.equal(decisions.length, 1, 'the bank decided once although the delivery was retried');
     const leaves = await leavesOfApplication(net.db, app.applicationId);
     assert.equal(leaves.filter((l) => l.kind === 'hop').length, 3);

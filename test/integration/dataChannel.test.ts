@@ -10,6 +10,7 @@ import { classOf } from '../../services/fields/catalogue';
 import { scanForPlaintext } from '../../services/demo/scan';
 import { statesOf } from '../../services/store/applicationStates';
 import { ensureNetwork, env, RUN_DIR, temporalAddress, workflowBundle } from '../support/env';
+import { leakingChannel } from '../support/hostile';
 import { strangerIdentity } from '../support/fixtures';
 import { dumpDatabase } from '../support/scan';
 import { freshStore, STORE_KINDS } from '../support/stores';
@@ -190,7 +191,7 @@ describe('a channel that would forward platform risk fields to the bank', functi
   let net: LocalNetwork;
   before(async () => {
     const store = await freshStore('sqlite', 'leak');
-    net = await startLocalNetwork({ dbUrl: store.url, networkDir: ensureNetwork(), temporalAddress: temporalAddress(), logFile: env.logFile, bundle: await workflowBundle(), channelLeakFields: ['risk.platformScore'] });
+    net = await startLocalNetwork({ dbUrl: store.url, networkDir: ensureNetwork(), temporalAddress: temporalAddress(), logFile: env.logFile, bundle: await workflowBundle(), channels: { [DEV.channel]: { policy: leakingChannel(['risk.platformScore']) } } });
   });
   after(async () => net?.close());
 
@@ -199,7 +200,7 @@ describe('a channel that would forward platform risk fields to the bank', functi
     assert.equal((await net.platform.submit(app)).status, 202);
     const { body } = await waitForState(net.platform, app.applicationId, ['refused']);
     assert.equal((body.history as { state: string; reasonCode?: string }[]).find((s) => s.state === 'refused')?.reasonCode, 'FIELD_NOT_ALLOWED_FOR_RECIPIENT');
-    assert.equal(net.banks.get(BANK)!.decisions.length, 0, 'the bank never received the hop');
+    assert.equal(net.events.get(BANK)!.decisions.length, 0, 'the bank never received the hop');
     const r = await refusals(net.db, { applicationId: app.applicationId });
     assert.equal(r.length, 1);
     assert.equal(r[0]!.code, 'FIELD_NOT_ALLOWED_FOR_RECIPIENT');

@@ -7,6 +7,7 @@ import { DEV, startLocalNetwork, waitForState, type LocalNetwork, type LocalNetw
 import { statesOf } from '../../services/store/applicationStates';
 import { getSealedHop } from '../../services/store/sealedHops';
 import { ensureNetwork, env, RUN_DIR, temporalAddress, workflowBundle } from '../support/env';
+import { leakingChannel } from '../support/hostile';
 import { scanForPlaintext } from '../../services/demo/scan';
 import { dumpDatabase } from '../support/scan';
 import { join } from 'node:path';
@@ -71,7 +72,8 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
     const app = net().platform.prepare(GOOD, HANGZHOU);
     assert.equal((await net().platform.submit(app)).status, 202);
     const bank = net().banks.get(HANGZHOU)!;
-    await until('the bank to hold the credit report', () => bank.received.includes(app.applicationId));
+    const seenAtBank = net().events.get(HANGZHOU)!;
+    await until('the bank to hold the credit report', () => seenAtBank.received.includes(app.applicationId));
     const consentId = (app.body.consent as { id: string }).id;
 
     const res = await net().platform.withdrawConsent(consentId);
@@ -83,11 +85,11 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
     const result = await handle.result();
     assert.deepEqual(result, { status: 'withdrawn', by: DEV.platform });
     // the workflow ended while the bank was still deciding: its decision was never taken
-    assert.equal(bank.submitted.size, 0, 'the workflow stopped before the bank decided');
+    assert.equal(seenAtBank.submitted.size, 0, 'the workflow stopped before the bank decided');
     assert.ok(await bank.isStopped(app.applicationId), 'the bank keeps a tombstone in its store');
-    const toBank = bank.notices.received.find((n) => n.applicationId === app.applicationId);
+    const toBank = seenAtBank.notices.find((n) => n.applicationId === app.applicationId);
     assert.equal(toBank?.kind, 'consent_withdrawn');
-    const toChannel = net().channel.notices.received.find((n) => n.applicationId === app.applicationId);
+    const toChannel = net().events.get(net().channel.partyId)!.notices.find((n) => n.applicationId === app.applicationId);
     assert.equal(toChannel?.kind, 'consent_withdrawn');
     const intake = await net().db('sealed_hops').where({ application_id: app.applicationId, to_party: DEV.channel }).first();
     assert.deepEqual(toChannel!.hops, [intake.hop_id], 'the notice names the hops the party received');
@@ -109,7 +111,7 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
 
     // the reference bank, told, never sends its decision; a bank that sent one anyway is refused
     await new Promise((r) => setTimeout(r, 6500));
-    assert.equal(bank.submitted.size, 0, 'a stopped bank submits nothing');
+    assert.equal(seenAtBank.submitted.size, 0, 'a stopped bank submits nothing');
     const report = await net().db('sealed_hops').where({ application_id: app.applicationId, kind: 'credit_report' }).first();
     const late = sealHop(loadPartyIdentity(ensureNetwork(), HANGZHOU).signing, {
       parentHopId: report.hop_id, applicationId: app.applicationId, kind: 'decision', model: 'data_channel',
@@ -132,7 +134,7 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
     const consent = net().platform.consentFor([HANGZHOU, SUZHOU]);
     const app = net().platform.prepare(GOOD, HANGZHOU, { consent });
     assert.equal((await net().platform.submit(app)).status, 202);
-    await until('the bank to hold the credit report', () => net().banks.get(HANGZHOU)!.received.includes(app.applicationId));
+    await until('the bank to hold the credit report', () => net().events.get(HANGZHOU)!.received.includes(app.applicationId));
     const res = await net().platform.withdrawConsent(consent.id, { recipients: [HANGZHOU] });
     assert.equal(res.body.state, 'partially_withdrawn');
     assert.deepEqual(res.body.applications, [{ applicationId: app.applicationId, stopped: true }]);
@@ -234,7 +236,8 @@ describe('redirect model: the bank’s own consent, and its withdrawal — real 
     const res = await fetch(`${page.origin}/h5/apply`, { method: 'POST', body: form, redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     assert.equal(res.status, 302, await res.text());
     const bank = net().banks.get(SUZHOU)!;
-    await until('the bank to hold the credit report', () => bank.received.includes(started.applicationId));
+    const seenAtBank = net().events.get(SUZHOU)!;
+    await until('the bank to hold the credit report', () => seenAtBank.received.includes(started.applicationId));
 
     const consentId = `consent_${SUZHOU}_${started.applicationId}`;
     const seen = await net().platform.request('GET', `/v1/consents/${consentId}`);
@@ -247,8 +250,8 @@ describe('redirect model: the bank’s own consent, and its withdrawal — real 
 
     const { body } = await waitForState(net().platform, started.applicationId, ['withdrawn']);
     assert.equal(body.model, 'direct_redirect');
-    assert.equal(bank.submitted.size, 0, 'stopped before the bank decided');
-    assert.ok(net().channel.notices.received.some((n) => n.applicationId === started.applicationId && n.kind === 'consent_withdrawn'));
+    assert.equal(seenAtBank.submitted.size, 0, 'stopped before the bank decided');
+    assert.ok(net().events.get(net().channel.partyId)!.notices.some((n) => n.applicationId === started.applicationId && n.kind === 'consent_withdrawn'));
     assert.equal(await bank.h5Application(started.applicationId), undefined, 'the bank deleted what the customer typed on its page');
     verifies(net(), await applicationBundle(net().db, net().router.regulator.log, started.applicationId));
   });
@@ -277,7 +280,7 @@ describe('retention and deletion — real Temporal, gRPC, HTTP, SQLite', functio
       const n = await net().db('notices').where({ application_id: app.applicationId, kind: 'delete_data' }).whereNotNull('acknowledged_at');
       return n.length === 2 ? n : undefined;
     });
-    assert.ok(net().banks.get(HANGZHOU)!.notices.received.some((n) => n.applicationId === app.applicationId && n.kind === 'delete_data' && n.reason === 'DECLINED'));
+    assert.ok(net().events.get(HANGZHOU)!.notices.some((n) => n.applicationId === app.applicationId && n.kind === 'delete_data' && n.reason === 'DECLINED'));
     const leaves = await leavesOfApplication(net().db, app.applicationId);
     const deletion = leaves.find((l) => l.kind === 'deletion')!.leaf as { hops: string[]; reason: string };
     assert.deepEqual([...deletion.hops].sort(), [...hopIds].sort());
@@ -355,14 +358,14 @@ describe('minimisation at the router — real Temporal, gRPC, HTTP, SQLite', fun
   this.timeout(120_000);
   // a channel that forwards the customer's income: an application element, lawful on this route by
   // origin, but not one the policy gives a bank in the data-channel model
-  const net = useNetwork('sqlite', 'minimise', { channelLeakFields: ['customer.monthlyIncome'] });
+  const net = useNetwork('sqlite', 'minimise', { channels: { [DEV.channel]: { policy: leakingChannel(['customer.monthlyIncome']) } } });
 
   it('refuses a credit report carrying more than the policy gives that bank (FIELD_EXCEEDS_MINIMISATION), and records it', async () => {
     const app = net().platform.prepare(GOOD, HANGZHOU);
     assert.equal((await net().platform.submit(app)).status, 202);
     const { body } = await waitForState(net().platform, app.applicationId, ['refused']);
     assert.equal((body.history as { state: string; reasonCode?: string }[]).find((s) => s.state === 'refused')?.reasonCode, 'FIELD_EXCEEDS_MINIMISATION');
-    assert.ok(!net().banks.get(HANGZHOU)!.received.includes(app.applicationId), 'the bank never received the report');
+    assert.ok(!net().events.get(HANGZHOU)!.received.includes(app.applicationId), 'the bank never received the report');
     const r = await refusals(net().db, { applicationId: app.applicationId, code: 'FIELD_EXCEEDS_MINIMISATION' });
     assert.equal(r.length, 1);
     assert.match(r[0]!.message, /customer\.monthlyIncome/);

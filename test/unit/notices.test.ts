@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { noticeDigest, signNotice, verifyNotice } from '../../services/evidence/lifecycle';
+import { PartyEvents } from '../../services/runtime/partyEvents';
 import { NoticeDesk } from '../../services/parties/notices';
 import { b64url, fromB64url } from '../../services/seal/bytes';
 import { verifyReceipt } from '../../services/seal/receipt';
@@ -17,13 +18,14 @@ describe('notices to parties (consent withdrawn, delete the data)', () => {
 
   it('acts, then acknowledges with a signed receipt naming the notice and its digest', async () => {
     const acted: string[] = [];
-    const desk = new NoticeDesk(p.bank, () => p.directory, async (n) => void acted.push(n.applicationId));
+    const events = new PartyEvents();
+    const desk = new NoticeDesk(p.bank, () => p.directory, async (n) => void acted.push(n.applicationId), events);
     const { body, signed } = notice();
     const receipt = await desk.receive(signed);
     assert.deepEqual(acted, ['app_n1']);
     const checked = verifyReceipt(receipt, { hopId: body.noticeId, headerDigest: noticeDigest(fromB64url(signed.notice)!), by: 'bank-hangzhou' }, p.directory.signerOf);
     assert.equal(checked.body.status, 'accepted');
-    assert.deepEqual(desk.received.map((n) => n.hops), [['hop_a', 'hop_b']]);
+    assert.deepEqual(events.notices.map((n) => n.hops), [['hop_a', 'hop_b']]);
   });
 
   it('rejects with NOTICE_INVALID, without acting, a notice that is tampered, misaddressed or not signed by the router', async () => {
@@ -49,10 +51,11 @@ describe('notices to parties (consent withdrawn, delete the data)', () => {
   });
 
   it('does not acknowledge what it failed to do: its own failure propagates, so the router asks again', async () => {
+    const events = new PartyEvents();
     const desk = new NoticeDesk(p.bank, () => p.directory, async () => {
       throw new Error('disk full');
-    });
+    }, events);
     await assert.rejects(desk.receive(notice().signed), /disk full/);
-    assert.equal(desk.received.length, 0);
+    assert.equal(events.notices.length, 0);
   });
 });
