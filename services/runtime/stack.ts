@@ -6,7 +6,9 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../common/logger';
 import { ensureLogKeys, loadCheckpointSigner, loadPartyIdentity, loadPayloadKeys, readNetworkFile } from '../network/folder';
 import { publishCheckpoint } from '../ledger/log';
@@ -18,6 +20,7 @@ import { RELAYED_MAX_AGE_MS } from '../seal/hop';
 import { DbNonceStore } from '../store/nonces';
 import { openDb, type Db } from '../store/db';
 import { loadDirectoryFromDb } from '../store/parties';
+import { setPartyEndpoint } from '../operator/registry';
 import { dzlDataConverter } from '../temporal/dataConverter';
 import { createActivities } from '../worker/activities';
 import { checkPolicyRecipients, minimisationPolicy } from '../routing/minimisation';
@@ -70,7 +73,40 @@ function logger(cfg: StackConfig, name: string): Logger {
   return cfg.log ?? createLogger(name, cfg.logFile);
 }
 
-export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRouter> {
+/**
+ * Where a router listens. Unset: loopback and free ports (the demo, the tests). A cluster fixes
+ * both, so banks' asynchronous calls and regulators can be pointed at a router that restarts.
+ */
+export interface RouterListen {
+  /** HTTP API (platforms, regulators): default 127.0.0.1 and a free port. */
+  host?: string;
+  port?: number;
+  /** gRPC, mutual TLS (banks, regulators): host:port, default 127.0.0.1:0 (a free port). */
+  grpcAddress?: string;
+  /**
+   * The gRPC target published as the router's endpoint in the registry (a load balancer's
+   * address, or grpc-js's `ipv4:h1:p1,h2:p2` over several routers). Default: the gRPC address
+   * when it is fixed and not a wildcard; a router on a free port publishes nothing.
+   */
+  advertiseGrpc?: string;
+  /** The HTTP base URL published with it (default: the HTTP address when fixed and not a wildcard). */
+  advertiseUrl?: string;
+}
+
+const isWildcard = (host: string) => host === '0.0.0.0' || host === '::' || host === '[::]';
+const urlHost = (host: string) => (isWildcard(host) ? '127.0.0.1' : isIP(host) === 6 ? `[${host}]` : host);
+
+/** What this router tells the registry about itself; undefined when its addresses are not fixed. */
+function publishedEndpoints(listen: RouterListen, grpcAddress: string, url: string): { grpc?: string; web?: string } {
+  const fixedGrpc = listen.grpcAddress && !listen.grpcAddress.endsWith(':0') && !isWildcard(listen.grpcAddress.slice(0, listen.grpcAddress.lastIndexOf(':')));
+  const fixedHttp = listen.port && !isWildcard(listen.host ?? '127.0.0.1');
+  const grpc = listen.advertiseGrpc ?? (fixedGrpc ? grpcAddress : undefined);
+  const web = listen.advertiseUrl ?? (fixedHttp ? url : undefined);
+  return { ...(grpc ? { grpc } : {}), ...(web ? { web } : {}) };
+}
+
+export async function startRouter(cfg: StackConfig, listenOrPort: RouterListen | number = 0): Promise<RunningRouter> {
+  const listen: RouterListen = typeof listenOrPort === 'number' ? { port: listenOrPort } : listenOrPort;
   const db = await openDb(cfg.dbUrl);
   const { caPem } = readNetworkFile(cfg.networkDir);
   const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
@@ -97,6 +133,7 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
     regulator,
     { db, directory: directory.get, nonces, temporal, maxAgeMs: RELAYED_MAX_AGE_MS, router: routerIdentity },
     routerIdentity,
+    listen.grpcAddress,
   );
   try {
     await temporal.workflow.start('retentionSweeper', { taskQueue: TASK_QUEUE, workflowId: sweeperIdFor(cfg.dbUrl) });
@@ -104,10 +141,18 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, router: routerIdentity, ...(cfg.retention ? { retention: cfg.retention } : {}) });
-  const server: Server = app.listen(port, '127.0.0.1');
-  await new Promise<void>((r) => server.once('listening', () => r()));
+  const host = listen.host ?? '127.0.0.1';
+  const server: Server = app.listen(listen.port ?? 0, host);
+  await new Promise<void>((r, j) => {
+    server.once('listening', () => r());
+    server.once('error', j);
+  });
+  const url = `http://${urlHost(host)}:${(server.address() as AddressInfo).port}`;
+  const published = publishedEndpoints(listen, grpcServer.address, url);
+  // routers behind one address all publish the same; the registry reaches running parties within seconds
+  if (published.grpc || published.web) await setPartyEndpoint(db, routerIdentity.partyId, published);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
     grpcAddress: grpcServer.address,
     regulator,
     db,
@@ -126,8 +171,57 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
   };
 }
 
+const WORKFLOWS_PATH = require.resolve('../../workflows');
+// the one dzlDataConverter names (services/temporal/dataConverter.ts)
+const FAILURE_CONVERTER_PATH = require.resolve('../temporal/failureConverter');
+
+/**
+ * The workflow code bundled for the sandbox, with the failure converter the worker's data
+ * converter names: a bundle without it would leave the workflows' own error messages in plain
+ * history.
+ */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
+}
+
+/** `make build` writes the bundle here (deploy/bin/bundleWorkflows.ts); `dzl worker` loads it. */
+export const WORKFLOW_BUNDLE_PATH = resolve(__dirname, '..', '..', 'workflow-bundle.js');
+
+interface BundleManifest {
+  /** SHA-256 over the compiled workflow modules and the SDK version the bundle was built from. */
+  sources: string;
+}
+
+/** Workflows import only each other and @temporalio packages: their compiled files and the SDK version say what a bundle holds. */
+function workflowSourcesDigest(): string {
+  const dir = dirname(WORKFLOWS_PATH);
+  const h = createHash('sha256');
+  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.js') ? [join(d, e.name)] : []));
+  for (const f of walk(dir).sort()) h.update(f.slice(dir.length)).update('\0').update(readFileSync(f)).update('\0');
+  const sdk = JSON.parse(readFileSync(require.resolve('@temporalio/workflow/package.json'), 'utf8')) as { version: string };
+  h.update(`@temporalio/workflow@${sdk.version}\0`).update(readFileSync(FAILURE_CONVERTER_PATH));
+  return h.digest('hex');
+}
+
+/** Bundles the workflows once and writes the bundle with a manifest of what it was built from. */
+export async function writeWorkflowBundle(path = WORKFLOW_BUNDLE_PATH): Promise<{ path: string; bytes: number }> {
+  const { code } = await bundleWorkflows();
+  const manifest: BundleManifest = { sources: workflowSourcesDigest() };
+  writeFileSync(`${path}.tmp`, code);
+  writeFileSync(`${path}.json`, JSON.stringify(manifest));
+  renameSync(`${path}.tmp`, path);
+  return { path, bytes: Buffer.byteLength(code) };
+}
+
+/**
+ * The prebuilt bundle when it was built from the workflow code now compiled; otherwise why not
+ * (the worker then bundles at start, as before). A stale bundle would run old workflow code.
+ */
+export function prebuiltWorkflowBundle(path = WORKFLOW_BUNDLE_PATH): { codePath: string } | { unusable: string } {
+  if (!existsSync(path) || !existsSync(`${path}.json`)) return { unusable: `no prebuilt bundle at ${path}` };
+  const manifest = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as Partial<BundleManifest>;
+  if (manifest.sources !== workflowSourcesDigest()) return { unusable: `${path} was built from other workflow code; run \`make build\`` };
+  return { codePath: path };
 }
 
 const quietBundlerLogger = {
@@ -169,7 +263,7 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
     connection,
     namespace: cfg.namespace ?? 'default',
     taskQueue: TASK_QUEUE,
-    ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: require.resolve('../../workflows') }),
+    ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log, retentionSweepMs: sweepMs(cfg) }),
     dataConverter: payloadConverter(cfg.networkDir),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 64,
