@@ -60,3 +60,5 @@ network: build
 
 clean:
 	rm -rf dist .dzl .tmp test-artifacts
+
+include deploy/cluster.mk
