@@ -8,6 +8,8 @@
 #   deploy/cluster.sh down      stop every process: SIGTERM, then SIGKILL after DZL_CLUSTER_STOP_TIMEOUT
 #   deploy/cluster.sh status    one line per process: up/down, pid, ports
 #   deploy/cluster.sh smoke     applications through the running cluster, then a plaintext scan
+#   deploy/cluster.sh ui        the operators' Temporal Web UI and dzl's codec server (decode only)
+#   deploy/cluster.sh ui-check  headless Chromium: ciphertext when not signed in, decoded when signed in
 #
 # Configuration: deploy/cluster.env (every value can be overridden from the environment).
 # Run-time files: $DZL_CLUSTER_DIR (pids/, logs/, the dev network). Nothing here downloads a
@@ -28,6 +30,7 @@ TOOLS=$(mkdir -p "$TEMPORAL_TOOLS_DIR" && cd "$TEMPORAL_TOOLS_DIR" && pwd -P)
 TEMPORAL_SERVER=$TOOLS/server
 TEMPORAL_SQL_TOOL=$TOOLS/sql
 TEMPORAL_CONFIG=$ROOT/deploy/temporal/config.yaml
+TEMPORAL_UI_BIN=$(mkdir -p "$TEMPORAL_UI_DIR" && cd "$TEMPORAL_UI_DIR" && pwd -P)/server
 export TEMPORAL_DYNAMIC_CONFIG=${TEMPORAL_DYNAMIC_CONFIG:-$ROOT/deploy/temporal/dynamicconfig.yaml}
 DZL=(node "$ROOT/dist/services/cli/dzl.js")
 TEMPORAL_SERVICES=(history matching frontend worker)
@@ -129,15 +132,18 @@ go_install_once() {
   [ -x "$bin" ] && return
   command -v go >/dev/null || die "Go is needed to build $what ($module)"
   # one build at a time for everyone sharing .tools/: a second caller waits and finds the binary
+  local dir
+  dir=$(dirname "$bin")
+  mkdir -p "$dir"
   (
     flock 9
     if [ ! -x "$bin" ]; then
-      say "building $what: go install $module (once; cached in $TOOLS)"
+      say "building $what: go install $module (once; cached in $dir)"
       local t0=$SECONDS
-      GOBIN=$TOOLS go install "$module"
+      GOBIN=$dir go install "$module"
       say "built $bin ($(du -m "$bin" | cut -f1) MiB) in $((SECONDS - t0)) s"
     fi
-  ) 9>"$TOOLS/.build.lock"
+  ) 9>"$dir/.build.lock"
 }
 
 cmd_tools() {
@@ -314,9 +320,24 @@ cmd_status() {
   done < <(all_processes | awk '!seen[$0]++')
 }
 
+# The operators' Web UI and dzl's codec server (decode only, for signed-in operators)
+cmd_ui() {
+  go_install_once "$TEMPORAL_UI_BIN" "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION" "the Temporal Web UI $TEMPORAL_UI_VERSION"
+  alive temporal-frontend || die "the Temporal cluster is not up: \`make cluster-up\` first"
+  local ui_origin=http://$TEMPORAL_BIND_IP:$TEMPORAL_UI_PORT codec_url=http://127.0.0.1:$DZL_CODEC_PORT
+  start_process dzl-codec "http $DZL_CODEC_PORT" DZL_NETWORK_DIR="$DZL_NETWORK_DIR" DZL_CODEC_PORT="$DZL_CODEC_PORT" \
+    DZL_CODEC_ALLOWED_ORIGINS="$ui_origin" DZL_CODEC_AUDIT="$RUN/codec-audit.jsonl" -- node "$ROOT/dist/deploy/bin/codecServer.js"
+  start_process temporal-ui "http $TEMPORAL_UI_PORT" TEMPORAL_UI_HOST="$TEMPORAL_BIND_IP" TEMPORAL_UI_ORIGIN="$ui_origin" DZL_CODEC_URL="$codec_url" -- \
+    "$TEMPORAL_UI_BIN" --root "$ROOT" --config deploy/temporal/ui --env dzl start
+  wait_ready dzl-codec 30 http_ok "$codec_url/healthz"
+  wait_ready temporal-ui 60 http_ok "$ui_origin/"
+  say "  Web UI at $ui_origin, payloads decoded by $codec_url for signed-in operators (audit: $RUN/codec-audit.jsonl)"
+  say "  sign in: node dist/deploy/bin/operatorLink.js <operator>   (prints a link for the browser and a header for the CLI)"
+}
+
 cmd_smoke() {
   local name
-  for name in $(all_processes | awk '!seen[$0]++'); do
+  for name in $(all_processes | awk '!seen[$0]++' | grep -v -e '^temporal-ui$' -e '^dzl-codec$'); do
     alive "$name" || die "$name is not running: \`make cluster-up\` first (make cluster-status)"
   done
   node "$ROOT/dist/deploy/bin/smoke.js"
@@ -329,5 +350,7 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   smoke) cmd_smoke ;;
-  *) die "usage: deploy/cluster.sh tools|schema|up|down|status|smoke" ;;
+  ui) cmd_ui ;;
+  ui-check) alive temporal-ui && alive dzl-codec || die "the Web UI is not up: \`make cluster-ui\` first"; node "$ROOT/dist/deploy/bin/uiCheck.js" ;;
+  *) die "usage: deploy/cluster.sh tools|schema|up|down|status|smoke|ui|ui-check" ;;
 esac
