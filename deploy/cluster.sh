@@ -3,6 +3,7 @@
 # worker services on PostgreSQL, N dzl routers and M dzl workers on one MariaDB database.
 #
 #   deploy/cluster.sh tools     build the Temporal server and temporal-sql-tool into .tools/ (once)
+#   deploy/cluster.sh tls       development certificates for DZL_CLUSTER_TLS=1 (openssl)
 #   deploy/cluster.sh schema    roles, databases and schemas (PostgreSQL for Temporal, MariaDB for dzl)
 #   deploy/cluster.sh up        tools + schema, then start every process and wait until each answers
 #   deploy/cluster.sh down      stop every process: SIGTERM, then SIGKILL after DZL_CLUSTER_STOP_TIMEOUT
@@ -34,6 +35,23 @@ TEMPORAL_UI_BIN=$(mkdir -p "$TEMPORAL_UI_DIR" && cd "$TEMPORAL_UI_DIR" && pwd -P
 export TEMPORAL_DYNAMIC_CONFIG=${TEMPORAL_DYNAMIC_CONFIG:-$ROOT/deploy/temporal/dynamicconfig.yaml}
 DZL=(node "$ROOT/dist/services/cli/dzl.js")
 TEMPORAL_SERVICES=(history matching frontend worker)
+
+# With DZL_CLUSTER_TLS=1 every Temporal connection is mutual TLS: the server's template reads
+# TEMPORAL_TLS_*, dzl's processes DZL_TEMPORAL_TLS_*, the CLI its --tls flags, the UI its tls:.
+if [ "$DZL_CLUSTER_TLS" = 1 ]; then
+  TLS_DIR=$(mkdir -p "$DZL_CLUSTER_TLS_DIR" && cd "$DZL_CLUSTER_TLS_DIR" && pwd -P)
+  export TEMPORAL_TLS_CA=${TEMPORAL_TLS_CA:-$TLS_DIR/ca.pem}
+  export TEMPORAL_TLS_CERT=${TEMPORAL_TLS_CERT:-$TLS_DIR/temporal.pem}
+  export TEMPORAL_TLS_KEY=${TEMPORAL_TLS_KEY:-$TLS_DIR/temporal.key}
+  export TEMPORAL_TLS_SERVER_NAME=${TEMPORAL_TLS_SERVER_NAME:-localhost}
+  export DZL_TEMPORAL_TLS_CA=${DZL_TEMPORAL_TLS_CA:-$TEMPORAL_TLS_CA}
+  export DZL_TEMPORAL_TLS_CERT=${DZL_TEMPORAL_TLS_CERT:-$TLS_DIR/client.pem}
+  export DZL_TEMPORAL_TLS_KEY=${DZL_TEMPORAL_TLS_KEY:-$TLS_DIR/client.key}
+  export DZL_TEMPORAL_TLS_SERVER_NAME=${DZL_TEMPORAL_TLS_SERVER_NAME:-$TEMPORAL_TLS_SERVER_NAME}
+  TEMPORAL_CLI_TLS=(--tls-ca-path "$DZL_TEMPORAL_TLS_CA" --tls-cert-path "$DZL_TEMPORAL_TLS_CERT" --tls-key-path "$DZL_TEMPORAL_TLS_KEY" --tls-server-name "$DZL_TEMPORAL_TLS_SERVER_NAME")
+else
+  TEMPORAL_CLI_TLS=()
+fi
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'cluster: %s\n' "$*" >&2; exit 1; }
@@ -214,7 +232,27 @@ SQL
 # ---------------------------------------------------------------------------------------------
 # up
 # ---------------------------------------------------------------------------------------------
-temporal_cli() { "$TEMPORAL_CLI" --address "$TEMPORAL_FRONTEND_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" "$@"; }
+temporal_cli() { "$TEMPORAL_CLI" --address "$TEMPORAL_FRONTEND_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" "${TEMPORAL_CLI_TLS[@]}" "$@"; }
+
+# Development certificates (openssl): a CA, one certificate for Temporal's services (server and
+# internode client), one for its clients (routers, workers, the CLI, the UI). Never for production.
+cmd_tls() {
+  local d=$DZL_CLUSTER_TLS_DIR
+  mkdir -p "$d"
+  [ -f "$d/ca.pem" ] && [ -f "$d/temporal.pem" ] && [ -f "$d/client.pem" ] && return
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=dzl dev cluster CA" \
+    -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+  local name ext
+  for name in temporal client; do
+    if [ $name = temporal ]; then ext="subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth"; else ext="extendedKeyUsage=clientAuth"; fi
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=dzl-$name" -keyout "$d/$name.key" -out "$d/$name.csr" 2>/dev/null
+    openssl x509 -req -in "$d/$name.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 30 \
+      -extfile <(printf "$ext\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature") -out "$d/$name.pem" 2>/dev/null
+    rm -f "$d/$name.csr"
+  done
+  chmod 600 "$d"/*.key
+  say "development TLS certificates in $d (CA, temporal, client; 30 days)"
+}
 
 frontend_serving() { temporal_cli operator cluster health 2>/dev/null | grep -q SERVING; }
 
@@ -295,6 +333,7 @@ start_dzl() {
 cmd_up() {
   local t0=$SECONDS
   cmd_tools
+  [ "$DZL_CLUSTER_TLS" = 1 ] && cmd_tls
   cmd_schema
   say "starting Temporal: ${TEMPORAL_SERVICES[*]} (one process each)"
   start_temporal
@@ -327,7 +366,8 @@ cmd_ui() {
   local ui_origin=http://$TEMPORAL_BIND_IP:$TEMPORAL_UI_PORT codec_url=http://127.0.0.1:$DZL_CODEC_PORT
   start_process dzl-codec "http $DZL_CODEC_PORT" DZL_NETWORK_DIR="$DZL_NETWORK_DIR" DZL_CODEC_PORT="$DZL_CODEC_PORT" \
     DZL_CODEC_ALLOWED_ORIGINS="$ui_origin" DZL_CODEC_AUDIT="$RUN/codec-audit.jsonl" -- node "$ROOT/dist/deploy/bin/codecServer.js"
-  start_process temporal-ui "http $TEMPORAL_UI_PORT" TEMPORAL_UI_HOST="$TEMPORAL_BIND_IP" TEMPORAL_UI_ORIGIN="$ui_origin" DZL_CODEC_URL="$codec_url" -- \
+  start_process temporal-ui "http $TEMPORAL_UI_PORT" TEMPORAL_UI_HOST="$TEMPORAL_BIND_IP" TEMPORAL_UI_ORIGIN="$ui_origin" DZL_CODEC_URL="$codec_url" \
+    TEMPORAL_UI_TLS_CA="${DZL_TEMPORAL_TLS_CA:-}" TEMPORAL_UI_TLS_CERT="${DZL_TEMPORAL_TLS_CERT:-}" TEMPORAL_UI_TLS_KEY="${DZL_TEMPORAL_TLS_KEY:-}" TEMPORAL_UI_TLS_SERVER_NAME="${DZL_TEMPORAL_TLS_SERVER_NAME:-}" -- \
     "$TEMPORAL_UI_BIN" --root "$ROOT" --config deploy/temporal/ui --env dzl start
   wait_ready dzl-codec 30 http_ok "$codec_url/healthz"
   wait_ready temporal-ui 60 http_ok "$ui_origin/"
@@ -345,6 +385,7 @@ cmd_smoke() {
 
 case "${1:-}" in
   tools) cmd_tools ;;
+  tls) cmd_tls ;;
   schema) cmd_schema ;;
   up) cmd_up ;;
   down) cmd_down ;;
@@ -352,5 +393,5 @@ case "${1:-}" in
   smoke) cmd_smoke ;;
   ui) cmd_ui ;;
   ui-check) alive temporal-ui && alive dzl-codec || die "the Web UI is not up: \`make cluster-ui\` first"; node "$ROOT/dist/deploy/bin/uiCheck.js" ;;
-  *) die "usage: deploy/cluster.sh tools|schema|up|down|status|smoke|ui|ui-check" ;;
+  *) die "usage: deploy/cluster.sh tools|tls|schema|up|down|status|smoke|ui|ui-check" ;;
 esac

@@ -19,6 +19,7 @@ import type { PreparedApplication, ReferencePlatform } from '../../services/part
 import { workflowIdFor } from '../../services/router/intake';
 import { DEV, waitForState } from '../../services/runtime/localNetwork';
 import { ENCODING } from '../../services/temporal/codec';
+import { temporalTlsConfig, temporalTlsFromEnv } from '../../services/runtime/stack';
 import { clusterPartiesFromEnv, startClusterParties } from './parties';
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
@@ -57,7 +58,8 @@ async function main(): Promise<void> {
     },
   ];
 
-  const connection = await Connection.connect({ address: temporalAddress });
+  const tls = temporalTlsConfig(temporalTlsFromEnv());
+  const connection = await Connection.connect({ address: temporalAddress, ...(tls ? { tls } : {}) });
   // no codec here: the histories as the Temporal server stores them
   const raw = new Client({ connection, namespace });
   const failures: string[] = [];

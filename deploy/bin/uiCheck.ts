@@ -15,6 +15,7 @@ import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadPayloadKeys } from '../../services/pki/network';
+import { temporalTlsConfig, temporalTlsFromEnv } from '../../services/runtime/stack';
 import { AesGcmPayloadCodec } from '../../services/temporal/codec';
 import { issueOperatorToken } from '../../services/temporal/codecServer';
 import { ensureDevOperator } from './operatorLink';
@@ -41,7 +42,8 @@ async function main(): Promise<void> {
   mkdirSync(shots, { recursive: true });
 
   // the newest application, and what its input holds once decoded
-  const connection = await Connection.connect({ address: env('TEMPORAL_FRONTEND_ADDRESS', '127.0.0.1:17233') });
+  const tls = temporalTlsConfig(temporalTlsFromEnv());
+  const connection = await Connection.connect({ address: env('TEMPORAL_FRONTEND_ADDRESS', '127.0.0.1:17233'), ...(tls ? { tls } : {}) });
   const raw = new Client({ connection, namespace });
   let execution: { workflowId: string; runId: string } | undefined;
   for await (const w of raw.workflow.list({ query: "WorkflowType = 'dataChannelApplication' AND ExecutionStatus = 'Completed'" })) {

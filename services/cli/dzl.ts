@@ -19,7 +19,7 @@ import { createDevNetwork, loadPartyIdentity, readNetworkFile, rotatePayloadKey 
 import { regulatorLinkToken } from '../router/regulatorPage';
 import { registerVerifyCommand } from './verifyCommand';
 import { parseCertificate } from '../pki/certificate';
-import { prebuiltWorkflowBundle, startRouter, startWorker } from '../runtime/stack';
+import { prebuiltWorkflowBundle, startRouter, startWorker, temporalTlsFromEnv } from '../runtime/stack';
 import { getApplication } from '../store/applications';
 import { openDb } from '../store/db';
 import { registerNetwork, revokeCertificate } from '../operator/registry';
@@ -75,7 +75,8 @@ for (const [name, describe] of [['router', 'run the router: HTTP API for platfor
   command.action(async (o: ProcessOptions) => {
     const retention = { approvedMs: msToNumber(o.retainApproved as Duration), otherMs: msToNumber(o.retainOther as Duration) };
     if (!(retention.otherMs <= retention.approvedMs)) throw new Error('--retain-other must not exceed --retain-approved: a declined application is kept no longer than a loan');
-    const cfg = { dbUrl: o.db, networkDir: o.network, temporalAddress: o.temporal, retention };
+    const temporalTls = temporalTlsFromEnv();
+    const cfg = { dbUrl: o.db, networkDir: o.network, temporalAddress: o.temporal, retention, ...(temporalTls ? { temporalTls } : {}) };
     let running: { close(): Promise<void> };
     if (name === 'router') {
       const router = await startRouter(cfg, { host: o.host, port: Number(o.port), ...(o.grpcAddress ? { grpcAddress: o.grpcAddress } : {}), ...(o.advertiseGrpc ? { advertiseGrpc: o.advertiseGrpc } : {}), ...(o.advertiseUrl ? { advertiseUrl: o.advertiseUrl } : {}) });

@@ -3,7 +3,7 @@
  * started in-process from one configuration. The process entry points, the demo, the benchmark
  * and the integration tests all start the stack through here.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type TLSConfig } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
@@ -32,6 +32,8 @@ export interface StackConfig {
   dbUrl: string;
   networkDir: string;
   temporalAddress: string;
+  /** Mutual TLS to the Temporal frontend (a cluster with TLS on); unset: plaintext, as the dev server wants. */
+  temporalTls?: TemporalTls;
   namespace?: string;
   log?: Logger;
   logFile?: string;
@@ -40,6 +42,33 @@ export interface StackConfig {
   retention?: RetentionPolicy;
   /** The longest the retention sweeper sleeps (default: a quarter of the shorter retention, at most a minute). */
   retentionSweepMs?: number;
+}
+
+/** PEM files for mutual TLS to the Temporal frontend. */
+export interface TemporalTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** The name the frontend's certificate carries, when the address is an IP or a load balancer. */
+  serverName?: string;
+}
+
+/** DZL_TEMPORAL_TLS_CA, _CERT, _KEY and _SERVER_NAME: all three files, or none. */
+export function temporalTlsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalTls | undefined {
+  const [caFile, certFile, keyFile] = [env.DZL_TEMPORAL_TLS_CA, env.DZL_TEMPORAL_TLS_CERT, env.DZL_TEMPORAL_TLS_KEY];
+  if (!caFile && !certFile && !keyFile) return undefined;
+  if (!caFile || !certFile || !keyFile) throw new Error('DZL_TEMPORAL_TLS_CA, DZL_TEMPORAL_TLS_CERT and DZL_TEMPORAL_TLS_KEY go together');
+  return { caFile, certFile, keyFile, ...(env.DZL_TEMPORAL_TLS_SERVER_NAME ? { serverName: env.DZL_TEMPORAL_TLS_SERVER_NAME } : {}) };
+}
+
+/** The SDK's TLS options for a connection to the frontend (clients and workers alike). */
+export function temporalTlsConfig(tls: TemporalTls | undefined): TLSConfig | undefined {
+  if (!tls) return undefined;
+  return {
+    serverRootCACertificate: readFileSync(tls.caFile),
+    clientCertPair: { crt: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) },
+    ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+  };
 }
 
 function payloadConverter(networkDir: string) {
@@ -112,7 +141,8 @@ export async function startRouter(cfg: StackConfig, listenOrPort: RouterListen |
   const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
   // a policy that names an unknown field or bank fails here, not on the first credit report
   checkPolicyRecipients(directory.get(), minimisationPolicy());
-  const connection = await Connection.connect({ address: cfg.temporalAddress });
+  const tls = temporalTlsConfig(cfg.temporalTls);
+  const connection = await Connection.connect({ address: cfg.temporalAddress, ...(tls ? { tls } : {}) });
   const temporal = new Client({ connection, namespace: cfg.namespace ?? 'default', dataConverter: payloadConverter(cfg.networkDir) });
   // kept for the longest window any check uses: older nonces can never pass an issued-at check
   const nonces = new DbNonceStore(db, RELAYED_MAX_AGE_MS);
@@ -258,7 +288,8 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
   const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
   const routerIdentity = loadPartyIdentity(cfg.networkDir, 'router');
   const parties = new PartyClients(routerIdentity, directory.get);
-  const connection = await NativeConnection.connect({ address: cfg.temporalAddress });
+  const tls = temporalTlsConfig(cfg.temporalTls);
+  const connection = await NativeConnection.connect({ address: cfg.temporalAddress, ...(tls ? { tls } : {}) });
   const worker = await Worker.create({
     connection,
     namespace: cfg.namespace ?? 'default',
