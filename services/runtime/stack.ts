@@ -134,8 +134,7 @@ function publishedEndpoints(listen: RouterListen, grpcAddress: string, url: stri
   return { ...(grpc ? { grpc } : {}), ...(web ? { web } : {}) };
 }
 
-export async function startRouter(cfg: StackConfig, listenOrPort: RouterListen | number = 0): Promise<RunningRouter> {
-  const listen: RouterListen = typeof listenOrPort === 'number' ? { port: listenOrPort } : listenOrPort;
+export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): Promise<RunningRouter> {
   const db = await openDb(cfg.dbUrl);
   const { caPem } = readNetworkFile(cfg.networkDir);
   const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
