@@ -7,7 +7,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, type TLSConfi
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../common/logger';
 import { ensureLogKeys, loadCheckpointSigner, loadPartyIdentity, loadPayloadKeys, readNetworkFile } from '../network/folder';
@@ -221,15 +221,25 @@ interface BundleManifest {
   sources: string;
 }
 
-/** Workflows import only each other and @temporalio packages: their compiled files and the SDK version say what a bundle holds. */
+/**
+ * What a bundle is built from: the compiled workflow modules, every module of ours they require
+ * (followed through the compiled `require("./…")` calls, so a move of code the workflows import
+ * is seen), the failure converter, and the SDK version.
+ */
 function workflowSourcesDigest(): string {
-  const dir = dirname(WORKFLOWS_PATH);
+  const root = dirname(dirname(WORKFLOWS_PATH));
+  const seen = new Set<string>();
+  const pending = [WORKFLOWS_PATH, FAILURE_CONVERTER_PATH];
+  while (pending.length) {
+    const file = pending.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/require\("(\.{1,2}\/[^"]+)"\)/g)) pending.push(require.resolve(join(dirname(file), m[1]!)));
+  }
   const h = createHash('sha256');
-  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.js') ? [join(d, e.name)] : []));
-  for (const f of walk(dir).sort()) h.update(f.slice(dir.length)).update('\0').update(readFileSync(f)).update('\0');
+  for (const f of [...seen].sort()) h.update(f.slice(root.length)).update('\0').update(readFileSync(f)).update('\0');
   const sdk = JSON.parse(readFileSync(require.resolve('@temporalio/workflow/package.json'), 'utf8')) as { version: string };
-  h.update(`@temporalio/workflow@${sdk.version}\0`).update(readFileSync(FAILURE_CONVERTER_PATH));
-  return h.digest('hex');
+  return h.update(`@temporalio/workflow@${sdk.version}`).digest('hex');
 }
 
 /** Bundles the workflows once and writes the bundle with a manifest of what it was built from. */
