@@ -7,7 +7,7 @@
  *   TEMPORAL_NAMESPACE, DZL_CODEC_SECURE_COOKIES=1 behind HTTPS
  */
 import { join } from 'node:path';
-import { loadPayloadKeys } from '../../services/pki/network';
+import { loadPayloadKeys } from '../../services/network/folder';
 import { AesGcmPayloadCodec } from '../../services/temporal/codec';
 import { CodecAudit, operatorsFromFile, startCodecServer } from '../../services/temporal/codecServer';
 import { operatorsFile } from './operatorLink';

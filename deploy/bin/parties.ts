@@ -15,12 +15,13 @@ import { bankH5App, listenH5 } from '../../services/parties/bankH5';
 import { ReferenceChannel } from '../../services/parties/channel';
 import { openPartyStore, type PartyStore } from '../../services/parties/partyStore';
 import { ReferencePlatform } from '../../services/parties/platform';
-import { loadDirectory, loadPartyIdentity, readNetworkFile } from '../../services/pki/network';
-import { setFundingRules } from '../../services/routing/funding';
+import { loadDirectory, loadPartyIdentity, readNetworkFile } from '../../services/network/folder';
 import { DEV, DEV_FUNDING_RULES } from '../../services/runtime/localNetwork';
 import type { Fields } from '../../services/seal/hop';
 import { openDb, type Db } from '../../services/store/db';
-import { loadDirectoryFromDb, setBankTerms, setPartyEndpoint } from '../../services/store/parties';
+import { setBankTerms, setPartyEndpoint } from '../../services/operator/registry';
+import { setFundingRules } from '../../services/store/fundingRoutes';
+import { loadDirectoryFromDb } from '../../services/store/parties';
 
 export interface ClusterPartiesOptions {
   dbUrl: string;

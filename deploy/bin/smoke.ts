@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanForPlaintext } from '../../services/demo/scan';
-import { hopsOfApplication } from '../../services/evidence/ledger';
+import { hopsOfApplication } from '../../services/ledger/ledger';
 import { SAMPLE_CUSTOMERS, sensitiveValues, type SampleCustomer } from '../../services/parties/samples';
 import type { PreparedApplication, ReferencePlatform } from '../../services/parties/platform';
 import { workflowIdFor } from '../../services/router/intake';

@@ -14,7 +14,7 @@ import { readFileSync, mkdirSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { loadPayloadKeys } from '../../services/pki/network';
+import { loadPayloadKeys } from '../../services/network/folder';
 import { temporalTlsConfig, temporalTlsFromEnv } from '../../services/runtime/stack';
 import { AesGcmPayloadCodec } from '../../services/temporal/codec';
 import { issueOperatorToken } from '../../services/temporal/codecServer';
