@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     // 1. nobody signed in
     const anon = await browser.newContext({ viewport: { width: 1400, height: 2000 } });
     const p1 = await anon.newPage();
-    const seen1 = await inputAsShown(p1, page, applicationId, cipherPrefix);
+    const seen1 = await inputAsShown(p1, page, cipherPrefix, applicationId, cipherPrefix);
     await p1.screenshot({ path: join(shots, 'not-signed-in.png'), fullPage: true });
     say(`  not signed in: the page ${seen1.hasId ? 'SHOWS' : 'does not show'} ${applicationId}; it ${seen1.hasCipher ? 'shows' : 'does NOT show'} the ciphertext (${cipherPrefix}…)`);
     if (seen1.hasId) failures.push('the application id is visible without signing in');
@@ -88,10 +88,11 @@ async function main(): Promise<void> {
     const p2 = await ctx.newPage();
     await p2.goto(`${codecUrl}/login?token=${token}&next=${encodeURIComponent(`${uiUrl}/namespaces/${namespace}/workflows`)}`, { waitUntil: 'domcontentloaded' });
     const landed = p2.url();
-    const seen2 = await inputAsShown(p2, page, applicationId, cipherPrefix);
+    const seen2 = await inputAsShown(p2, page, applicationId, applicationId, cipherPrefix);
     await p2.screenshot({ path: join(shots, 'signed-in.png'), fullPage: true });
-    say(`  signed in as ${operator} (the link led to ${landed}): the page ${seen2.hasId ? 'shows' : 'does NOT show'} ${applicationId}, decoded`);
+    say(`  signed in as ${operator} (the link led to ${landed}): the page ${seen2.hasId ? 'shows' : 'does NOT show'} ${applicationId}, decoded${seen2.hasCipher ? ', and STILL the ciphertext' : ''}`);
     if (!seen2.hasId) failures.push('a signed-in operator does not see the decoded application id');
+    if (seen2.hasCipher) failures.push('a signed-in operator still sees the ciphertext of the input');
     await ctx.close();
 
     const audit = readAudit(auditFile).slice(auditBefore);
@@ -111,16 +112,17 @@ async function main(): Promise<void> {
   say('ui check: PASS');
 }
 
-/** Opens the workflow page, its Input section, and reads what it shows (after the codec answered). */
-async function inputAsShown(p: Page, url: string, applicationId: string, cipherPrefix: string): Promise<{ hasId: boolean; hasCipher: boolean }> {
+/**
+ * Opens the workflow page and reads what it shows once the codec server has answered: the UI
+ * may render the stored payload before the decoded one arrives, so wait for what is expected
+ * (the id when signed in, the ciphertext when not), then read again a moment later.
+ */
+async function inputAsShown(p: Page, url: string, expect: string, applicationId: string, cipherPrefix: string): Promise<{ hasId: boolean; hasCipher: boolean }> {
   await p.goto(url, { waitUntil: 'networkidle' });
   const deadline = Date.now() + 20_000;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = await p.innerText('body');
-    if (text.includes(applicationId) || text.includes(cipherPrefix)) break;
-    await p.waitForTimeout(500);
-  }
+  while (Date.now() < deadline && !(await p.innerText('body')).includes(expect)) await p.waitForTimeout(250);
+  await p.waitForTimeout(2000);
+  const text = await p.innerText('body');
   return { hasId: text.includes(applicationId), hasCipher: text.includes(cipherPrefix) };
 }
 
