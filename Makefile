@@ -30,6 +30,7 @@ browser:
 
 build: deps
 	$(TSC) -p tsconfig.json
+	node dist/deploy/bin/bundleWorkflows.js
 
 demo: setup
 	node dist/services/demo/demo.js
@@ -59,3 +60,5 @@ network: build
 
 clean:
 	rm -rf dist .dzl .tmp test-artifacts
+
+include deploy/cluster.mk

@@ -19,7 +19,7 @@ import { createDevNetwork, loadPartyIdentity, readNetworkFile, rotatePayloadKey 
 import { regulatorLinkToken } from '../router/regulatorPage';
 import { registerVerifyCommand } from './verifyCommand';
 import { parseCertificate } from '../pki/certificate';
-import { startRouter, startWorker } from '../runtime/stack';
+import { prebuiltWorkflowBundle, startRouter, startWorker, temporalTlsFromEnv } from '../runtime/stack';
 import { getApplication } from '../store/applications';
 import { openDb } from '../store/db';
 import { registerNetwork, revokeCertificate } from '../operator/registry';
@@ -52,27 +52,47 @@ network
     process.stdout.write(`registered ${readNetworkFile(o.dir).parties.length} parties in ${o.db.split('@').pop()}\n`);
   });
 
-for (const [name, describe] of [['router', 'run the router: HTTP API for platforms and regulators'], ['worker', 'run a worker: activities and workflows']] as const) {
-  program
+interface ProcessOptions { db: string; network: string; temporal: string; retainApproved: string; retainOther: string; host: string; port: string; grpcAddress?: string; advertiseGrpc?: string; advertiseUrl?: string }
+
+for (const [name, describe] of [['router', 'run the router: HTTP API for platforms and regulators, gRPC for banks and regulators'], ['worker', 'run a worker: activities and workflows']] as const) {
+  const command = program
     .command(name)
     .description(describe)
     .option('--db <url>', 'store URL', defaults.db)
     .option('--network <dir>', 'network folder (CA and the router’s own keys)', defaults.network)
     .option('--temporal <address>', 'Temporal frontend', defaults.temporal)
-    .option('--port <port>', 'HTTP port (router)', '8080')
     // Temporal's own duration syntax (via @temporalio/common): '30d', '12h', '90s' or milliseconds
     .option('--retain-approved <duration>', 'how long sealed payloads stay after a loan is granted', process.env.DZL_RETAIN_APPROVED ?? '30d')
-    .option('--retain-other <duration>', 'how long they stay after any other outcome (declined, withdrawn, …)', process.env.DZL_RETAIN_OTHER ?? '7d')
-    .action(async (o: { db: string; network: string; temporal: string; port: string; retainApproved: string; retainOther: string }) => {
-      const retention = { approvedMs: msToNumber(o.retainApproved as Duration), otherMs: msToNumber(o.retainOther as Duration) };
-      if (!(retention.otherMs <= retention.approvedMs)) throw new Error('--retain-other must not exceed --retain-approved: a declined application is kept no longer than a loan');
-      const cfg = { dbUrl: o.db, networkDir: o.network, temporalAddress: o.temporal, retention };
-      const running = name === 'router' ? await startRouter(cfg, Number(o.port)) : await startWorker(cfg);
-      process.stderr.write(`dzl ${name} running${'url' in running ? ` at ${running.url}` : ''}\n`);
-      const stop = () => void running.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    .option('--retain-other <duration>', 'how long they stay after any other outcome (declined, withdrawn, …)', process.env.DZL_RETAIN_OTHER ?? '7d');
+  if (name === 'router') {
+    command
+      .option('--host <host>', 'HTTP listen address (0.0.0.0 behind a load balancer)', process.env.DZL_HTTP_HOST ?? '127.0.0.1')
+      .option('--port <port>', 'HTTP port', process.env.DZL_HTTP_PORT ?? '8080')
+      .option('--grpc-address <host:port>', 'gRPC listen address for banks and regulators (default: loopback, a free port)', process.env.DZL_GRPC_ADDRESS)
+      .option('--advertise-grpc <target>', 'the gRPC target published in the registry for banks (a load balancer, or ipv4:h1:p1,h2:p2); default --grpc-address', process.env.DZL_GRPC_ADVERTISE)
+      .option('--advertise-url <url>', 'the HTTP base URL published with it (a load balancer); default this router’s own', process.env.DZL_HTTP_ADVERTISE);
+  }
+  command.action(async (o: ProcessOptions) => {
+    const retention = { approvedMs: msToNumber(o.retainApproved as Duration), otherMs: msToNumber(o.retainOther as Duration) };
+    if (!(retention.otherMs <= retention.approvedMs)) throw new Error('--retain-other must not exceed --retain-approved: a declined application is kept no longer than a loan');
+    const temporalTls = temporalTlsFromEnv();
+    const cfg = { dbUrl: o.db, networkDir: o.network, temporalAddress: o.temporal, retention, ...(temporalTls ? { temporalTls } : {}) };
+    let running: { close(): Promise<void> };
+    if (name === 'router') {
+      const router = await startRouter(cfg, { host: o.host, port: Number(o.port), ...(o.grpcAddress ? { grpcAddress: o.grpcAddress } : {}), ...(o.advertiseGrpc ? { advertiseGrpc: o.advertiseGrpc } : {}), ...(o.advertiseUrl ? { advertiseUrl: o.advertiseUrl } : {}) });
+      process.stderr.write(`dzl router running at ${router.url}, gRPC ${router.grpcAddress}\n`);
+      running = router;
+    } else {
+      // bundled once at `make build`; bundling here instead costs seconds before the worker polls
+      const bundle = prebuiltWorkflowBundle();
+      if ('unusable' in bundle) process.stderr.write(`dzl worker: ${bundle.unusable}; bundling the workflows now\n`);
+      running = await startWorker(cfg, 'codePath' in bundle ? { bundle } : {});
+      process.stderr.write(`dzl worker running${'codePath' in bundle ? ` (workflows from ${bundle.codePath})` : ''}\n`);
+    }
+    const stop = () => void running.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 program

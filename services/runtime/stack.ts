@@ -3,10 +3,12 @@
  * started in-process from one configuration. The process entry points, the demo, the benchmark
  * and the integration tests all start the stack through here.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type TLSConfig } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../common/logger';
 import { ensureLogKeys, loadCheckpointSigner, loadPartyIdentity, loadPayloadKeys, readNetworkFile } from '../network/folder';
 import { publishCheckpoint } from '../ledger/log';
@@ -18,6 +20,7 @@ import { RELAYED_MAX_AGE_MS } from '../seal/hop';
 import { DbNonceStore } from '../store/nonces';
 import { openDb, type Db } from '../store/db';
 import { loadDirectoryFromDb } from '../store/parties';
+import { setPartyEndpoint } from '../operator/registry';
 import { dzlDataConverter } from '../temporal/dataConverter';
 import { createActivities } from '../worker/activities';
 import { checkPolicyRecipients, minimisationPolicy } from '../routing/minimisation';
@@ -29,6 +32,8 @@ export interface StackConfig {
   dbUrl: string;
   networkDir: string;
   temporalAddress: string;
+  /** Mutual TLS to the Temporal frontend (a cluster with TLS on); unset: plaintext, as the dev server wants. */
+  temporalTls?: TemporalTls;
   namespace?: string;
   log?: Logger;
   logFile?: string;
@@ -37,6 +42,33 @@ export interface StackConfig {
   retention?: RetentionPolicy;
   /** The longest the retention sweeper sleeps (default: a quarter of the shorter retention, at most a minute). */
   retentionSweepMs?: number;
+}
+
+/** PEM files for mutual TLS to the Temporal frontend. */
+export interface TemporalTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** The name the frontend's certificate carries, when the address is an IP or a load balancer. */
+  serverName?: string;
+}
+
+/** DZL_TEMPORAL_TLS_CA, _CERT, _KEY and _SERVER_NAME: all three files, or none. */
+export function temporalTlsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalTls | undefined {
+  const [caFile, certFile, keyFile] = [env.DZL_TEMPORAL_TLS_CA, env.DZL_TEMPORAL_TLS_CERT, env.DZL_TEMPORAL_TLS_KEY];
+  if (!caFile && !certFile && !keyFile) return undefined;
+  if (!caFile || !certFile || !keyFile) throw new Error('DZL_TEMPORAL_TLS_CA, DZL_TEMPORAL_TLS_CERT and DZL_TEMPORAL_TLS_KEY go together');
+  return { caFile, certFile, keyFile, ...(env.DZL_TEMPORAL_TLS_SERVER_NAME ? { serverName: env.DZL_TEMPORAL_TLS_SERVER_NAME } : {}) };
+}
+
+/** The SDK's TLS options for a connection to the frontend (clients and workers alike). */
+export function temporalTlsConfig(tls: TemporalTls | undefined): TLSConfig | undefined {
+  if (!tls) return undefined;
+  return {
+    serverRootCACertificate: readFileSync(tls.caFile),
+    clientCertPair: { crt: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) },
+    ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+  };
 }
 
 function payloadConverter(networkDir: string) {
@@ -70,13 +102,46 @@ function logger(cfg: StackConfig, name: string): Logger {
   return cfg.log ?? createLogger(name, cfg.logFile);
 }
 
-export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRouter> {
+/**
+ * Where a router listens. Unset: loopback and free ports (the demo, the tests). A cluster fixes
+ * both, so banks' asynchronous calls and regulators can be pointed at a router that restarts.
+ */
+export interface RouterListen {
+  /** HTTP API (platforms, regulators): default 127.0.0.1 and a free port. */
+  host?: string;
+  port?: number;
+  /** gRPC, mutual TLS (banks, regulators): host:port, default 127.0.0.1:0 (a free port). */
+  grpcAddress?: string;
+  /**
+   * The gRPC target published as the router's endpoint in the registry (a load balancer's
+   * address, or grpc-js's `ipv4:h1:p1,h2:p2` over several routers). Default: the gRPC address
+   * when it is fixed and not a wildcard; a router on a free port publishes nothing.
+   */
+  advertiseGrpc?: string;
+  /** The HTTP base URL published with it (default: the HTTP address when fixed and not a wildcard). */
+  advertiseUrl?: string;
+}
+
+const isWildcard = (host: string) => host === '0.0.0.0' || host === '::' || host === '[::]';
+const urlHost = (host: string) => (isWildcard(host) ? '127.0.0.1' : isIP(host) === 6 ? `[${host}]` : host);
+
+/** What this router tells the registry about itself; undefined when its addresses are not fixed. */
+function publishedEndpoints(listen: RouterListen, grpcAddress: string, url: string): { grpc?: string; web?: string } {
+  const fixedGrpc = listen.grpcAddress && !listen.grpcAddress.endsWith(':0') && !isWildcard(listen.grpcAddress.slice(0, listen.grpcAddress.lastIndexOf(':')));
+  const fixedHttp = listen.port && !isWildcard(listen.host ?? '127.0.0.1');
+  const grpc = listen.advertiseGrpc ?? (fixedGrpc ? grpcAddress : undefined);
+  const web = listen.advertiseUrl ?? (fixedHttp ? url : undefined);
+  return { ...(grpc ? { grpc } : {}), ...(web ? { web } : {}) };
+}
+
+export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): Promise<RunningRouter> {
   const db = await openDb(cfg.dbUrl);
   const { caPem } = readNetworkFile(cfg.networkDir);
   const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
   // a policy that names an unknown field or bank fails here, not on the first credit report
   checkPolicyRecipients(directory.get(), minimisationPolicy());
-  const connection = await Connection.connect({ address: cfg.temporalAddress });
+  const tls = temporalTlsConfig(cfg.temporalTls);
+  const connection = await Connection.connect({ address: cfg.temporalAddress, ...(tls ? { tls } : {}) });
   const temporal = new Client({ connection, namespace: cfg.namespace ?? 'default', dataConverter: payloadConverter(cfg.networkDir) });
   // kept for the longest window any check uses: older nonces can never pass an issued-at check
   const nonces = new DbNonceStore(db, RELAYED_MAX_AGE_MS);
@@ -97,6 +162,7 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
     regulator,
     { db, directory: directory.get, nonces, temporal, maxAgeMs: RELAYED_MAX_AGE_MS, router: routerIdentity },
     routerIdentity,
+    listen.grpcAddress,
   );
   try {
     await temporal.workflow.start('retentionSweeper', { taskQueue: TASK_QUEUE, workflowId: sweeperIdFor(cfg.dbUrl) });
@@ -104,10 +170,18 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, router: routerIdentity, ...(cfg.retention ? { retention: cfg.retention } : {}) });
-  const server: Server = app.listen(port, '127.0.0.1');
-  await new Promise<void>((r) => server.once('listening', () => r()));
+  const host = listen.host ?? '127.0.0.1';
+  const server: Server = app.listen(listen.port ?? 0, host);
+  await new Promise<void>((r, j) => {
+    server.once('listening', () => r());
+    server.once('error', j);
+  });
+  const url = `http://${urlHost(host)}:${(server.address() as AddressInfo).port}`;
+  const published = publishedEndpoints(listen, grpcServer.address, url);
+  // routers behind one address all publish the same; the registry reaches running parties within seconds
+  if (published.grpc || published.web) await setPartyEndpoint(db, routerIdentity.partyId, published);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
     grpcAddress: grpcServer.address,
     regulator,
     db,
@@ -126,8 +200,67 @@ export async function startRouter(cfg: StackConfig, port = 0): Promise<RunningRo
   };
 }
 
+const WORKFLOWS_PATH = require.resolve('../../workflows');
+// the one dzlDataConverter names (services/temporal/dataConverter.ts)
+const FAILURE_CONVERTER_PATH = require.resolve('../temporal/failureConverter');
+
+/**
+ * The workflow code bundled for the sandbox, with the failure converter the worker's data
+ * converter names: a bundle without it would leave the workflows' own error messages in plain
+ * history.
+ */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
+}
+
+/** `make build` writes the bundle here (deploy/bin/bundleWorkflows.ts); `dzl worker` loads it. */
+export const WORKFLOW_BUNDLE_PATH = resolve(__dirname, '..', '..', 'workflow-bundle.js');
+
+interface BundleManifest {
+  /** SHA-256 over the compiled workflow modules and the SDK version the bundle was built from. */
+  sources: string;
+}
+
+/**
+ * What a bundle is built from: the compiled workflow modules, every module of ours they require
+ * (followed through the compiled `require("./…")` calls, so a move of code the workflows import
+ * is seen), the failure converter, and the SDK version.
+ */
+function workflowSourcesDigest(): string {
+  const root = dirname(dirname(WORKFLOWS_PATH));
+  const seen = new Set<string>();
+  const pending = [WORKFLOWS_PATH, FAILURE_CONVERTER_PATH];
+  while (pending.length) {
+    const file = pending.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/require\("(\.{1,2}\/[^"]+)"\)/g)) pending.push(require.resolve(join(dirname(file), m[1]!)));
+  }
+  const h = createHash('sha256');
+  for (const f of [...seen].sort()) h.update(f.slice(root.length)).update('\0').update(readFileSync(f)).update('\0');
+  const sdk = JSON.parse(readFileSync(require.resolve('@temporalio/workflow/package.json'), 'utf8')) as { version: string };
+  return h.update(`@temporalio/workflow@${sdk.version}`).digest('hex');
+}
+
+/** Bundles the workflows once and writes the bundle with a manifest of what it was built from. */
+export async function writeWorkflowBundle(path = WORKFLOW_BUNDLE_PATH): Promise<{ path: string; bytes: number }> {
+  const { code } = await bundleWorkflows();
+  const manifest: BundleManifest = { sources: workflowSourcesDigest() };
+  writeFileSync(`${path}.tmp`, code);
+  writeFileSync(`${path}.json`, JSON.stringify(manifest));
+  renameSync(`${path}.tmp`, path);
+  return { path, bytes: Buffer.byteLength(code) };
+}
+
+/**
+ * The prebuilt bundle when it was built from the workflow code now compiled; otherwise why not
+ * (the worker then bundles at start, as before). A stale bundle would run old workflow code.
+ */
+export function prebuiltWorkflowBundle(path = WORKFLOW_BUNDLE_PATH): { codePath: string } | { unusable: string } {
+  if (!existsSync(path) || !existsSync(`${path}.json`)) return { unusable: `no prebuilt bundle at ${path}` };
+  const manifest = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as Partial<BundleManifest>;
+  if (manifest.sources !== workflowSourcesDigest()) return { unusable: `${path} was built from other workflow code; run \`make build\`` };
+  return { codePath: path };
 }
 
 const quietBundlerLogger = {
@@ -164,12 +297,13 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
   const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
   const routerIdentity = loadPartyIdentity(cfg.networkDir, 'router');
   const parties = new PartyClients(routerIdentity, directory.get);
-  const connection = await NativeConnection.connect({ address: cfg.temporalAddress });
+  const tls = temporalTlsConfig(cfg.temporalTls);
+  const connection = await NativeConnection.connect({ address: cfg.temporalAddress, ...(tls ? { tls } : {}) });
   const worker = await Worker.create({
     connection,
     namespace: cfg.namespace ?? 'default',
     taskQueue: TASK_QUEUE,
-    ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: require.resolve('../../workflows') }),
+    ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log, retentionSweepMs: sweepMs(cfg) }),
     dataConverter: payloadConverter(cfg.networkDir),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 64,
