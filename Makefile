@@ -37,7 +37,7 @@ demo: setup
 
 # The house rules (eslint.config.mjs): one-way dependencies between folders, no import cycle.
 lint: deps
-	./node_modules/.bin/eslint services workflows test
+	./node_modules/.bin/eslint services workflows test deploy
 
 test: setup browser lint
 	$(MOCHA)

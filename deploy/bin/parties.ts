@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { decide, ReferenceBank, type BankDecision } from '../../services/parties/bank';
 import { bankH5App, listenH5 } from '../../services/parties/bankH5';
 import { ReferenceChannel } from '../../services/parties/channel';
+import { DEFAULT_BANK_MODEL } from '../../services/parties/plugins';
 import { openPartyStore, type PartyStore } from '../../services/parties/partyStore';
 import { ReferencePlatform } from '../../services/parties/platform';
 import { loadDirectory, loadPartyIdentity, readNetworkFile } from '../../services/network/folder';
@@ -86,8 +87,8 @@ export async function startClusterParties(o: ClusterPartiesOptions): Promise<Clu
       identity: loadPartyIdentity(o.networkDir, id),
       directory: parties,
       vault: store.vault,
-      ...(id === DEV.banks[0] ? { policy: cautious } : {}),
-      ...(asyncAfterMs !== undefined ? { async: { routerGrpc: router.grpc, afterMs: asyncAfterMs } } : {}),
+      ...(id === DEV.banks[0] ? { engine: { model: DEFAULT_BANK_MODEL, decide: cautious } } : {}),
+      ...(asyncAfterMs !== undefined ? { async: { afterMs: asyncAfterMs } } : {}),
       routerGrpc: router.grpc,
       routerUrl: router.url,
     });
