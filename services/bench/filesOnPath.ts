@@ -38,7 +38,7 @@ async function main(): Promise<void> {
       if (!script.url.startsWith('file://')) continue;
       const path = relative(ROOT, fileURLToPath(script.url));
       if (!path.startsWith('dist/services/') || path.startsWith('dist/services/bench/')) continue;
-      if (script.functions.some((f) => f.ranges.some((r) => r.count > 0) && f.functionName !== '')) files.add(path.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
+      if (script.functions.some((f) => (f.ranges[0]?.count ?? 0) > 0)) files.add(path.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
     }
     const byFolder = new Map<string, number>();
     for (const f of files) byFolder.set(f.split('/').slice(0, 2).join('/'), (byFolder.get(f.split('/').slice(0, 2).join('/')) ?? 0) + 1);

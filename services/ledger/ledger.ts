@@ -9,11 +9,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { DzlError, type ErrorCode } from '../common/errors';
-import { b64url } from '../seal/bytes';
+import { b64url, fromB64url } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { decodeHop, type HopHeader, type SealedHop } from '../seal/hop';
 import type { ReceiptBody, SignedReceipt } from '../seal/receipt';
-import { fromB64url } from '../seal/bytes';
 import { insertIgnore, toMs, type Db } from '../store/db';
 import type { ConsentLeaf, PartyLeaf } from '../evidence/bundle';
 import { hashLeaf } from '../evidence/merkle';

@@ -7,9 +7,8 @@
 import { DzlError, toDzlError } from '../common/errors';
 import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
-import { decodeHop, openHop, verifyHop, type HopKind, type OpenedHop } from '../seal/hop';
+import { decodeHop, openHop, verifyHop, type HopKind, type OpenedHop, RELAYED_MAX_AGE_MS, type SealedHop } from '../seal/hop';
 import { signReceipt, type SignedReceipt } from '../seal/receipt';
-import { RELAYED_MAX_AGE_MS, type SealedHop } from '../seal/hop';
 import { MemoryNonceStore, type NonceStore } from '../seal/replay';
 
 export interface InboxAnswer<T> {

@@ -7,8 +7,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { DzlError } from '../common/errors';
-import { consentOfApplication, requireNotWithdrawn } from '../custody/consent';
-import { admitHop, type CustodyDeps } from '../custody/custody';
+import { admitHop, consentOfApplication, requireNotWithdrawn, type CustodyDeps } from '../custody/custody';
 import { recordingRefusals } from '../ledger/ledger';
 import { decisionUpdate, TASK_QUEUE, workflowIds } from '../orchestration/contract';
 import { dzlErrorOf } from '../orchestration/failures';

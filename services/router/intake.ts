@@ -10,8 +10,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
 import { DzlError } from '../common/errors';
-import { requireRecipient } from '../custody/consent';
-import { admitHop, type CustodyDeps } from '../custody/custody';
+import { admitHop, requireRecipient, type CustodyDeps } from '../custody/custody';
 import type { ApplicationState } from '../domain/applications';
 import { recordingRefusals } from '../ledger/ledger';
 import { registerConsent, resolveConsent } from '../lifecycle/consents';

@@ -11,8 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DzlError } from '../common/errors';
-import { requireRecipient } from '../custody/consent';
-import { admitHop } from '../custody/custody';
+import { admitHop, requireRecipient } from '../custody/custody';
 import { recordingRefusals } from '../ledger/ledger';
 import { registerConsent, resolveConsent } from '../lifecycle/consents';
 import { claimUpdate, type RedirectRef } from '../orchestration/contract';

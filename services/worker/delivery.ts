@@ -8,8 +8,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { DzlError, isErrorCode } from '../common/errors';
 import type { Consent } from '../consent/consent';
-import { requireConsentOf, requireRecipient } from '../custody/consent';
-import { admitHop, type CustodyDeps } from '../custody/custody';
+import { admitHop, requireConsentOf, requireRecipient, type CustodyDeps } from '../custody/custody';
 import type { HopKind } from '../domain/hops';
 import { fromGrpcError, hopFromWire, hopToWire, receiptFromWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
 import { recordReceipt } from '../ledger/ledger';

@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { DzlError, isErrorCode } from '../common/errors';
-import { requireConsentOf } from '../custody/consent';
+import { requireConsentOf } from '../custody/custody';
 import { noticeDigest, type SignedNotice } from '../evidence/lifecycle';
 import { receiptFromWire, unaryCall, type WireReceipt } from '../grpc/transport';
 import { recordReceipt, recordRefusal } from '../ledger/ledger';
