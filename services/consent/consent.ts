@@ -3,6 +3,7 @@
  * until when. It carries no personal data: the text is referenced by version and hash.
  */
 import { DzlError } from '../common/errors';
+import { inNamespace } from '../domain/ids';
 
 export interface Consent {
   id: string;
@@ -76,12 +77,19 @@ export function isDeviceDigest(v: unknown): v is string {
 /** Recipients and purposes per consent: a consent names a channel and a handful of banks. */
 const MAX_LIST = 32;
 
-/** Validates a consent declaration from a platform request; REQUEST_MALFORMED names the member. */
-export function parseConsent(input: unknown, platformId: string): Consent {
+/**
+ * Validates a consent declaration from a request; REQUEST_MALFORMED names the member. `collectedBy`
+ * is the party that collected it (the platform, or in the redirect model the bank), whose
+ * namespace its id must be in.
+ */
+export function parseConsent(input: unknown, platformId: string, collectedBy: string = platformId): Consent {
   const c = (input ?? {}) as Record<string, unknown>;
   const bad = (member: string, want: string) =>
     new DzlError('REQUEST_MALFORMED', `consent.${member} must be ${want}`, { member: `consent.${member}` });
   if (typeof c.id !== 'string' || !ID.test(c.id)) throw bad('id', 'an identifier');
+  if (!inNamespace(c.id, collectedBy)) {
+    throw new DzlError('ID_OUTSIDE_NAMESPACE', 'consent.id must begin with the id of the party that collected the consent and a colon (<party>:…)', { member: 'consent.id' });
+  }
   if (typeof c.textVersion !== 'string' || !ID.test(c.textVersion)) throw bad('textVersion', 'an identifier');
   if (typeof c.textSha256 !== 'string' || !HEX64.test(c.textSha256)) throw bad('textSha256', 'lowercase hex SHA-256 of the text shown');
   const list = (name: string): string[] => {

@@ -11,12 +11,12 @@ import type { HopKind } from '../domain/hops';
 import { recordHop } from '../ledger/ledger';
 import type { NetworkDirectory } from '../registry/directory';
 import { checkRoute, ROUTES } from '../routing/rules';
-import { certificateValidAt, verifyHop, type DecodedHop } from '../seal/hop';
+import { certificateValidAt, decodeHop, verifyHop, type DecodedHop } from '../seal/hop';
 import type { NonceStore } from '../seal/replay';
 import type { ApplicationRow } from '../store/applications';
 import { consentIdsFiledFor, getConsent, lockConsents } from '../store/consents';
 import type { Conn, Db } from '../store/db';
-import { getSealedHop, saveSealedHop } from '../store/sealedHops';
+import { answerTo, getSealedHop, saveSealedHop } from '../store/sealedHops';
 
 export interface CustodyDeps {
   db: Db;
@@ -34,9 +34,12 @@ export interface Expected {
 }
 
 export interface Admitted {
+  /** The hop in custody: this one, or the answer already taken to the same parent. */
   hop: DecodedHop;
-  /** False when this exact hop was already in custody (a redelivered answer). */
+  /** False when the hop was already in custody (a redelivered answer). */
   fresh: boolean;
+  /** True when another answer to the same parent hop was taken first, and `hop` is that one. */
+  duplicate?: boolean;
 }
 
 function checkExpected(hop: DecodedHop, e: Expected): void {
@@ -50,8 +53,25 @@ function checkExpected(hop: DecodedHop, e: Expected): void {
   if (e.parentHopId && h.parentHopId !== e.parentHopId) throw wrong('parentHopId', h.parentHopId, e.parentHopId);
 }
 
-/** `verified`: the same hop already verified by the caller, so its signature is checked once. */
-export async function admitHop(deps: CustodyDeps, input: unknown, consent: Consent, expected: Expected, verified?: DecodedHop): Promise<Admitted> {
+/** A concurrent request took the same hop (or its nonce) into custody first. */
+class TakenMeanwhile extends Error {}
+
+/**
+ * Verifies a hop and takes it into custody: the sealed hop, its ledger leaf, its nonce and
+ * whatever the caller writes with it (`within`: an application's rows at intake) commit in one
+ * transaction or not at all — a crash never leaves a hop half taken, so the sender's retry of the
+ * same bytes is answered, never refused as a replay. One answer per parent hop: a second,
+ * different answer to the same hop (kind, parent, recipient) is not taken; the standing one is
+ * returned with `duplicate` set. `verified`: the same hop already verified by the caller.
+ */
+export async function admitHop(
+  deps: CustodyDeps,
+  input: unknown,
+  consent: Consent,
+  expected: Expected,
+  verified?: DecodedHop,
+  within?: (trx: Conn, hop: DecodedHop) => Promise<void>,
+): Promise<Admitted> {
   const directory = deps.directory();
   const hop = verified ?? verifyHop(input, { signerOf: directory.signerOf, ...(deps.maxAgeMs ? { maxAgeMs: deps.maxAgeMs } : {}) });
   checkExpected(hop, expected);
@@ -60,36 +80,54 @@ export async function admitHop(deps: CustodyDeps, input: unknown, consent: Conse
   const enc = directory.certificate(hop.header.recipientKeyId);
   const issuedAt = new Date(hop.header.issuedAt);
   if (!enc || enc.usage !== 'enc' || enc.partyId !== hop.header.to || !certificateValidAt(enc, issuedAt)) {
-    throw new DzlError('HOP_NOT_FOR_RECIPIENT', `hop ${hop.header.hopId} is sealed for key ${hop.header.recipientKeyId}, not a valid encryption certificate of ${hop.header.to}`, {
-      hopId: hop.header.hopId,
-    });
+    throw new DzlError('HOP_NOT_FOR_RECIPIENT', 'the hop is sealed for a key that is not a valid encryption certificate of its recipient', { hopId: hop.header.hopId });
   }
-  const known = await getSealedHop(deps.db, hop.header.hopId);
+  const standing = await standingAnswer(deps.db, hop);
+  if (standing) return standing;
+  try {
+    await deps.db.transaction(async (trx) => {
+      // a withdrawal recorded since the check above wins: serialised on the consent's row, so no
+      // hop enters the log after a withdrawal that covers its recipient
+      if (ROUTES[hop.header.kind].consented) {
+        const current = await lockConsentOfApplication(trx, { id: hop.header.applicationId, consentId: consent.id });
+        if (current) requireRecipient(current, hop.header.to);
+      }
+      if (!(await deps.nonces.remember(hop.header.from, hop.header.nonce, issuedAt, trx))) throw new TakenMeanwhile();
+      const saved = await saveSealedHop(trx, {
+        hopId: hop.header.hopId,
+        applicationId: hop.header.applicationId,
+        kind: hop.header.kind,
+        from: hop.header.from,
+        to: hop.header.to,
+        ...(hop.header.parentHopId ? { parentHopId: hop.header.parentHopId } : {}),
+        sealed: { header: hop.sealed.header, signature: hop.sealed.signature, wrappedKey: hop.sealed.wrappedKey, iv: hop.sealed.iv, ciphertext: hop.sealed.ciphertext },
+      });
+      if (!saved) throw new TakenMeanwhile();
+      await recordHop(trx, hop);
+      if (within) await within(trx, hop);
+    });
+  } catch (err) {
+    if (!(err instanceof TakenMeanwhile)) throw err;
+    // the same hop, taken a moment ago by a twin of this request: the same answer; anything else is a replay
+    const now = await standingAnswer(deps.db, hop);
+    if (now) return now;
+    throw new DzlError('HOP_REPLAYED', 'the hop id or its nonce was already used by this sender; seal a new hop', { hopId: hop.header.hopId });
+  }
+  return { hop, fresh: true };
+}
+
+/** The hop already in custody under this id (if the same), or the one answer already taken to its parent. */
+async function standingAnswer(db: Conn, hop: DecodedHop): Promise<Admitted | undefined> {
+  const known = await getSealedHop(db, hop.header.hopId);
   if (known) {
     if (known.sealed.header === hop.sealed.header) return { hop, fresh: false };
-    throw new DzlError('HOP_REPLAYED', `hop id ${hop.header.hopId} is already in custody with another header`, { hopId: hop.header.hopId });
+    throw new DzlError('HOP_REPLAYED', 'the hop id is already in custody with another header; seal a new hop', { hopId: hop.header.hopId });
   }
-  if (!(await deps.nonces.remember(hop.header.from, hop.header.nonce, new Date(hop.header.issuedAt)))) {
-    throw new DzlError('HOP_REPLAYED', `nonce of hop ${hop.header.hopId} from ${hop.header.from} was already used; seal a new hop`, { hopId: hop.header.hopId });
-  }
-  await deps.db.transaction(async (trx) => {
-    // a withdrawal recorded since the check above wins: serialised on the consent's row, so no
-    // hop enters the log after a withdrawal that covers its recipient
-    if (ROUTES[hop.header.kind].consented) {
-      const current = await lockConsentOfApplication(trx, { id: hop.header.applicationId, consentId: consent.id });
-      if (current) requireRecipient(current, hop.header.to);
-    }
-    await saveSealedHop(trx, {
-      hopId: hop.header.hopId,
-      applicationId: hop.header.applicationId,
-      kind: hop.header.kind,
-      from: hop.header.from,
-      to: hop.header.to,
-      sealed: { header: hop.sealed.header, signature: hop.sealed.signature, wrappedKey: hop.sealed.wrappedKey, iv: hop.sealed.iv, ciphertext: hop.sealed.ciphertext },
-    });
-    await recordHop(trx, hop);
-  });
-  return { hop, fresh: true };
+  const { parentHopId } = hop.header;
+  if (!parentHopId) return undefined;
+  const answer = await answerTo(db, hop.header.kind, parentHopId, hop.header.to);
+  if (!answer) return undefined;
+  return { hop: decodeHop(answer.sealed), fresh: false, duplicate: true };
 }
 
 // ---------------------------------------------------------------- the consent guard

@@ -2,6 +2,7 @@
 export * from './applications';
 export * from './errorCodes';
 export * from './hops';
+export * from './ids';
 export * from './leaves';
 export * from './notices';
 export * from './parties';

@@ -7,6 +7,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { DzlError, isErrorCode } from '../common/errors';
+import { namespaced } from '../domain/ids';
 import type { NoticeBody } from '../evidence/lifecycle';
 import { clientCredentials, fromGrpcError, hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, unaryCall, type WireHop } from '../grpc/transport';
 import type { PartyIdentity } from '../pki/identity';
@@ -14,7 +15,7 @@ import type { NetworkDirectory } from '../registry/directory';
 import type { Vault } from '../atrest/vault';
 import { decodeHop, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
 import type { SignedReceipt } from '../seal/receipt';
-import { readRedirectToken } from '../seal/redirectToken';
+import { checkOpenedRedirect, readRedirectToken } from '../seal/redirectToken';
 import { signRequest } from '../seal/requestSignature';
 import { fromRouter } from './grpcHandler';
 import { PartyInbox } from './inbox';
@@ -137,7 +138,7 @@ export class ReferenceBank {
   async registerConsent(applicationId: string, text: { version: string; sha256: string }, deviceDigest: string): Promise<string> {
     const now = new Date();
     const consent = {
-      id: `consent_${this.partyId}_${applicationId}`,
+      id: this.consentIdFor(applicationId),
       applicationId,
       textVersion: text.version,
       textSha256: text.sha256,
@@ -156,9 +157,14 @@ export class ReferenceBank {
     return consent.id;
   }
 
+  /** The consent the customer gave on our page for an application, in our namespace. */
+  consentIdFor(applicationId: string): string {
+    return namespaced(this.partyId, `consent_${applicationId.slice(applicationId.indexOf(':') + 1)}`);
+  }
+
   /** The customer withdrew on our page (redirect model): recorded at the router, which stops the application. */
   async withdrawConsent(applicationId: string, deviceDigest?: string): Promise<RouterAnswer> {
-    return this.routerRequest('POST', `/v1/consents/consent_${this.partyId}_${applicationId}/withdraw`, { actedAt: new Date().toISOString(), ...(deviceDigest ? { deviceDigest } : {}) });
+    return this.routerRequest('POST', `/v1/consents/${encodeURIComponent(this.consentIdFor(applicationId))}/withdraw`, { actedAt: new Date().toISOString(), ...(deviceDigest ? { deviceDigest } : {}) });
   }
 
   private async routerRequest(method: string, path: string, body: unknown): Promise<RouterAnswer> {
@@ -185,15 +191,13 @@ export class ReferenceBank {
   async deliverRedirect(hop: SealedHop | undefined): Promise<{ receipt: SignedReceipt }> {
     const answer = await this.redirectInbox.receive(hop, async (opened) => {
       const { applicationId } = opened.header;
-      const names = Object.keys(opened.fields);
-      if (names.length !== 1 || names[0] !== 'redirect.token') {
-        throw new DzlError('DIRECT_CONNECTION_REFUSED', `a redirect hop carries redirect.token and nothing else; this one carries ${names.length} fields`, { applicationId });
-      }
-      const claims = readRedirectToken(opened.fields['redirect.token'], this.opts.directory().signerOf, 0);
+      const token = checkOpenedRedirect(opened);
+      // signed by the router, for this application and this bank (its expiry is the claim's to check)
+      const claims = readRedirectToken(token, this.opts.directory().signerOf, 0);
       if (claims.a !== applicationId || claims.b !== this.partyId) {
-        throw new DzlError('REDIRECT_TOKEN_INVALID', `the redirect hop's token was not issued for ${applicationId} at ${this.partyId}`, { applicationId });
+        throw new DzlError('REDIRECT_TOKEN_INVALID', 'the redirect hop carries a token the router did not issue for this application at this bank');
       }
-      await this.opts.vault.put(applicationId, 'redirect', 'token', opened.fields['redirect.token']);
+      await this.opts.vault.put(applicationId, 'redirect', 'token', token);
     });
     return { receipt: answer.receipt };
   }

@@ -10,11 +10,13 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { DzlError, toDzlError } from '../common/errors';
 import type { Consent } from '../consent/consent';
+import { namespaced } from '../domain/ids';
 import { classOf } from '../fields/catalogue';
 import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
 import { newSalt, openHop, sealHop, verifyHop, type DecisionOutcome, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
 
+import { REDIRECT_FIELD, redirectSalt } from '../seal/redirectToken';
 import { signRequest, verifyRequest } from '../seal/requestSignature';
 import { b64url } from '../seal/bytes';
 import { PartyInbox } from './inbox';
@@ -102,7 +104,8 @@ export class ReferencePlatform {
     const salt = newSalt();
     const common = { applicationId, model: 'direct_redirect' as const, platform: this.partyId, channel, consentRef: consent.id, salt, classOf };
     const riskHop = sealHop(this.opts.identity.signing, { ...common, kind: 'application', to: directory.encryptionCertificate(channel), fields: { ...riskFields, 'redirect.token': token } });
-    const redirectHop = sealHop(this.opts.identity.signing, { ...common, kind: 'redirect', to: directory.encryptionCertificate(bank), fields: { 'redirect.token': token } });
+    // the redirect hop is determined by the token alone (envelope.md §15): its salt is derived from it
+    const redirectHop = sealHop(this.opts.identity.signing, { ...common, salt: redirectSalt(token), kind: 'redirect', to: directory.encryptionCertificate(bank), fields: { [REDIRECT_FIELD]: token } });
     const submitted = await this.request(
       'POST',
       `/v1/redirects/${encodeURIComponent(applicationId)}/hops`,
@@ -118,7 +121,7 @@ export class ReferencePlatform {
 
   consentFor(banks: string[], now = new Date()): Omit<Consent, 'platformId'> {
     return {
-      id: `consent_${randomUUID()}`,
+      id: namespaced(this.partyId, `consent_${randomUUID()}`),
       textVersion: CONSENT_TEXT_VERSION,
       textSha256: createHash('sha256').update(CONSENT_TEXT).digest('hex'),
       purposes: ['credit_assessment', 'loan_contracting'],
@@ -155,7 +158,7 @@ export class ReferencePlatform {
     route: string | RouteRequest,
     opts: { consent?: Omit<Consent, 'platformId'>; now?: Date; channelId?: string } = {},
   ): PreparedApplication {
-    const applicationId = `app_${randomUUID()}`;
+    const applicationId = namespaced(this.partyId, `app_${randomUUID()}`);
     const channelId = opts.channelId ?? this.opts.channelId;
     const routeRequest: RouteRequest = typeof route === 'string' ? { bank: route } : route;
     const consent = opts.consent ?? (() => {

@@ -35,7 +35,7 @@ export async function declareConsent(deps: ConsentDeps, party: string, body: unk
       const applicationId = (body as { applicationId?: unknown } | undefined)?.applicationId;
       const redirect = typeof applicationId === 'string' ? await redirectOf(deps.db, applicationId, { bankId: party }) : undefined;
       if (!redirect) throw new DzlError('APPLICATION_NOT_FOUND', `no redirect application ${String(applicationId)} for ${party}; a bank registers consent for a customer it was redirected`);
-      consent = { ...parseConsent(body, redirect.platformId), createdBy: party };
+      consent = { ...parseConsent(body, redirect.platformId, party), createdBy: party };
       if (!consent.recipients.includes(party)) throw new DzlError('REQUEST_MALFORMED', `a bank's consent names the bank itself (${party}) among its recipients`, { member: 'consent.recipients' });
     } else {
       throw new DzlError('PARTY_ROLE_MISMATCH', `consent is registered by the platform or, in the redirect model, the bank; ${party} is a ${role}`, { party });

@@ -122,14 +122,7 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
     const rules = req.route.attributes ? await fundingRules(deps.db, consent.platformId) : [];
     const used = new Map(await Promise.all(rules.map(async (r) => [r.bankId, await deliveredCount(deps.db, consent.platformId, r.bankId, day)] as const)));
     const plan = planRoute(directory, consent, verified.header.channel, req.route, { rules, usedToday: (bankId) => used.get(bankId) ?? 0, at });
-    const { hop, fresh } = await admitHop(deps, req.hop, consent, { kind: 'application', from: platformId }, verified);
-    const h = hop.header;
-    if (!fresh) {
-      // The hop is already in custody: a concurrent twin of this request, or a replay under a new key.
-      const twin = await findByIdempotencyKey(deps.db, platformId, idempotencyKey);
-      if (twin) return await answerRepeat(deps, twin, requestHash);
-      throw new DzlError('HOP_REPLAYED', `hop ${h.hopId} was already submitted (application ${h.applicationId}); seal a new hop for a new application`, { hopId: h.hopId });
-    }
+    const h = verified.header;
     const row: ApplicationRow = {
       id: h.applicationId,
       platformId,
@@ -144,17 +137,29 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
       intakeHopId: h.hopId,
       createdAt: Date.now(),
     };
-    const stored = await deps.db.transaction(async (trx) => {
+    // the hop, its leaf, its nonce, the consent, the application, its first state and its cascade
+    // commit together: a crash anywhere leaves all of it or none, so the platform's retry with the
+    // same key and bytes is answered, never refused as a replay
+    const { fresh } = await admitHop(deps, req.hop, consent, { kind: 'application', from: platformId }, verified, async (trx) => {
       await registerConsent(trx, consent);
       const r = await insertApplication(trx, row);
-      if (r.created) {
-        await appendState(trx, row.id, { state: 'accepted', hopId: h.hopId });
-        await planAttempts(trx, { applicationId: row.id, platformId, day, bankIds: plan.candidates.map((c) => c.bankId) });
-      }
-      return r;
+      // the same key at once from a concurrent twin of this request: it answers, this one stops
+      if (!r.created) throw new DzlError('IDEMPOTENCY_KEY_REUSED', 'a concurrent request with the same Idempotency-Key is being taken');
+      await appendState(trx, row.id, { state: 'accepted', hopId: h.hopId });
+      await planAttempts(trx, { applicationId: row.id, platformId, day, bankIds: plan.candidates.map((c) => c.bankId) });
+    }).catch(async (err: unknown) => {
+      const twin = err instanceof DzlError && err.code === 'IDEMPOTENCY_KEY_REUSED' ? await findByIdempotencyKey(deps.db, platformId, idempotencyKey) : undefined;
+      if (twin) return { fresh: false as const };
+      throw err;
     });
-    if (!stored.created) return await answerRepeat(deps, stored.row, requestHash);
-    await startWorkflow(deps, stored.row);
+    if (!fresh) {
+      // The hop is already in custody: a concurrent twin of this request, or a replay under a new key.
+      const twin = await findByIdempotencyKey(deps.db, platformId, idempotencyKey);
+      if (twin) return await answerRepeat(deps, twin, requestHash);
+      throw new DzlError('HOP_REPLAYED', 'this hop was already submitted for another application request; seal a new hop for a new application', { hopId: h.hopId });
+    }
+    const stored = (await findByIdempotencyKey(deps.db, platformId, idempotencyKey))!;
+    await startWorkflow(deps, stored);
     return { applicationId: row.id, workflowId: row.workflowId, state: 'accepted', replayed: false, route: { candidates: plan.candidates.map((c) => c.bankId), skipped: plan.skipped } };
   });
 }

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DzlError } from '../common/errors';
+import { namespaced } from '../domain/ids';
 import { admitHop, requireRecipient } from '../custody/custody';
 import { recordingRefusals } from '../ledger/ledger';
 import { registerConsent, resolveConsent } from '../lifecycle/consents';
@@ -22,7 +23,7 @@ import { checkRoute } from '../routing/rules';
 import { b64url, sha256 } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { verifyHop } from '../seal/hop';
-import { issueRedirectToken, readRedirectToken } from '../seal/redirectToken';
+import { checkRedirectHop, issueRedirectToken, readRedirectToken } from '../seal/redirectToken';
 import { appendState } from '../store/applicationStates';
 import { getApplication, insertApplication, type ApplicationRow } from '../store/applications';
 import { planAttempts } from '../store/attempts';
@@ -49,13 +50,14 @@ export async function issueRedirect(deps: RedirectDeps, platformId: string, body
     requireRecipient(consent, channel);
     requireRecipient(consent, bank.id);
     if (!bank.webUrl) throw new DzlError('PARTY_UNAVAILABLE', `bank ${bank.id} has no application page registered`);
-    const applicationId = `app_${randomUUID()}`;
+    // the router chooses the id, in the platform's namespace, so the token names no one and collides with nothing
+    const applicationId = namespaced(platformId, `app_${randomUUID()}`);
     const { token, claims } = issueRedirectToken(deps.router.signing, applicationId, bank.id);
     await deps.db.transaction(async (trx) => {
       await registerConsent(trx, consent);
       await insertRedirect(trx, {
         tokenId: claims.t, applicationId, platformId, bankId: bank.id, consentId: consent.id,
-        callbackUrl: typeof b.callbackUrl === 'string' ? b.callbackUrl : null, expiresAt: claims.exp,
+        callbackUrl: typeof b.callbackUrl === 'string' ? b.callbackUrl : null, token, expiresAt: claims.exp,
       });
     });
     return {
@@ -97,8 +99,9 @@ export async function submitRedirectHops(deps: RedirectDeps, platformId: string,
       }
       checkRoute(h, { directory, consent, at: new Date() });
     }
-    const riskHop = await admitHop(deps, b.riskHop, consent, { kind: 'application', from: platformId, to: channel, applicationId }, riskVerified);
-    const handoff = await admitHop(deps, b.redirectHop, consent, { kind: 'redirect', from: platformId, to: redirect.bankId, applicationId }, handoffVerified);
+    // the redirect hop carries exactly the token issued for it: provable from its manifest and length alone
+    if (!redirect.token) throw new DzlError('REDIRECT_TOKEN_INVALID', 'this redirect was issued before tokens were kept; ask POST /v1/redirects again');
+    checkRedirectHop(handoffVerified!, redirect.token);
     const row: Omit<ApplicationRow, 'payloadsErasedAt'> = {
       id: applicationId,
       platformId,
@@ -110,14 +113,18 @@ export async function submitRedirectHops(deps: RedirectDeps, platformId: string,
       bankId: redirect.bankId,
       consentId: consent.id,
       callbackUrl: redirect.callbackUrl,
-      intakeHopId: riskHop.hop.header.hopId,
+      intakeHopId: riskVerified!.header.hopId,
       createdAt: Date.now(),
     };
-    const stored = await deps.db.transaction(async (trx) => {
+    // both hops and the application commit together, or nothing does
+    const { stored, handoff } = await deps.db.transaction(async (trx) => {
+      const inTrx = { ...deps, db: trx };
+      await admitHop(inTrx, b.riskHop, consent, { kind: 'application', from: platformId, to: channel, applicationId }, riskVerified);
+      const handoff = await admitHop(inTrx, b.redirectHop, consent, { kind: 'redirect', from: platformId, to: redirect.bankId, applicationId }, handoffVerified);
       const r = await insertApplication(trx, row);
-      await appendState(trx, applicationId, { state: 'accepted', hopId: riskHop.hop.header.hopId });
+      await appendState(trx, applicationId, { state: 'accepted', hopId: row.intakeHopId });
       await planAttempts(trx, { applicationId, platformId, day: new Date().toISOString().slice(0, 10), bankIds: [redirect.bankId] });
-      return r.row;
+      return { stored: r.row, handoff };
     });
     await startRedirectWorkflow(deps, stored, redirect.expiresAt, handoff.hop.header.hopId);
     return { applicationId, workflowId, state: 'accepted', replayed: false };

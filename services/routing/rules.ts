@@ -14,6 +14,7 @@
  * gives it (./minimisation, contracts/minimisation.json).
  */
 import { DzlError } from '../common/errors';
+import { inNamespace } from '../domain/ids';
 import { checkConsentCovers, type Consent } from '../consent/consent';
 import { fieldSpec } from '../fields/catalogue';
 import type { NetworkDirectory } from '../registry/directory';
@@ -22,6 +23,19 @@ import { checkMinimisation, type MinimisationPolicy } from './minimisation';
 import { ROUTES } from './routes';
 
 export { ROUTES };
+
+/**
+ * An application's id is in its platform's namespace, a hop's id in its sender's: checked before
+ * anything is looked up by either, so the answer is the same whether or not the id exists.
+ */
+export function checkNamespaces(header: Pick<HopHeader, 'applicationId' | 'platform' | 'hopId' | 'from'>): void {
+  if (!inNamespace(header.applicationId, header.platform)) {
+    throw new DzlError('ID_OUTSIDE_NAMESPACE', 'header.applicationId must begin with the platform\'s party id and a colon (<platform>:…)', { member: 'header.applicationId' });
+  }
+  if (!inNamespace(header.hopId, header.from)) {
+    throw new DzlError('ID_OUTSIDE_NAMESPACE', 'header.hopId must begin with the sender\'s party id and a colon (<from>:…)', { member: 'header.hopId' });
+  }
+}
 
 /** The one lawful platform → bank hop: a redirect carrying nothing but C1 redirect fields. */
 export function isBareRedirect(header: HopHeader): boolean {
@@ -42,6 +56,7 @@ export interface RouteContext {
 export function checkRoute(header: HopHeader, ctx: RouteContext): void {
   const from = ctx.directory.requireParty(header.from);
   const to = ctx.directory.requireParty(header.to);
+  checkNamespaces(header);
   for (const m of header.manifest) {
     if (m.class === 'C3') {
       throw new DzlError('FIELD_C3_REFUSED', `hop ${header.hopId} declares C3 field ${m.field}; authentication data may never be sent`, {

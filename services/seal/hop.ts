@@ -22,6 +22,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { DzlError } from '../common/errors';
+import { namespaced } from '../domain/ids';
 import { FIELD_CLASSES, HOP_KINDS, MODELS, type DecisionStatus, type FieldClass, type HopKind, type Model } from '../domain/hops';
 import { b64url, fromB64url, lengthPrefixed, sha256 } from './bytes';
 import { canonicalJson, parseCanonical } from './canonical';
@@ -205,7 +206,7 @@ export function unsignedHeader(
 ): Omit<HopHeader, 'ciphertextDigest'> {
   return {
     v: HOP_VERSION,
-    hopId: req.hopId ?? `hop_${randomUUID()}`,
+    hopId: req.hopId ?? namespaced(from.partyId, `hop_${randomUUID()}`),
     ...(req.parentHopId ? { parentHopId: req.parentHopId } : {}),
     applicationId: req.applicationId,
     kind: req.kind,

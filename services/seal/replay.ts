@@ -3,8 +3,11 @@
  * it the issued-at check refuses the hop anyway, so nothing older than the window is kept.
  */
 export interface NonceStore {
-  /** True when (sender, nonce) is new and is now remembered; false when it was already used. */
-  remember(sender: string, nonce: string, issuedAt: Date): Promise<boolean>;
+  /**
+   * True when (sender, nonce) is new and is now remembered; false when it was already used.
+   * `within`: the store's transaction to remember it in, so it commits with the hop or not at all.
+   */
+  remember(sender: string, nonce: string, issuedAt: Date, within?: unknown): Promise<boolean>;
 }
 
 export class MemoryNonceStore implements NonceStore {

@@ -60,7 +60,7 @@ export async function insertApplication(db: Conn, a: Omit<ApplicationRow, 'paylo
   });
   const row = await findByIdempotencyKey(db, a.platformId, a.idempotencyKey);
   if (!row) {
-    throw new DzlError('REQUEST_MALFORMED', `application id ${a.id} is already used by another request; seal each application under a new id`, { applicationId: a.id });
+    throw new DzlError('REQUEST_MALFORMED', 'this application id is already used by another of your requests; seal each application under a new id');
   }
   return { created, row };
 }

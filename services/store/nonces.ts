@@ -1,5 +1,5 @@
 import type { NonceStore } from '../seal/replay';
-import { insertIgnore, type Db } from './db';
+import { insertIgnore, type Conn, type Db } from './db';
 
 /**
  * The router's replay guard: an atomic insert on (sender, nonce), never read-then-insert,
@@ -8,8 +8,8 @@ import { insertIgnore, type Db } from './db';
 export class DbNonceStore implements NonceStore {
   constructor(private readonly db: Db, private readonly windowMs: number) {}
 
-  async remember(sender: string, nonce: string, issuedAt: Date): Promise<boolean> {
-    return insertIgnore(this.db, 'seen_nonces', { sender_id: sender, nonce, issued_at: issuedAt.getTime() }, ['sender_id', 'nonce']);
+  async remember(sender: string, nonce: string, issuedAt: Date, within?: unknown): Promise<boolean> {
+    return insertIgnore((within as Conn | undefined) ?? this.db, 'seen_nonces', { sender_id: sender, nonce, issued_at: issuedAt.getTime() }, ['sender_id', 'nonce']);
   }
 
   /** Nonces older than twice the window can never be replayed past the issued-at check. */

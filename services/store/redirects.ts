@@ -8,6 +8,8 @@ export interface RedirectRow {
   bankId: string;
   consentId: string;
   callbackUrl: string | null;
+  /** The token as issued (absent for redirects issued before it was kept). */
+  token?: string;
   expiresAt: number;
   claimedAt?: number;
 }
@@ -20,6 +22,7 @@ function fromRow(r: Record<string, unknown>): RedirectRow {
     bankId: r.bank_id as string,
     consentId: r.consent_id as string,
     callbackUrl: (r.callback_url as string | null) ?? null,
+    ...(r.token ? { token: r.token as string } : {}),
     expiresAt: toMs(r.expires_at),
     ...(r.claimed_at != null ? { claimedAt: toMs(r.claimed_at) } : {}),
   };
@@ -28,7 +31,7 @@ function fromRow(r: Record<string, unknown>): RedirectRow {
 export async function insertRedirect(db: Conn, r: Omit<RedirectRow, 'claimedAt'>): Promise<void> {
   await db('redirects').insert({
     token_id: r.tokenId, application_id: r.applicationId, platform_id: r.platformId, bank_id: r.bankId, consent_id: r.consentId,
-    callback_url: r.callbackUrl, expires_at: r.expiresAt, created_at: Date.now(),
+    callback_url: r.callbackUrl, token: r.token ?? null, expires_at: r.expiresAt, created_at: Date.now(),
   });
 }
 

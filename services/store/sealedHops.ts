@@ -12,6 +12,8 @@ export interface StoredHop {
   kind: HopKind;
   from: string;
   to: string;
+  /** The hop this one answers (a credit report's application, a decision's credit report). */
+  parentHopId?: string;
   sealed: SealedHop;
   /** Set once retention erased the payload: `sealed` then holds the signed header only. */
   erasedAt?: number;
@@ -24,6 +26,7 @@ function fromRow(r: Record<string, unknown>): StoredHop {
     kind: r.kind as HopKind,
     from: r.from_party as string,
     to: r.to_party as string,
+    ...(r.parent_hop_id ? { parentHopId: r.parent_hop_id as string } : {}),
     sealed: JSON.parse(r.envelope as string) as SealedHop,
     ...(r.payload_erased_at ? { erasedAt: toMs(r.payload_erased_at) } : {}),
   };
@@ -33,7 +36,7 @@ export async function saveSealedHop(db: Conn, h: Omit<StoredHop, 'erasedAt'>): P
   return insertIgnore(
     db,
     'sealed_hops',
-    { hop_id: h.hopId, application_id: h.applicationId, kind: h.kind, from_party: h.from, to_party: h.to, envelope: JSON.stringify(h.sealed), created_at: Date.now() },
+    { hop_id: h.hopId, application_id: h.applicationId, kind: h.kind, from_party: h.from, to_party: h.to, parent_hop_id: h.parentHopId ?? null, envelope: JSON.stringify(h.sealed), created_at: Date.now() },
     'hop_id',
   );
 }
@@ -79,4 +82,10 @@ export async function erasePayloads(db: Conn, applicationId: string, at: number)
 /** The ids of the application's hops of one kind, in custody order. */
 export async function hopsOfKind(db: Conn, applicationId: string, kind: HopKind): Promise<string[]> {
   return (await db('sealed_hops').where({ application_id: applicationId, kind }).orderBy('created_at').select('hop_id')).map((r) => r.hop_id as string);
+}
+
+/** The answer of this kind to a parent hop, addressed to this recipient, if one is in custody: there is at most one. */
+export async function answerTo(db: Conn, kind: HopKind, parentHopId: string, to: string): Promise<StoredHop | undefined> {
+  const r = await db('sealed_hops').where({ parent_hop_id: parentHopId, kind, to_party: to }).first();
+  return r ? fromRow(r) : undefined;
 }

@@ -239,7 +239,7 @@ describe('redirect model: the bank’s own consent, and its withdrawal — real 
     const seenAtBank = net().events.get(SUZHOU)!;
     await until('the bank to hold the credit report', () => seenAtBank.received.includes(started.applicationId));
 
-    const consentId = `consent_${SUZHOU}_${started.applicationId}`;
+    const consentId = bank.consentIdFor(started.applicationId);
     const seen = await net().platform.request('GET', `/v1/consents/${consentId}`);
     assert.equal(seen.body.error.code, 'CONSENT_NOT_FOUND', 'the bank’s consent is the bank’s: the platform does not see it');
     const withdrawn = await bank.withdrawConsent(started.applicationId);

@@ -31,7 +31,7 @@ export const SAMPLE_FIELDS: Fields = SAMPLE_CUSTOMERS[0]!.fields;
 
 export function sealApplication(p: Parties, over: Partial<SealRequest> = {}) {
   return sealHop(p.platform.signing, {
-    applicationId: 'app_unit_1',
+    applicationId: 'platform-huixin:app_unit_1',
     kind: 'application',
     model: 'data_channel',
     to: p.directory.encryptionCertificate('channel-baihang'),

@@ -14,17 +14,18 @@ const D = 'A'.repeat(43);
 const m = (field: string, cls: ManifestEntry['class'] = 'C2'): ManifestEntry => ({ field, class: cls, digest: D });
 
 function header(over: Partial<HopHeader>): HopHeader {
+  // ids in their owners' namespaces (envelope.md §4): the sender's hop id, the platform's application id
   return {
-    v: 1, hopId: 'hop_1', applicationId: 'app_1', kind: 'application', model: 'data_channel',
+    v: 1, hopId: `${over.from ?? 'platform-huixin'}:hop_1`, applicationId: `${over.platform ?? 'platform-huixin'}:app_1`, kind: 'application', model: 'data_channel',
     from: 'platform-huixin', to: 'channel-baihang', platform: 'platform-huixin', channel: 'channel-baihang',
-    consentRef: 'consent_1', issuedAt: new Date().toISOString(), nonce: 'nonce-nonce-1234', senderKeyId: 'kkkkkkkk',
+    consentRef: 'platform-huixin:consent_1', issuedAt: new Date().toISOString(), nonce: 'nonce-nonce-1234', senderKeyId: 'kkkkkkkk',
     recipientKeyId: 'kkkkkkkk', alg: { sig: 'PS256', enc: 'A256GCM', wrap: 'RSA-OAEP-256', digest: 'HS256' },
     manifest: [m('customer.name'), m('risk.platformScore')], ciphertextDigest: 'cccccccc', ...over,
   };
 }
 
 const consent: Consent = {
-  id: 'consent_1', platformId: 'platform-huixin', textVersion: 'v1', textSha256: '0'.repeat(64), purposes: ['credit_assessment'],
+  id: 'platform-huixin:consent_1', platformId: 'platform-huixin', textVersion: 'v1', textSha256: '0'.repeat(64), purposes: ['credit_assessment'],
   recipients: ['channel-baihang', 'bank-hangzhou'], grantedAt: '2026-01-01T00:00:00.000Z', expiresAt: '2099-01-01T00:00:00.000Z',
 };
 

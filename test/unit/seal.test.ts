@@ -123,7 +123,7 @@ describe('sealed hop', () => {
 
 function baseReq(p: Parties) {
   return {
-    applicationId: 'app_unit_2',
+    applicationId: 'platform-huixin:app_unit_2',
     kind: 'application' as const,
     model: 'data_channel' as const,
     to: p.directory.encryptionCertificate('channel-baihang'),
