@@ -13,7 +13,7 @@ export const LAYERS = [
   ['orchestration'], // what router, worker and workflows share: inputs, messages, activity interfaces
   ['seal', 'fields'], // the sealed hop and its parts; the field catalogue
   ['pki'], // the CA, certificates, a party's keys
-  ['registry', 'consent', 'grpc', 'temporal'], // who is who; consent rules; transports
+  ['registry', 'consent', 'grpc', 'outbound', 'temporal'], // who is who; consent rules; transports
   ['routing'], // the routing rules, minimisation, funding plans
   ['evidence'], // evidence formats and the offline verifier: no store, no I/O
   ['network', 'store'], // the network folder; repositories (the only code that names a table)

@@ -306,7 +306,9 @@ start_dzl() {
   # the registry's endpoints stay as the parties set them; certificates are added, never removed
   "${DZL[@]}" network register --dir "$DZL_NETWORK_DIR" --db "$DZL_DB_URL" >>"$LOGS/network.log"
   local common=(DZL_DB_URL="$DZL_DB_URL" DZL_NETWORK_DIR="$DZL_NETWORK_DIR" DZL_TEMPORAL_ADDRESS="$TEMPORAL_FRONTEND_ADDRESS"
-    DZL_RETAIN_APPROVED="$DZL_RETAIN_APPROVED" DZL_RETAIN_OTHER="$DZL_RETAIN_OTHER")
+    DZL_RETAIN_APPROVED="$DZL_RETAIN_APPROVED" DZL_RETAIN_OTHER="$DZL_RETAIN_OTHER"
+    # every party of this one-machine cluster is on loopback, the platform's callbacks too
+    DZL_ALLOW_PRIVATE_CALLBACKS=1)
   # one address for all routers, as a load balancer would give: grpc-js tries the listed routers in
   # turn; the HTTP URL published for banks is the first router's (a load balancer's elsewhere)
   local advertise=${DZL_GRPC_ADVERTISE:-$(router_grpc_targets)}

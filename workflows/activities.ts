@@ -10,7 +10,7 @@ import type { CallbackActivities, DeliveryActivities, LifecycleActivities, Notic
 // application. A worker that crashes mid-delivery loses its workflow task; the next worker
 // replays and delivers again, and parties answer a redelivered hop with their stored answer,
 // so a retry never makes them act twice.
-export const delivery = proxyLocalActivities<DeliveryActivities>({
+const DELIVERY = {
   startToCloseTimeout: '15 seconds',
   // a withdrawal waits for a delivery under way to end: the notice then reaches a party after the
   // hop it concerns, never before it
@@ -18,8 +18,19 @@ export const delivery = proxyLocalActivities<DeliveryActivities>({
   // no longer than parties accept a relayed hop (RELAYED_MAX_AGE_MS): past that, it would be refused as expired
   scheduleToCloseTimeout: '3 days',
   localRetryThreshold: '10 seconds',
+  // only transport failures are thrown (and so retried); a party's answer, whatever it is, is a result
   retry: { initialInterval: '250 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
-});
+} as const;
+
+export const delivery = proxyLocalActivities<DeliveryActivities>(DELIVERY);
+
+/**
+ * A bank's delivery, retried only within its decision timeout: a bank that cannot be reached, or
+ * never answers, is timed out like one that answers too late (envelope.md §12.1).
+ */
+export function bankDelivery(decisionTimeoutMs: number): Pick<DeliveryActivities, 'deliverToBank'> {
+  return proxyLocalActivities<Pick<DeliveryActivities, 'deliverToBank'>>({ ...DELIVERY, scheduleToCloseTimeout: Math.max(1000, decisionTimeoutMs), localRetryThreshold: '2 seconds' });
+}
 
 // The platform must learn the outcome: retried until it acknowledges with a signed receipt, for
 // up to 3 days. A local activity too: a platform that answers at once costs the server nothing;

@@ -8,9 +8,9 @@
  * the sealed bytes live in the router's store and move in activities, and each activity
  * appends the application's state with its evidence.
  */
-import type { ApplicationRef, ApplicationResult, DecisionArrived } from '../services/orchestration/contract';
+import type { ApplicationRef, ApplicationResult, DecisionArrived, Refused } from '../services/orchestration/contract';
 import { callbacks, delivery } from './activities';
-import { DecisionInbox } from './decisions';
+import { askBank, DecisionInbox } from './decisions';
 import { conclude, WithdrawalWatch } from './lifecycle';
 
 export async function dataChannelApplication(ref: ApplicationRef): Promise<ApplicationResult> {
@@ -24,7 +24,7 @@ async function dataChannelFlow(ref: ApplicationRef, watch: WithdrawalWatch): Pro
 
   const first = ref.candidates[0]!;
   const atChannel = await delivery.deliverToChannel({ applicationId, hopId: ref.intakeHopId, bankId: first.bankId });
-  if (atChannel.status === 'refused') return atChannel;
+  if (atChannel.status === 'refused') return refused(applicationId, atChannel);
 
   let lastDecline: DecisionArrived | undefined;
   for (const [position, { bankId, decisionTimeoutMs }] of ref.candidates.entries()) {
@@ -37,20 +37,9 @@ async function dataChannelFlow(ref: ApplicationRef, watch: WithdrawalWatch): Pro
       }
       reportHopId = report.nextHopId;
     }
-    decisions.expect(bankId);
-    const atBank = await delivery.deliverToBank({ applicationId, hopId: reportHopId });
-    if (atBank.status === 'refused') {
-      decisions.stop();
-      await delivery.recordAttempt({ applicationId, bankId, position, outcome: 'refused', reasonCode: atBank.code });
-      continue;
-    }
-    if (atBank.status === 'decided') decisions.take({ bankId, hopId: atBank.nextHopId, outcome: atBank.outcome, recorded: true });
-    const decision = await decisions.wait(bankId, decisionTimeoutMs);
-    if (!decision) {
-      await delivery.recordAttempt({ applicationId, bankId, position, outcome: 'timeout', reasonCode: 'DECISION_TIMEOUT' });
-      continue;
-    }
-    if (!decision.recorded) await delivery.recordAttempt({ applicationId, bankId, position, outcome: decision.outcome.status, hopId: decision.hopId, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) });
+    const answer = await askBank(decisions, { applicationId, bankId, position, reportHopId, decisionTimeoutMs });
+    if (!('decided' in answer)) continue;
+    const decision = answer.decided;
     if (decision.outcome.status === 'approved') {
       await callbacks.notifyPlatform({ applicationId, hopId: decision.hopId, final: 'approved' });
       return { status: 'approved', bankId, decisionHopId: decision.hopId };
@@ -63,4 +52,10 @@ async function dataChannelFlow(ref: ApplicationRef, watch: WithdrawalWatch): Pro
   const reasonCode = final === 'declined' ? lastDecline?.outcome.reasonCode : 'NO_FUNDING';
   await callbacks.notifyPlatform({ applicationId, ...(lastDecline ? { hopId: lastDecline.hopId } : {}), final, ...(reasonCode ? { reasonCode } : {}) });
   return { status: final, ...(lastDecline ? { decisionHopId: lastDecline.hopId } : {}), ...(reasonCode ? { reasonCode } : {}) };
+}
+
+/** The application ends refused (by the rules, or by a party): the platform is told, with the code. */
+export async function refused(applicationId: string, r: Refused): Promise<ApplicationResult> {
+  await callbacks.notifyPlatform({ applicationId, final: 'refused', reasonCode: r.code });
+  return r;
 }

@@ -8,7 +8,8 @@ import { condition, setHandler } from '@temporalio/workflow';
 import { claimUpdate, type ApplicationResult, type RedirectRef } from '../services/orchestration/contract';
 import { refusal } from '../services/orchestration/failures';
 import { callbacks, delivery } from './activities';
-import { DecisionInbox } from './decisions';
+import { refused } from './dataChannel';
+import { askBank, DecisionInbox } from './decisions';
 import { conclude, WithdrawalWatch } from './lifecycle';
 
 export async function directRedirectApplication(ref: RedirectRef): Promise<ApplicationResult> {
@@ -28,29 +29,21 @@ async function redirectFlow(ref: RedirectRef, claim: { claimed: boolean }, watch
   const decisions = new DecisionInbox(() => watch.withdrawn !== undefined);
 
   const atChannel = await delivery.deliverToChannel({ applicationId, hopId: ref.riskHopId, bankId });
-  if (atChannel.status === 'refused') return atChannel;
+  if (atChannel.status === 'refused') return refused(applicationId, atChannel);
   const handoff = await delivery.deliverRedirect({ applicationId, hopId: ref.redirectHopId });
-  if (handoff.status === 'refused') return handoff;
+  if (handoff.status === 'refused') return refused(applicationId, handoff);
 
   if (!(await condition(() => claim.claimed, ref.claimTimeoutMs))) {
     await callbacks.notifyPlatform({ applicationId, final: 'expired', reasonCode: 'REDIRECT_NOT_CLAIMED' });
     return { status: 'expired', reasonCode: 'REDIRECT_NOT_CLAIMED' };
   }
-  decisions.expect(bankId);
-  const atBank = await delivery.deliverToBank({ applicationId, hopId: atChannel.nextHopId });
-  if (atBank.status === 'refused') {
-    await delivery.recordAttempt({ applicationId, bankId, position: 0, outcome: 'refused', reasonCode: atBank.code });
-    await callbacks.notifyPlatform({ applicationId, final: 'no_funding', reasonCode: atBank.code });
-    return atBank;
+  const answer = await askBank(decisions, { applicationId, bankId, position: 0, reportHopId: atChannel.nextHopId, decisionTimeoutMs: ref.decisionTimeoutMs });
+  if ('refused' in answer || 'timedOut' in answer) {
+    const reasonCode = 'refused' in answer ? answer.refused : 'DECISION_TIMEOUT';
+    await callbacks.notifyPlatform({ applicationId, final: 'no_funding', reasonCode });
+    return { status: 'no_funding', reasonCode };
   }
-  if (atBank.status === 'decided') decisions.take({ bankId, hopId: atBank.nextHopId, outcome: atBank.outcome, recorded: true });
-  const decision = await decisions.wait(bankId, ref.decisionTimeoutMs);
-  if (!decision) {
-    await delivery.recordAttempt({ applicationId, bankId, position: 0, outcome: 'timeout', reasonCode: 'DECISION_TIMEOUT' });
-    await callbacks.notifyPlatform({ applicationId, final: 'no_funding', reasonCode: 'DECISION_TIMEOUT' });
-    return { status: 'no_funding', reasonCode: 'DECISION_TIMEOUT' };
-  }
-  if (!decision.recorded) await delivery.recordAttempt({ applicationId, bankId, position: 0, outcome: decision.outcome.status, hopId: decision.hopId, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) });
+  const decision = answer.decided;
   const final = decision.outcome.status;
   await callbacks.notifyPlatform({ applicationId, hopId: decision.hopId, final, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) });
   return final === 'approved' ? { status: 'approved', bankId, decisionHopId: decision.hopId } : { status: 'declined', decisionHopId: decision.hopId, ...(decision.outcome.reasonCode ? { reasonCode: decision.outcome.reasonCode } : {}) };

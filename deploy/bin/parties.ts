@@ -100,6 +100,8 @@ export async function startClusterParties(o: ClusterPartiesOptions): Promise<Clu
     await setPartyEndpoint(db, id, { grpc: b.address, web: h5.url });
   }
   const platforms: ReferencePlatform[] = [];
+  // the router calls back only at origins the platform registered
+  await setPartyEndpoint(db, DEV.platform, { callbackOrigins: o.routerUrls.map((_, i) => `http://127.0.0.1:${o.portBase + 10 + i}`) });
   for (const [i, routerUrl] of o.routerUrls.entries()) {
     const platform = new ReferencePlatform({ identity: loadPartyIdentity(o.networkDir, DEV.platform), directory: parties, routerUrl, channelId: DEV.channel });
     await platform.listenForCallbacks(o.portBase + 10 + i);

@@ -52,7 +52,7 @@ network
     process.stdout.write(`registered ${readNetworkFile(o.dir).parties.length} parties in ${o.db.split('@').pop()}\n`);
   });
 
-interface ProcessOptions { db: string; network: string; temporal: string; retainApproved: string; retainOther: string; host: string; port: string; grpcAddress?: string; advertiseGrpc?: string; advertiseUrl?: string }
+interface ProcessOptions { db: string; network: string; temporal: string; retainApproved: string; retainOther: string; allowPrivateCallbacks: boolean; host: string; port: string; grpcAddress?: string; advertiseGrpc?: string; advertiseUrl?: string }
 
 for (const [name, describe] of [['router', 'run the router: HTTP API for platforms and regulators, gRPC for banks and regulators'], ['worker', 'run a worker: activities and workflows']] as const) {
   const command = program
@@ -63,7 +63,9 @@ for (const [name, describe] of [['router', 'run the router: HTTP API for platfor
     .option('--temporal <address>', 'Temporal frontend', defaults.temporal)
     // Temporal's own duration syntax (via @temporalio/common): '30d', '12h', '90s' or milliseconds
     .option('--retain-approved <duration>', 'how long sealed payloads stay after a loan is granted', process.env.DZL_RETAIN_APPROVED ?? '30d')
-    .option('--retain-other <duration>', 'how long they stay after any other outcome (declined, withdrawn, …)', process.env.DZL_RETAIN_OTHER ?? '7d');
+    .option('--retain-other <duration>', 'how long they stay after any other outcome (declined, withdrawn, …)', process.env.DZL_RETAIN_OTHER ?? '7d')
+    // a development network on one machine calls back on loopback; production never needs to
+    .option('--allow-private-callbacks', 'let callbacks go to loopback, private and link-local addresses (development only)', process.env.DZL_ALLOW_PRIVATE_CALLBACKS === '1');
   if (name === 'router') {
     command
       .option('--host <host>', 'HTTP listen address (0.0.0.0 behind a load balancer)', process.env.DZL_HTTP_HOST ?? '127.0.0.1')
@@ -76,7 +78,7 @@ for (const [name, describe] of [['router', 'run the router: HTTP API for platfor
     const retention = { approvedMs: msToNumber(o.retainApproved as Duration), otherMs: msToNumber(o.retainOther as Duration) };
     if (!(retention.otherMs <= retention.approvedMs)) throw new Error('--retain-other must not exceed --retain-approved: a declined application is kept no longer than a loan');
     const temporalTls = temporalTlsFromEnv();
-    const cfg = { dbUrl: o.db, networkDir: o.network, temporalAddress: o.temporal, retention, ...(temporalTls ? { temporalTls } : {}) };
+    const cfg = { dbUrl: o.db, networkDir: o.network, temporalAddress: o.temporal, retention, outbound: { allowPrivateNetworks: o.allowPrivateCallbacks }, ...(temporalTls ? { temporalTls } : {}) };
     let running: { close(): Promise<void> };
     if (name === 'router') {
       const router = await startRouter(cfg, { host: o.host, port: Number(o.port), ...(o.grpcAddress ? { grpcAddress: o.grpcAddress } : {}), ...(o.advertiseGrpc ? { advertiseGrpc: o.advertiseGrpc } : {}), ...(o.advertiseUrl ? { advertiseUrl: o.advertiseUrl } : {}) });

@@ -30,7 +30,7 @@ export const APPLICATION_STATES = [
 export type ApplicationState = (typeof APPLICATION_STATES)[number];
 
 /** The outcome a workflow ends with and the platform learns by callback. */
-export const FINAL_OUTCOMES = ['approved', 'declined', 'no_funding', 'expired', 'withdrawn'] as const satisfies readonly ApplicationState[];
+export const FINAL_OUTCOMES = ['approved', 'declined', 'no_funding', 'expired', 'withdrawn', 'refused'] as const satisfies readonly ApplicationState[];
 export type FinalOutcome = (typeof FINAL_OUTCOMES)[number];
 
 /** The outcomes that answer "what did the banks decide" (GET /v1/applications/{id}: decision). */

@@ -66,6 +66,8 @@ export const ERROR_CODES = {
   /** Recorded, never returned: a party did not acknowledge a notice within 30 days of retries. */
   NOTICE_UNACKNOWLEDGED: { http: 504, grpc: GRPC.DEADLINE_EXCEEDED },
   // idempotency and state
+  /** A callback URL not at an origin the platform registered, not http(s), or at an internal address. */
+  CALLBACK_URL_REFUSED: { http: 400, grpc: GRPC.INVALID_ARGUMENT },
   IDEMPOTENCY_KEY_MISSING: { http: 400, grpc: GRPC.INVALID_ARGUMENT },
   IDEMPOTENCY_KEY_REUSED: { http: 409, grpc: GRPC.ALREADY_EXISTS },
   APPLICATION_NOT_FOUND: { http: 404, grpc: GRPC.NOT_FOUND },
@@ -78,6 +80,8 @@ export const ERROR_CODES = {
   REDIRECT_TOKEN_USED: { http: 409, grpc: GRPC.ALREADY_EXISTS },
   // delivery
   PARTY_UNAVAILABLE: { http: 503, grpc: GRPC.UNAVAILABLE },
+  /** A channel or bank answered with something that cannot be taken: a gRPC error without a dzl code, no receipt. */
+  PARTY_ANSWER_INVALID: { http: 502, grpc: GRPC.DATA_LOSS },
   INTERNAL: { http: 500, grpc: GRPC.INTERNAL },
 } as const satisfies Record<string, CodeSpec>;
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DzlError, isErrorCode, type ErrorCode } from '../common/errors';
 import { PARTY_URI_PREFIX } from '../pki/ca';
 import type { PartyIdentity } from '../pki/identity';
-import { b64url, fromB64url } from '../seal/bytes';
+import { b64url, fromB64url, sha256 } from '../seal/bytes';
 import type { SealedHop } from '../seal/hop';
 import type { SignedReceipt } from '../seal/receipt';
 
@@ -102,6 +102,12 @@ export function clientCredentials(id: PartyIdentity, expectedParty: string): grp
   });
 }
 
+/** The key id (base64url SHA-256 of the DER) of the certificate the caller presented (mutual TLS). */
+export function callerKeyId(call: grpc.ServerUnaryCall<unknown, unknown>): string | undefined {
+  const raw = call.getAuthContext().sslPeerCertificate?.raw;
+  return raw ? b64url(sha256(raw)) : undefined;
+}
+
 /** The party id in the caller's client certificate (mutual TLS). */
 export function callerParty(call: grpc.ServerUnaryCall<unknown, unknown>): string | undefined {
   return partiesInSan(call.getAuthContext().sslPeerCertificate?.subjectaltname)[0];
@@ -143,4 +149,27 @@ export async function startGrpcServer(id: PartyIdentity, services: HostedService
   );
   const host = address.split(':')[0]!;
   return { server, port, address: `${host}:${port}` };
+}
+
+/**
+ * What a party's gRPC failure means to the router (contracts/envelope.md §12.1): `transient` —
+ * it could not be reached or did not answer in time (UNAVAILABLE, DEADLINE_EXCEEDED,
+ * RESOURCE_EXHAUSTED, ABORTED, CANCELLED, or PARTY_UNAVAILABLE) — is retried within a bounded
+ * budget; anything else is the party's answer, and ends the attempt: its own dzl code when it sent
+ * one, PARTY_ANSWER_INVALID when it did not.
+ */
+export type PartyFailure = { transient: true } | { transient: false; refusal: DzlError };
+
+const TRANSIENT_STATUS = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.ABORTED, grpc.status.CANCELLED]);
+
+export function classifyPartyFailure(err: unknown): PartyFailure {
+  const coded = fromGrpcError(err);
+  if (coded) return coded.code === 'PARTY_UNAVAILABLE' ? { transient: true } : { transient: false, refusal: coded };
+  const status = (err as Partial<grpc.ServiceError> | undefined)?.code;
+  if (typeof status === 'number' && TRANSIENT_STATUS.has(status)) return { transient: true };
+  if (typeof status === 'number') {
+    return { transient: false, refusal: new DzlError('PARTY_ANSWER_INVALID', `the party answered with gRPC status ${grpc.status[status] ?? status} and no dzl error code`) };
+  }
+  // not a gRPC failure at all (a client-side fault): retried like a transport failure
+  return { transient: true };
 }

@@ -295,11 +295,11 @@ export class ReferenceBank {
 
   grpcImplementation(): grpc.UntypedServiceImplementation {
     return {
-      DeliverCreditReport: fromRouter('delivers credit reports to a bank', async (req: { hop?: WireHop }) => {
+      DeliverCreditReport: fromRouter(this.opts.directory, 'delivers credit reports to a bank', async (req: { hop?: WireHop }) => {
         const r = await this.deliverCreditReport(hopFromWire(req.hop));
         return { receipt: receiptToWire(r.receipt), ...(r.decisionHop ? { decision_hop: hopToWire(r.decisionHop) } : {}) };
       }),
-      DeliverRedirect: fromRouter('delivers redirect hops to a bank', async (req: { hop?: WireHop }) => ({ receipt: receiptToWire((await this.deliverRedirect(hopFromWire(req.hop))).receipt) })),
+      DeliverRedirect: fromRouter(this.opts.directory, 'delivers redirect hops to a bank', async (req: { hop?: WireHop }) => ({ receipt: receiptToWire((await this.deliverRedirect(hopFromWire(req.hop))).receipt) })),
       ReceiveNotice: this.notices.grpcHandler(),
     };
   }

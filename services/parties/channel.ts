@@ -101,11 +101,11 @@ export class ReferenceChannel {
 
   grpcImplementation(): grpc.UntypedServiceImplementation {
     return {
-      ProcessApplication: fromRouter('delivers applications to a channel', async (req: { hop?: WireHop; bank_id?: string }) => {
+      ProcessApplication: fromRouter(this.opts.directory, 'delivers applications to a channel', async (req: { hop?: WireHop; bank_id?: string }) => {
         const r = await this.processApplication(hopFromWire(req.hop), req.bank_id ?? '');
         return { receipt: receiptToWire(r.receipt), ...(r.bankHop ? { bank_hop: hopToWire(r.bankHop) } : {}) };
       }),
-      ReportToBank: fromRouter('asks a channel for credit reports', async (req: { application_id?: string; application_hop_id?: string; bank_id?: string }) => ({
+      ReportToBank: fromRouter(this.opts.directory, 'asks a channel for credit reports', async (req: { application_id?: string; application_hop_id?: string; bank_id?: string }) => ({
         bank_hop: hopToWire(await this.reportToBank(req.application_id ?? '', req.application_hop_id ?? '', req.bank_id ?? '')),
       })),
       ReceiveNotice: this.notices.grpcHandler(),

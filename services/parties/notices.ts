@@ -64,7 +64,7 @@ export class NoticeDesk {
   }
 
   grpcHandler(): grpc.handleUnaryCall<{ notice?: { notice?: Buffer; signature?: Buffer } }, unknown> {
-    return fromRouter('sends notices', async (req: { notice?: { notice?: Buffer; signature?: Buffer } }) => {
+    return fromRouter(this.directory, 'sends notices', async (req: { notice?: { notice?: Buffer; signature?: Buffer } }) => {
       const n = req.notice ?? {};
       const receipt = await this.receive({ notice: n.notice ? b64url(n.notice) : '', signature: n.signature ? b64url(n.signature) : '' });
       return { receipt: receiptToWire(receipt) };

@@ -6,7 +6,7 @@
 import { DzlError } from '../common/errors';
 import type { PartyRole } from '../pki/ca';
 import { parseCertificate, type CertificateInfo } from '../pki/certificate';
-import type { RecipientCertificate, SignerCertificate } from '../seal/hop';
+import { certificateValidAt, type RecipientCertificate, type SignerCertificate } from '../seal/hop';
 
 export interface ChannelLicence {
   number: string;
@@ -22,6 +22,8 @@ export interface PartyRecord {
   legalName: string;
   grpcEndpoint?: string;
   callbackUrl?: string;
+  /** A platform's: the origins (scheme://host:port) its callback URLs may be at. */
+  callbackOrigins?: string[];
   /** A bank's application page (H5) for the direct-redirect model. */
   webUrl?: string;
   licence?: ChannelLicence;
@@ -96,6 +98,33 @@ export class NetworkDirectory {
     const c = valid[0];
     if (!c) throw new DzlError('HOP_CERTIFICATE_INVALID', `party ${partyId} has no valid encryption certificate`, { party: partyId });
     return c;
+  }
+
+  /**
+   * The party behind a mutual-TLS caller, by the key id of the certificate it presented: a `tls`
+   * certificate registered in the registry, in force and not revoked now, of a party whose role may
+   * call (envelope.md §16.1). Checked on every call, so a revocation ends access on open connections
+   * too, as soon as the registry is reloaded.
+   */
+  tlsCaller(keyId: string | undefined, roles: readonly PartyRole[], at: Date = new Date()): Party {
+    const c = keyId ? this.byKeyId.get(keyId) : undefined;
+    if (!c || c.usage !== 'tls') throw new DzlError('REQUEST_UNAUTHENTICATED', 'the TLS client certificate is not a registered tls certificate of any party');
+    if (!certificateValidAt(c, at)) throw new DzlError('REQUEST_UNAUTHENTICATED', `the TLS client certificate of ${c.partyId} is revoked or not in force`, { party: c.partyId });
+    const party = this.requireParty(c.partyId);
+    if (!roles.includes(party.role)) throw new DzlError('PARTY_ROLE_MISMATCH', `${party.id} is a ${party.role}; this method is for ${roles.join(' or ')}`, { party: party.id });
+    return party;
+  }
+
+  /** The origins a platform's callback URLs may be at: those it registered, or its registered callback URL's. */
+  callbackOriginsOf(partyId: string): string[] {
+    const p = this.parties.get(partyId);
+    if (!p) return [];
+    if (p.callbackOrigins?.length) return p.callbackOrigins;
+    try {
+      return p.callbackUrl ? [new URL(p.callbackUrl).origin] : [];
+    } catch {
+      return [];
+    }
   }
 
   /** The channel a bank takes its credit reports through (its contract), licensed now. */

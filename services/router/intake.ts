@@ -14,6 +14,7 @@ import { admitHop, requireRecipient, type CustodyDeps } from '../custody/custody
 import type { ApplicationState } from '../domain/applications';
 import { recordingRefusals } from '../ledger/ledger';
 import { registerConsent, resolveConsent } from '../lifecycle/consents';
+import { checkCallbackUrl, type OutboundPolicy } from '../outbound/outbound';
 import { TASK_QUEUE, type ApplicationRef, type RetentionPolicy } from '../orchestration/contract';
 import { DEFAULT_DECISION_TIMEOUT_MS, planRoute, type RouteAttributes } from '../routing/funding';
 import { b64url, sha256 } from '../seal/bytes';
@@ -26,6 +27,8 @@ import { fundingRules } from '../store/fundingRoutes';
 import { dataChannelApplication } from '../../workflows/dataChannel';
 
 export interface IntakeDeps extends CustodyDeps {
+  /** Where a platform's callbacks may go. */
+  outbound: OutboundPolicy;
   temporal: Client;
   /** How long sealed payloads stay after an application ends (DEFAULT_RETENTION when absent). */
   retention?: RetentionPolicy;
@@ -54,20 +57,11 @@ function parseRoute(route: Record<string, unknown>): { bank?: string; attributes
   throw new DzlError('REQUEST_MALFORMED', 'body.route must be {bank} or {attributes: {amount (fen), termMonths, region (province code)}}', { member: 'route' });
 }
 
-function parseBody(body: unknown): { hop: SealedHop; route: { bank?: string; attributes?: RouteAttributes }; callbackUrl: string | null; consent: unknown; consentId: unknown } {
+function parseBody(body: unknown): { hop: SealedHop; route: { bank?: string; attributes?: RouteAttributes }; callbackUrl: unknown; consent: unknown; consentId: unknown } {
   const b = (body ?? {}) as Record<string, unknown>;
   if (typeof b.hop !== 'object' || b.hop === null) throw new DzlError('REQUEST_MALFORMED', 'body.hop must be a sealed hop object', { member: 'hop' });
   const route = parseRoute((b.route ?? {}) as Record<string, unknown>);
-  if (b.callbackUrl !== undefined) {
-    let ok = false;
-    try {
-      ok = ['http:', 'https:'].includes(new URL(String(b.callbackUrl)).protocol);
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw new DzlError('REQUEST_MALFORMED', 'body.callbackUrl must be an http(s) URL', { member: 'callbackUrl' });
-  }
-  return { hop: b.hop as SealedHop, route, callbackUrl: (b.callbackUrl as string | undefined) ?? null, consent: b.consent, consentId: b.consentId };
+  return { hop: b.hop as SealedHop, route, callbackUrl: b.callbackUrl, consent: b.consent, consentId: b.consentId };
 }
 
 async function routeOf(deps: IntakeDeps, app: ApplicationRow): Promise<IntakeAnswer['route']> {
@@ -109,8 +103,10 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
     if (prior) return await answerRepeat(deps, prior, requestHash);
 
     const req = parseBody(body);
-    const { consent } = await resolveConsent(deps.db, req, platformId);
     const directory = deps.directory();
+    // refused at submission: never stored, never called
+    const callbackUrl = req.callbackUrl === undefined ? null : (checkCallbackUrl(req.callbackUrl, directory.callbackOriginsOf(platformId), deps.outbound), req.callbackUrl as string);
+    const { consent } = await resolveConsent(deps.db, req, platformId);
     // authenticate, then plan, then take custody: a refused route leaves no hop in custody and
     // none in the ledger, and a tampered hop is refused as tampered whatever it claims
     const verified = verifyHop(req.hop, { signerOf: directory.signerOf });
@@ -133,7 +129,7 @@ export async function acceptApplication(deps: IntakeDeps, platformId: string, id
       channelId: h.channel,
       bankId: plan.candidates[0]!.bankId,
       consentId: consent.id,
-      callbackUrl: req.callbackUrl,
+      callbackUrl,
       intakeHopId: h.hopId,
       createdAt: Date.now(),
     };

@@ -15,6 +15,7 @@ import { namespaced } from '../domain/ids';
 import { admitHop, requireRecipient } from '../custody/custody';
 import { recordingRefusals } from '../ledger/ledger';
 import { registerConsent, resolveConsent } from '../lifecycle/consents';
+import { checkCallbackUrl } from '../outbound/outbound';
 import { claimUpdate, type RedirectRef } from '../orchestration/contract';
 import { dzlErrorOf } from '../orchestration/failures';
 import type { PartyIdentity } from '../pki/identity';
@@ -46,6 +47,7 @@ export async function issueRedirect(deps: RedirectDeps, platformId: string, body
     directory.requireParty(platformId, 'platform');
     const bank = directory.requireParty(b.bank, 'bank');
     const channel = directory.channelOfBank(bank.id);
+    if (b.callbackUrl !== undefined) checkCallbackUrl(b.callbackUrl, directory.callbackOriginsOf(platformId), deps.outbound);
     const { consent } = await resolveConsent(deps.db, b, platformId);
     requireRecipient(consent, channel);
     requireRecipient(consent, bank.id);

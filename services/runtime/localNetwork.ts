@@ -21,6 +21,7 @@ import { bankH5App, listenH5 } from '../parties/bankH5';
 import type { Server } from 'node:http';
 import { openPartyStore, type PartyStore, type PartyStoreDirs } from '../parties/partyStore';
 import { dirname, join } from 'node:path';
+import { freePort } from '../temporal/devServer';
 import { startRouter, startWorker, type RunningRouter, type RunningWorker, type StackConfig } from './stack';
 
 export const DEV = {
@@ -68,7 +69,9 @@ export interface LocalNetwork {
   close(): Promise<void>;
 }
 
-export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<LocalNetwork> {
+export async function startLocalNetwork(options: LocalNetworkOptions): Promise<LocalNetwork> {
+  // a development network on one machine: every party is on loopback, and so are its callbacks
+  const cfg: LocalNetworkOptions = { ...options, outbound: options.outbound ?? { allowPrivateNetworks: true } };
   const network = networkExists(cfg.networkDir) ? readNetworkFile(cfg.networkDir) : createDevNetwork(cfg.networkDir);
   const fileDirectory = loadDirectory(cfg.networkDir);
   const parties = () => fileDirectory;
@@ -98,6 +101,9 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
     const t = cfg.banks?.[id]?.decisionTimeoutMs;
     if (t !== undefined) await setBankTerms(db, id, { decisionTimeoutMs: t });
   }
+  // the platform's callback origin is registered before router and workers load the registry
+  const callbackPort = await freePort();
+  await setPartyEndpoint(db, DEV.platform, { callbackOrigins: [`http://127.0.0.1:${callbackPort}`] });
   const router = await startRouter(cfg);
   const banks = new Map<string, ReferenceBank>();
   for (const id of DEV.banks) {
@@ -123,7 +129,7 @@ export async function startLocalNetwork(cfg: LocalNetworkOptions): Promise<Local
   await router.directory.refresh();
   const worker = cfg.inProcessWorker === false ? undefined : await startWorker(cfg, cfg.bundle ? { bundle: cfg.bundle } : {});
   const platform = new ReferencePlatform({ identity: loadPartyIdentity(cfg.networkDir, DEV.platform), directory: parties, routerUrl: router.url, channelId: DEV.channel });
-  await platform.listenForCallbacks();
+  await platform.listenForCallbacks(callbackPort);
   return {
     cfg,
     db,

@@ -27,6 +27,8 @@ import { checkPolicyRecipients, minimisationPolicy } from '../routing/minimisati
 import { DEFAULT_RETENTION, TASK_QUEUE, type RetentionPolicy } from '../orchestration/contract';
 import { createHash } from 'node:crypto';
 import { PartyClients } from '../worker/partyClients';
+import type { OutboundPolicy } from '../outbound/outbound';
+import { retentionSweeper } from '../../workflows/lifecycle';
 
 export interface StackConfig {
   dbUrl: string;
@@ -42,7 +44,11 @@ export interface StackConfig {
   retention?: RetentionPolicy;
   /** The longest the retention sweeper sleeps (default: a quarter of the shorter retention, at most a minute). */
   retentionSweepMs?: number;
+  /** Where callbacks may go: internal addresses only when the operator allows (default: never). */
+  outbound?: OutboundPolicy;
 }
+
+const outboundOf = (cfg: StackConfig): OutboundPolicy => cfg.outbound ?? { allowPrivateNetworks: false };
 
 /** PEM files for mutual TLS to the Temporal frontend. */
 export interface TemporalTls {
@@ -160,16 +166,17 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
   const routerIdentity = loadPartyIdentity(cfg.networkDir, 'router');
   const grpcServer = await startRouterGrpc(
     regulator,
-    { db, directory: directory.get, nonces, temporal, maxAgeMs: RELAYED_MAX_AGE_MS, router: routerIdentity },
+    { db, directory: directory.get, nonces, temporal, maxAgeMs: RELAYED_MAX_AGE_MS, router: routerIdentity, outbound: outboundOf(cfg) },
     routerIdentity,
     listen.grpcAddress,
+    logger(cfg, 'dzl-router'),
   );
   try {
-    await temporal.workflow.start('retentionSweeper', { taskQueue: TASK_QUEUE, workflowId: sweeperIdFor(cfg.dbUrl) });
+    await temporal.workflow.start(retentionSweeper, { taskQueue: TASK_QUEUE, workflowId: sweeperIdFor(cfg.dbUrl) });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
-  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, router: routerIdentity, ...(cfg.retention ? { retention: cfg.retention } : {}) });
+  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, router: routerIdentity, outbound: outboundOf(cfg), ...(cfg.retention ? { retention: cfg.retention } : {}) });
   const host = listen.host ?? '127.0.0.1';
   const server: Server = app.listen(listen.port ?? 0, host);
   await new Promise<void>((r, j) => {
@@ -304,7 +311,7 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
     namespace: cfg.namespace ?? 'default',
     taskQueue: TASK_QUEUE,
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log, retentionSweepMs: sweepMs(cfg) }),
+    activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log, retentionSweepMs: sweepMs(cfg), outbound: outboundOf(cfg) }),
     dataConverter: payloadConverter(cfg.networkDir),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 64,
   });

@@ -94,10 +94,16 @@ export async function setBankTerms(db: Conn, bankId: string, terms: { contracted
     });
 }
 
-export async function setPartyEndpoint(db: Conn, partyId: string, ep: { grpc?: string; callback?: string; web?: string }): Promise<void> {
+export async function setPartyEndpoint(db: Conn, partyId: string, ep: { grpc?: string; callback?: string; web?: string; callbackOrigins?: string[] }): Promise<void> {
   await db('parties')
     .where({ id: partyId })
-    .update({ ...(ep.grpc ? { grpc_endpoint: ep.grpc } : {}), ...(ep.callback ? { callback_url: ep.callback } : {}), ...(ep.web ? { web_url: ep.web } : {}), updated_at: Date.now() });
+    .update({
+      ...(ep.grpc ? { grpc_endpoint: ep.grpc } : {}),
+      ...(ep.callback ? { callback_url: ep.callback } : {}),
+      ...(ep.web ? { web_url: ep.web } : {}),
+      ...(ep.callbackOrigins ? { callback_origins_json: JSON.stringify(ep.callbackOrigins) } : {}),
+      updated_at: Date.now(),
+    });
 }
 
 export async function setChannelLicenceRow(db: Conn, channelId: string, licence: ChannelLicence): Promise<void> {
@@ -114,6 +120,7 @@ export async function partyRecords(db: Conn): Promise<PartyRecord[]> {
     legalName: p.legal_name,
     ...(p.grpc_endpoint ? { grpcEndpoint: p.grpc_endpoint } : {}),
     ...(p.callback_url ? { callbackUrl: p.callback_url } : {}),
+    ...(p.callback_origins_json ? { callbackOrigins: JSON.parse(p.callback_origins_json) as string[] } : {}),
     ...(p.licence_json ? { licence: JSON.parse(p.licence_json) as ChannelLicence } : {}),
     ...(p.contracted_channel ? { contractedChannel: p.contracted_channel as string } : {}),
     ...(p.web_url ? { webUrl: p.web_url as string } : {}),

@@ -7,6 +7,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { DzlError, isErrorCode } from '../common/errors';
 import { recordReceipt } from '../ledger/ledger';
+import { checkCallbackUrl, postOutbound } from '../outbound/outbound';
 import type { CallbackActivities } from '../orchestration/contract';
 import { decodeHop } from '../seal/hop';
 import { verifyReceipt } from '../seal/receipt';
@@ -17,21 +18,37 @@ import { getSealedHop } from '../store/sealedHops';
 import type { ActivityDeps } from './deps';
 import { recordStepRefusal } from './refusals';
 
+/** A platform's answer to a callback is a receipt: a few KiB at most. */
+const MAX_CALLBACK_ANSWER_BYTES = 64 * 1024;
+
 export function createCallbackActivities(deps: ActivityDeps): CallbackActivities {
   const timeout = deps.deliveryTimeoutMs ?? 10_000;
 
-  /** A signed POST to a platform's callback URL; throws (so Temporal retries) unless it answers 200. */
-  async function callBack(url: string, message: object): Promise<{ receipt?: unknown }> {
+  /**
+   * A signed POST to a platform's callback URL, through the outbound guard; throws (so Temporal
+   * retries) unless it answers 200 with JSON. A URL the platform's registered origins or the
+   * outbound policy no longer allow is never called: non-retryable.
+   */
+  async function callBack(app: { platformId: string }, url: string, message: object): Promise<{ receipt?: unknown }> {
+    let target: URL;
+    try {
+      target = checkCallbackUrl(url, deps.directory().callbackOriginsOf(app.platformId), deps.outbound);
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable('the callback URL is no longer allowed', 'CALLBACK_URL_REFUSED');
+    }
     const body = Buffer.from(JSON.stringify(message));
-    const u = new URL(url);
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: signRequest(deps.router.signing, 'POST', u.pathname + u.search, body) },
+    const res = await postOutbound(
+      target,
+      { 'content-type': 'application/json', authorization: signRequest(deps.router.signing, 'POST', target.pathname + target.search, body) },
       body,
-      signal: AbortSignal.timeout(timeout),
-    });
-    if (!res.ok) throw new Error(`platform callback answered HTTP ${res.status}`);
-    return (await res.json()) as { receipt?: unknown };
+      { timeoutMs: timeout, maxBytes: MAX_CALLBACK_ANSWER_BYTES, policy: deps.outbound },
+    );
+    if (res.status !== 200) throw new Error(`platform callback answered HTTP ${res.status}`);
+    try {
+      return JSON.parse(res.body.toString('utf8')) as { receipt?: unknown };
+    } catch {
+      throw new Error('platform callback answered something other than JSON');
+    }
   }
 
   return {
@@ -40,7 +57,7 @@ export function createCallbackActivities(deps: ActivityDeps): CallbackActivities
       const sealed = await getSealedHop(deps.db, ref.hopId);
       if (!app || !sealed) throw ApplicationFailure.nonRetryable(`disbursement ${ref.hopId} of ${ref.applicationId} is not in the store`, 'APPLICATION_NOT_FOUND');
       if (!app.callbackUrl) return;
-      const answer = await callBack(app.callbackUrl, { applicationId: app.id, outcome: 'disbursed', hop: sealed.sealed });
+      const answer = await callBack(app, app.callbackUrl, { applicationId: app.id, outcome: 'disbursed', hop: sealed.sealed });
       const receipt = verifyReceipt(answer.receipt, { hopId: sealed.hopId, headerDigest: decodeHop(sealed.sealed).headerDigest, by: app.platformId }, deps.directory().signerOf);
       await recordReceipt(deps.db, app.id, receipt);
     },
@@ -51,7 +68,7 @@ export function createCallbackActivities(deps: ActivityDeps): CallbackActivities
       await appendState(deps.db, app.id, { state: ref.final, ...(ref.hopId ? { hopId: ref.hopId } : {}), ...(ref.reasonCode ? { reasonCode: ref.reasonCode } : {}) });
       if (!app.callbackUrl) return;
       const sealed = ref.hopId ? await getSealedHop(deps.db, ref.hopId) : undefined;
-      const answer = await callBack(app.callbackUrl, { applicationId: app.id, outcome: ref.final, ...(ref.reasonCode ? { reasonCode: ref.reasonCode } : {}), ...(sealed ? { hop: sealed.sealed } : {}) });
+      const answer = await callBack(app, app.callbackUrl, { applicationId: app.id, outcome: ref.final, ...(ref.reasonCode ? { reasonCode: ref.reasonCode } : {}), ...(sealed ? { hop: sealed.sealed } : {}) });
       if (!sealed) {
         await appendState(deps.db, app.id, { state: 'platform_notified' });
         return;

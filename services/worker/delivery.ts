@@ -10,7 +10,7 @@ import { DzlError, isErrorCode } from '../common/errors';
 import type { Consent } from '../consent/consent';
 import { admitHop, requireConsentOf, requireRecipient, type CustodyDeps } from '../custody/custody';
 import type { HopKind } from '../domain/hops';
-import { fromGrpcError, hopFromWire, hopToWire, receiptFromWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
+import { classifyPartyFailure, hopFromWire, hopToWire, receiptFromWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
 import { recordReceipt } from '../ledger/ledger';
 import type { DecisionResult, DeliveryActivities, HopRef, Refused, StepResult } from '../orchestration/contract';
 import { decodeHop, RELAYED_MAX_AGE_MS } from '../seal/hop';
@@ -86,9 +86,9 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
     try {
       answer = await call(app, hopToWire(sealed.sealed), sealed);
     } catch (err) {
-      const refused = fromGrpcError(err);
-      if (refused) return refuse(app, step, sealed.to, refused, ref.hopId);
-      throw err; // unavailable, deadline: retry
+      const failure = classifyPartyFailure(err);
+      if (!failure.transient) return refuse(app, step, sealed.to, failure.refusal, ref.hopId);
+      throw err; // unavailable, deadline: retried within the step's budget
     }
     let receipt;
     try {
@@ -138,8 +138,8 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
         res = await unaryCall(deps.parties.channel(app.channelId), 'ReportToBank', { application_id: app.id, application_hop_id: ref.applicationHopId, bank_id: ref.bankId }, timeout);
       } catch (err) {
         if (err instanceof DzlError) return refuse(app, step, 'router', err);
-        const refused = fromGrpcError(err);
-        if (refused) return refuse(app, step, app.channelId, refused);
+        const failure = classifyPartyFailure(err);
+        if (!failure.transient) return refuse(app, step, app.channelId, failure.refusal);
         throw err;
       }
       const r = await admitAnswer(app, step, consent, res.bank_hop, app.channelId, ref.applicationHopId);

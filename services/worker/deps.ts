@@ -1,4 +1,5 @@
 import type { Logger } from '../common/logger';
+import type { OutboundPolicy } from '../outbound/outbound';
 import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
 import type { NonceStore } from '../seal/replay';
@@ -16,4 +17,6 @@ export interface ActivityDeps {
   deliveryTimeoutMs?: number;
   /** The longest the retention sweeper sleeps between sweeps (it wakes sooner when one is due). */
   retentionSweepMs?: number;
+  /** Where callbacks may go (internal addresses only when the operator allows). */
+  outbound: OutboundPolicy;
 }

@@ -122,19 +122,19 @@ for (const kind of STORE_KINDS) {
       // unknown signer
       const directory = net.router.directory.get();
       const stranger = sealHop(strangerIdentity(), {
-        applicationId: 'app_stranger', kind: 'application', model: 'data_channel', to: directory.encryptionCertificate(DEV.channel),
+        applicationId: `${DEV.platform}:app_stranger`, kind: 'application', model: 'data_channel', to: directory.encryptionCertificate(DEV.channel),
         platform: DEV.platform, channel: DEV.channel, consentRef: t.body.consent.id, fields: GOOD!.fields, salt: newSalt(), classOf,
       });
       await expectRefusal(await net.platform.submit({ ...t, idempotencyKey: 'idem-stranger-1', body: { ...t.body, hop: stranger.sealed } }), 'HOP_SIGNER_UNKNOWN', 401);
       // wrong recipient: personal data sealed straight for a bank
       const direct = sealHop(net.platform['opts'].identity.signing, {
-        applicationId: 'app_direct', kind: 'application', model: 'data_channel', to: directory.encryptionCertificate(BANK),
+        applicationId: `${DEV.platform}:app_direct`, kind: 'application', model: 'data_channel', to: directory.encryptionCertificate(BANK),
         platform: DEV.platform, channel: DEV.channel, consentRef: t.body.consent.id, fields: GOOD!.fields, salt: newSalt(), classOf,
       });
       await expectRefusal(await net.platform.submit({ ...t, idempotencyKey: 'idem-direct-1', body: { ...t.body, hop: direct.sealed } }), 'DIRECT_CONNECTION_REFUSED', 403);
       // misaddressed: sealed for the channel's name but another party's encryption key
       const wrongKey = sealHop(net.platform['opts'].identity.signing, {
-        applicationId: 'app_wrongkey', kind: 'application', model: 'data_channel',
+        applicationId: `${DEV.platform}:app_wrongkey`, kind: 'application', model: 'data_channel',
         to: { ...directory.encryptionCertificate(DEV.channel), publicKey: directory.encryptionCertificate(BANK).publicKey, keyId: directory.encryptionCertificate(BANK).keyId },
         platform: DEV.platform, channel: DEV.channel, consentRef: t.body.consent.id, fields: GOOD!.fields, salt: newSalt(), classOf,
       });

@@ -52,15 +52,15 @@ for (const kind of STORE_KINDS) {
 
     it('appends evidence leaves once per fact, with RFC 9162 leaf hashes over the stored bytes', async () => {
       const p = parties();
-      const s = sealApplication(p, { applicationId: 'app_store_ev' });
+      const s = sealApplication(p, { applicationId: 'platform-huixin:app_store_ev' });
       const hop = { header: s.header, headerBytes: s.headerBytes, signature: Buffer.from(s.sealed.signature, 'base64url') };
       assert.equal(await recordHop(db, hop), true);
       assert.equal(await recordHop(db, hop), false, 'a retried write appends nothing');
       const r = verifyReceipt(signReceipt(p.channel.signing, { hopId: s.header.hopId, headerDigest: s.headerDigest }, 'accepted'), { hopId: s.header.hopId, headerDigest: s.headerDigest, by: 'channel-baihang' }, p.directory.signerOf);
-      await recordReceipt(db, 'app_store_ev', r);
-      await recordReceipt(db, 'app_store_ev', r);
-      await recordRefusal(db, { code: 'HOP_REPLAYED', message: 'm', stage: 'intake', refusedBy: 'router', applicationId: 'app_store_ev' });
-      const leaves = await leavesOfApplication(db, 'app_store_ev');
+      await recordReceipt(db, 'platform-huixin:app_store_ev', r);
+      await recordReceipt(db, 'platform-huixin:app_store_ev', r);
+      await recordRefusal(db, { code: 'HOP_REPLAYED', message: 'm', stage: 'intake', refusedBy: 'router', applicationId: 'platform-huixin:app_store_ev' });
+      const leaves = await leavesOfApplication(db, 'platform-huixin:app_store_ev');
       assert.deepEqual(leaves.map((l) => l.kind), ['hop', 'receipt', 'refusal']);
       for (const l of leaves) assert.equal(l.leafHash, Buffer.from(hashLeaf(l.data)).toString('hex'));
       assert.equal((await refusals(db, { code: 'HOP_REPLAYED' })).length, 1);

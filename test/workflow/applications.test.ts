@@ -107,6 +107,31 @@ describe('application workflows with scripted activities — real Temporal dev s
     assert.deepEqual(result, { status: 'approved', bankId: 'bank-b', decisionHopId: 'hop-decision-bank-b' });
   });
 
+  it('times out a bank that cannot be reached within its decision timeout (retrying only until then), and moves on', async () => {
+    let attempts = 0;
+    const { activities, recorded } = scriptedActivities({
+      banks: {
+        'bank-a': async () => {
+          attempts++;
+          throw new Error('14 UNAVAILABLE: connection refused'); // a transport failure: retried
+        },
+        'bank-b': decided('approved', 'bank-b'),
+      },
+    });
+    const result = await h.run(activities, async () => (await start(dataChannelApplication, appRef([['bank-a', 1500], ['bank-b', 5000]]))).result());
+    assert.ok(attempts >= 2, 'a transport failure is retried');
+    assert.deepEqual(recorded.attempts.map((a) => [a.bankId, a.outcome, a.reasonCode]), [['bank-a', 'timeout', 'DECISION_TIMEOUT']]);
+    assert.deepEqual(result, { status: 'approved', bankId: 'bank-b', decisionHopId: 'hop-decision-bank-b' });
+  });
+
+  it('tells the platform when the application is refused (a channel answer that cannot be taken)', async () => {
+    const { activities, recorded } = scriptedActivities({ channel: async () => ({ status: 'refused', code: 'PARTY_ANSWER_INVALID', stage: 'platform→channel' }), banks: {} });
+    const result = await h.run(activities, async () => (await start(dataChannelApplication, appRef([['bank-a', 5000]]))).result());
+    assert.deepEqual(result, { status: 'refused', code: 'PARTY_ANSWER_INVALID', stage: 'platform→channel' });
+    assert.deepEqual(recorded.notified, [{ final: 'refused', reasonCode: 'PARTY_ANSWER_INVALID' }]);
+    assert.deepEqual(recorded.retention, [{ reason: 'REFUSED' }]);
+  });
+
   it('takes an asynchronous decision by update while the bank is awaited', async () => {
     const delivered = deferred();
     const { activities, recorded } = scriptedActivities({ banks: { 'bank-a': async () => (delivered.resolve(), { status: 'delivered' }) } });
