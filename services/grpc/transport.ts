@@ -136,13 +136,17 @@ export function unaryCall<Req, Res>(client: grpc.Client, method: string, req: Re
   });
 }
 
+/** The largest gRPC request a dzl server reads (RESOURCE_EXHAUSTED beyond it). */
+export const MAX_GRPC_MESSAGE_BYTES = 1024 * 1024;
+
 export interface HostedService {
   service: grpc.ServiceDefinition;
   impl: grpc.UntypedServiceImplementation;
 }
 
 export async function startGrpcServer(id: PartyIdentity, services: HostedService[], address = '127.0.0.1:0'): Promise<{ server: grpc.Server; port: number; address: string }> {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  // a hop is a few KiB, at most 256 KiB of ciphertext: nothing a party or the router takes needs more
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES, 'grpc.max_metadata_size': 16 * 1024 });
   for (const s of services) server.addService(s.service, s.impl);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, serverCredentials(id), (err, p) => (err ? reject(err) : resolve(p))),

@@ -13,6 +13,7 @@ import { DzlError, toDzlError } from '../common/errors';
 import { readRedirectToken } from '../seal/redirectToken';
 import type { ReferenceBank } from './bank';
 import type { NetworkDirectory } from '../registry/directory';
+import { listenBounded } from '../common/http';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -91,7 +92,6 @@ export function bankH5App(bank: ReferenceBank, directory: () => NetworkDirectory
 }
 
 export async function listenH5(app: Koa): Promise<{ url: string; server: Server }> {
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((r) => server.once('listening', () => r()));
+  const server = await listenBounded(app.callback(), 0, '127.0.0.1');
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/h5/apply`, server };
 }

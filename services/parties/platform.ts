@@ -20,6 +20,7 @@ import { REDIRECT_FIELD, redirectSalt } from '../seal/redirectToken';
 import { signRequest, verifyRequest } from '../seal/requestSignature';
 import { b64url } from '../seal/bytes';
 import { PartyInbox } from './inbox';
+import { listenBounded } from '../common/http';
 
 export const CONSENT_TEXT_VERSION = 'dzl-consent-2026.11';
 export const CONSENT_TEXT = '本人同意贵平台将本人的申请信息及风险信息提供给下列持牌征信机构，并由其加工后提供给下列资金方，用于信用评估及贷款合同订立。';
@@ -252,8 +253,7 @@ export class ReferencePlatform {
   }
 
   async listenForCallbacks(port = 0): Promise<string> {
-    const server = this.callbackApp().listen(port, '127.0.0.1');
-    await new Promise<void>((r) => server.once('listening', () => r()));
+    const server = await listenBounded(this.callbackApp().callback(), port, '127.0.0.1');
     this.server = server;
     this.callbackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dzl/callback`;
     return this.callbackUrl;

@@ -7,10 +7,10 @@ import Koa from 'koa';
 import getRawBody from 'raw-body';
 import { DzlError, toDzlError } from '../common/errors';
 import type { Logger } from '../common/logger';
-import { recordRefusal } from '../ledger/ledger';
+import type { UnauthenticatedRefusals } from '../ledger/noise';
+import { requireWithinBounds } from '../common/bounds';
 import type { NetworkDirectory } from '../registry/directory';
 import { verifyRequest } from '../seal/requestSignature';
-import type { Db } from '../store/db';
 import { applicationProvenance, applicationStatus, applicationWhoSawWhat, reconciliation } from './applicationViews';
 import { acceptApplication } from './intake';
 import { declareConsent, readConsent, withdrawConsent } from './consents';
@@ -50,37 +50,52 @@ export function errorResponder(log: Logger): Koa.Middleware<State> {
   };
 }
 
-export function bodyReader(limit = MAX_BODY_BYTES, db?: Db): Koa.Middleware<State> {
+/** A request line the router reads at all: its path and query bounded before routing. */
+const MAX_PATH_BYTES = 1024;
+const MAX_QUERY_BYTES = 1024;
+
+export function bodyReader(noise: UnauthenticatedRefusals, limit = MAX_BODY_BYTES): Koa.Middleware<State> {
+  const refuse = (e: DzlError) => {
+    noise.note('http', e.code);
+    return e;
+  };
   return async (ctx, next) => {
+    if (ctx.path.length > MAX_PATH_BYTES || ctx.querystring.length > MAX_QUERY_BYTES) {
+      throw refuse(new DzlError('REQUEST_TOO_LARGE', `the request path and query are at most ${MAX_PATH_BYTES} and ${MAX_QUERY_BYTES} bytes`, { limit: 'url' }));
+    }
     try {
       ctx.state.raw = await getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined });
     } catch (err) {
       const tooLarge = (err as { type?: string }).type === 'entity.too.large';
-      const e = tooLarge
-        ? new DzlError('REQUEST_TOO_LARGE', `request body exceeds ${limit} bytes; a sealed application is a few KiB`)
-        : new DzlError('REQUEST_MALFORMED', 'request body could not be read');
-      if (db) await recordRefusal(db, { code: e.code, message: e.message, stage: 'http', refusedBy: 'router' });
-      throw e;
+      throw refuse(
+        tooLarge
+          ? new DzlError('REQUEST_TOO_LARGE', `request body exceeds ${limit} bytes; a sealed application is a few KiB`, { limit: 'bytes' })
+          : new DzlError('REQUEST_MALFORMED', 'request body could not be read'),
+      );
     }
     if (ctx.state.raw.length > 0) {
       try {
         ctx.state.json = JSON.parse(ctx.state.raw.toString('utf8'));
       } catch {
-        const e = new DzlError('REQUEST_MALFORMED', 'request body is not JSON; send application/json');
-        if (db) await recordRefusal(db, { code: e.code, message: e.message, stage: 'http', refusedBy: 'router' });
-        throw e;
+        throw refuse(new DzlError('REQUEST_MALFORMED', 'request body is not JSON; send application/json'));
+      }
+      try {
+        requireWithinBounds(ctx.state.json);
+      } catch (err) {
+        throw refuse(err as DzlError);
       }
     }
     await next();
   };
 }
 
-export function partyAuthenticator(directory: () => NetworkDirectory, db?: Db): Koa.Middleware<State> {
+/** The caller's party, from its request signature; a caller that proves none is counted as noise. */
+export function partyAuthenticator(directory: () => NetworkDirectory, noise: UnauthenticatedRefusals): Koa.Middleware<State> {
   return async (ctx, next) => {
     try {
       ctx.state.party = verifyRequest(ctx.get('authorization') || undefined, ctx.method, ctx.url, ctx.state.raw, directory().signerOf);
     } catch (err) {
-      if (db && err instanceof DzlError) await recordRefusal(db, { code: err.code, message: err.message, stage: 'http', refusedBy: 'router' });
+      if (err instanceof DzlError) noise.note('http', err.code);
       throw err;
     }
     await next();
@@ -89,6 +104,8 @@ export function partyAuthenticator(directory: () => NetworkDirectory, db?: Db): 
 
 export interface HttpDeps extends RedirectDeps {
   log: Logger;
+  /** Where refusals of callers that proved no identity are counted (ledger/noise.ts). */
+  noise: UnauthenticatedRefusals;
   regulator: RegulatorDeps;
 }
 
@@ -188,13 +205,15 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
       await pages(ctx as never, next);
     } catch (err) {
       const e = toDzlError(err);
+      // a link that proves no regulator is noise anyone can make: counted, aggregated into the ledger
+      if (e.code !== 'INTERNAL') deps.noise.note('regulator page', e.code);
       ctx.status = e.httpStatus;
       ctx.type = 'html';
       ctx.body = errorPage(e.code, e.message);
     }
   });
-  app.use(bodyReader(MAX_BODY_BYTES, deps.db));
-  app.use(partyAuthenticator(deps.directory, deps.db));
+  app.use(bodyReader(deps.noise));
+  app.use(partyAuthenticator(deps.directory, deps.noise));
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use(async (ctx) => {

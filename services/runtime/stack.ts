@@ -9,9 +9,11 @@ import type { Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { listenBounded } from '../common/http';
 import { createLogger, type Logger } from '../common/logger';
 import { ensureLogKeys, loadCheckpointSigner, loadPartyIdentity, loadPayloadKeys, readNetworkFile } from '../network/folder';
 import { publishCheckpoint } from '../ledger/log';
+import { UnauthenticatedRefusals } from '../ledger/noise';
 import { startRouterGrpc } from '../router/grpcServer';
 import type { RegulatorDeps } from '../router/regulator';
 import { DirectoryHandle } from '../registry/handle';
@@ -176,13 +178,10 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
-  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, router: routerIdentity, outbound: outboundOf(cfg), ...(cfg.retention ? { retention: cfg.retention } : {}) });
+  const noise = new UnauthenticatedRefusals(db, logger(cfg, 'dzl-router'));
+  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, noise, router: routerIdentity, outbound: outboundOf(cfg), ...(cfg.retention ? { retention: cfg.retention } : {}) });
   const host = listen.host ?? '127.0.0.1';
-  const server: Server = app.listen(listen.port ?? 0, host);
-  await new Promise<void>((r, j) => {
-    server.once('listening', () => r());
-    server.once('error', j);
-  });
+  const server: Server = await listenBounded(app.callback(), listen.port ?? 0, host);
   const url = `http://${urlHost(host)}:${(server.address() as AddressInfo).port}`;
   const published = publishedEndpoints(listen, grpcServer.address, url);
   // routers behind one address all publish the same; the registry reaches running parties within seconds
@@ -196,6 +195,7 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
     directory,
     close: async () => {
       await new Promise<void>((r) => server.close(() => r()));
+      await noise.close().catch(() => undefined);
       server.closeAllConnections?.();
       clearInterval(pruning);
       clearInterval(checkpoints);
