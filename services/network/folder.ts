@@ -32,6 +32,8 @@ const YEAR = 365 * 24 * 3600_000;
 
 export const DEV_PARTIES: PartySpec[] = [
   { id: 'platform-huixin', role: 'platform', legalName: '汇信助贷科技（示例）' },
+  // a second platform, a competitor of the first: the hostile-party tests attack with it
+  { id: 'platform-jinhe', role: 'platform', legalName: '金禾助贷（示例）' },
   {
     id: 'channel-baihang',
     role: 'channel',

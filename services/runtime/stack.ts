@@ -97,6 +97,8 @@ export function sweeperIdFor(dbUrl: string): string {
 
 export interface RunningRouter {
   url: string;
+  /** Appends the aggregate refusal leaves of unauthenticated noise counted so far (ledger/noise.ts). */
+  flushNoise(): Promise<void>;
   /** The regulator's gRPC endpoint (mutual TLS). */
   grpcAddress: string;
   regulator: RegulatorDeps;
@@ -188,6 +190,7 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
   if (published.grpc || published.web) await setPartyEndpoint(db, routerIdentity.partyId, published);
   return {
     url,
+    flushNoise: () => noise.flush(),
     grpcAddress: grpcServer.address,
     regulator,
     db,
@@ -282,6 +285,8 @@ const quietBundlerLogger = {
 export interface RunningWorker {
   worker: Worker;
   done: Promise<void>;
+  /** The registry as this worker sees it (reloaded every few seconds, or now with refresh()). */
+  directory: DirectoryHandle;
   close(): Promise<void>;
 }
 
@@ -318,6 +323,7 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
   const done = worker.run();
   return {
     worker,
+    directory,
     done,
     close: async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();

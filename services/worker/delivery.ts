@@ -5,7 +5,7 @@
  * repeats nothing. A refusal (by the router's rules or by the party) is recorded and returned;
  * a transport failure throws, so Temporal retries.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { DzlError, isErrorCode } from '../common/errors';
 import type { Consent } from '../consent/consent';
 import { admitHop, requireConsentOf, requireRecipient, type CustodyDeps } from '../custody/custody';
@@ -43,6 +43,17 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
   // Answers come back at once, but a redelivery after a crash may return one sealed long ago.
   const custody: CustodyDeps = { db: deps.db, directory: deps.directory, nonces: deps.nonces, maxAgeMs: RELAYED_MAX_AGE_MS };
   const timeout = deps.deliveryTimeoutMs ?? 10_000;
+
+  /** A call's deadline: the delivery timeout, or what is left of the step's budget if that is less. */
+  function callTimeout(): number {
+    try {
+      const i = Context.current().info;
+      if (i.scheduleToCloseTimeoutMs > 0) return Math.max(250, Math.min(timeout, i.scheduledTimestampMs + i.scheduleToCloseTimeoutMs - Date.now()));
+    } catch {
+      // not in an activity (called directly)
+    }
+    return timeout;
+  }
 
   async function load(ref: HopRef): Promise<{ app: ApplicationRow; sealed: StoredHop }> {
     const app = await getApplication(deps.db, ref.applicationId);
@@ -114,7 +125,7 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
         ref,
         { stage: 'platform→channel', endsApplication: true, answerOptional: false, next: { kind: 'credit_report', to: () => ref.bankId } },
         (app, hop) =>
-          unaryCall<object, { receipt?: WireReceipt; bank_hop?: WireHop }>(deps.parties.channel(app.channelId), 'ProcessApplication', { hop, bank_id: ref.bankId }, timeout).then((res) => ({
+          unaryCall<object, { receipt?: WireReceipt; bank_hop?: WireHop }>(deps.parties.channel(app.channelId), 'ProcessApplication', { hop, bank_id: ref.bankId }, callTimeout()).then((res) => ({
             ...(res.receipt ? { receipt: res.receipt } : {}),
             ...(res.bank_hop ? { next: res.bank_hop } : {}),
           })),
@@ -153,7 +164,7 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
         async (app, hop, stored) => {
           // counted against the bank's daily quota from the moment it is delivered
           await markDelivered(deps.db, app.id, stored.to, Date.now());
-          const res = await unaryCall<object, { receipt?: WireReceipt; decision_hop?: WireHop }>(deps.parties.bank(stored.to), 'DeliverCreditReport', { hop }, timeout);
+          const res = await unaryCall<object, { receipt?: WireReceipt; decision_hop?: WireHop }>(deps.parties.bank(stored.to), 'DeliverCreditReport', { hop }, callTimeout());
           return { ...(res.receipt ? { receipt: res.receipt } : {}), ...(res.decision_hop ? { next: res.decision_hop } : {}) };
         },
       );
@@ -167,7 +178,7 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
 
     async deliverRedirect(ref) {
       const r = await deliver(ref, { stage: 'platform→bank (redirect)', endsApplication: true, answerOptional: true }, (_app, hop, stored) =>
-        unaryCall<object, { receipt?: WireReceipt }>(deps.parties.bank(stored.to), 'DeliverRedirect', { hop }, timeout).then((res) => (res.receipt ? { receipt: res.receipt } : {})),
+        unaryCall<object, { receipt?: WireReceipt }>(deps.parties.bank(stored.to), 'DeliverRedirect', { hop }, callTimeout()).then((res) => (res.receipt ? { receipt: res.receipt } : {})),
       );
       return 'status' in r ? r : { status: 'delivered' as const };
     },

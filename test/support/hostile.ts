@@ -1,5 +1,12 @@
 /** Parties that misbehave, built from the reference kits' plug-ins: what a careless or malicious party would send. */
 import { referenceChannelPolicy, type ChannelPolicy } from '../../services/parties/plugins';
+import * as grpc from '@grpc/grpc-js';
+import { classOf } from '../../services/fields/catalogue';
+import { hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, type WireHop } from '../../services/grpc/transport';
+import type { PartyIdentity } from '../../services/pki/identity';
+import type { NetworkDirectory } from '../../services/registry/directory';
+import { decodeHop, newSalt, sealHop } from '../../services/seal/hop';
+import { signReceipt } from '../../services/seal/receipt';
 
 /** A channel that forwards some of the application's raw fields to the bank, past the minimisation policy. */
 export function leakingChannel(fields: string[]): ChannelPolicy {
@@ -8,4 +15,62 @@ export function leakingChannel(fields: string[]): ChannelPolicy {
     ...honest,
     reportFor: (input) => ({ ...honest.reportFor(input), ...Object.fromEntries(fields.filter((f) => f in input.application).map((f) => [f, input.application[f]!])) }),
   };
+}
+
+
+/** How a hostile bank answers a credit report. */
+export type BankMisbehaviour =
+  | 'garbage-decision' // a receipt, and a "decision" that is not a hop
+  | 'grpc-internal' // a gRPC INTERNAL error with no dzl code
+  | 'silent' // never answers
+  | 'decision-for-rival'; // a well-formed decision sealed for another platform
+
+/**
+ * A bank's gRPC service as a careless or malicious bank would run it, with that bank's own keys:
+ * everything a real bank could send, nothing the router's own code would.
+ */
+export async function hostileBank(me: PartyIdentity, directory: () => NetworkDirectory, misbehaviour: BankMisbehaviour, rivalPlatform: string): Promise<{ server: grpc.Server; address: string; asked: () => number }> {
+  let asked = 0;
+  const { BankService } = loadDzlProtos();
+  const impl: grpc.UntypedServiceImplementation = {
+    DeliverCreditReport: (call: grpc.ServerUnaryCall<{ hop?: WireHop }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      asked++;
+      const hop = decodeHop(hopFromWire(call.request.hop));
+      const receipt = receiptToWire(signReceipt(me.signing, { hopId: hop.header.hopId, headerDigest: hop.headerDigest }, 'accepted'));
+      if (misbehaviour === 'silent') return; // the router's deadline is the only answer
+      if (misbehaviour === 'grpc-internal') return cb({ code: grpc.status.INTERNAL, details: 'NullPointerException at com.bank.core' } as grpc.ServiceError);
+      if (misbehaviour === 'garbage-decision') return cb(null, { receipt, decision_hop: { header: Buffer.from('{"not":"a hop"'), signature: Buffer.alloc(3), wrapped_key: Buffer.alloc(3), iv: Buffer.alloc(12), ciphertext: Buffer.alloc(20) } });
+      const h = hop.header;
+      const sealed = sealHop(me.signing, {
+        parentHopId: h.hopId, applicationId: h.applicationId, kind: 'decision', model: h.model, to: directory().encryptionCertificate(rivalPlatform),
+        platform: rivalPlatform, channel: h.channel, consentRef: h.consentRef, fields: { 'decision.status': 'approved', 'decision.limit': 5_000_000 }, salt: newSalt(), classOf, outcome: { status: 'approved' },
+      });
+      return cb(null, { receipt, decision_hop: hopToWire(sealed.sealed) });
+    },
+    DeliverRedirect: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED } as grpc.ServiceError),
+    ReceiveNotice: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED } as grpc.ServiceError),
+  };
+  const s = await startGrpcServer(me, [{ service: BankService.service, impl }]);
+  return { server: s.server, address: s.address, asked: () => asked };
+}
+
+/** A channel that answers an application with a credit report addressed to another bank than the one asked. */
+export async function misaddressingChannel(me: PartyIdentity, directory: () => NetworkDirectory, wrongBank: string): Promise<{ server: grpc.Server; address: string }> {
+  const { ChannelService } = loadDzlProtos();
+  const impl: grpc.UntypedServiceImplementation = {
+    ProcessApplication: (call: grpc.ServerUnaryCall<{ hop?: WireHop }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const hop = decodeHop(hopFromWire(call.request.hop));
+      const h = hop.header;
+      const receipt = receiptToWire(signReceipt(me.signing, { hopId: h.hopId, headerDigest: hop.headerDigest }, 'accepted'));
+      const report = sealHop(me.signing, {
+        parentHopId: h.hopId, applicationId: h.applicationId, kind: 'credit_report', model: h.model, to: directory().encryptionCertificate(wrongBank),
+        platform: h.platform, channel: me.partyId, consentRef: h.consentRef, fields: { 'product.score': 700 }, salt: newSalt(), classOf,
+      });
+      cb(null, { receipt, bank_hop: hopToWire(report.sealed) });
+    },
+    ReportToBank: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED } as grpc.ServiceError),
+    ReceiveNotice: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED } as grpc.ServiceError),
+  };
+  const s = await startGrpcServer(me, [{ service: ChannelService.service, impl }]);
+  return { server: s.server, address: s.address };
 }
