@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { b64url, sha256 } from '../seal/bytes';
+import type { SuiteName } from '../seal/suites/registry';
 import { PARTY_ROLES, PARTY_URI_PREFIX, type CertificateUsage, type PartyRole } from './ca';
 
 export interface CertificateInfo {
@@ -10,6 +11,8 @@ export interface CertificateInfo {
   role: PartyRole;
   legalName: string;
   usage: CertificateUsage;
+  /** The suite of its key: what its party signs or is sealed for in. */
+  suite: SuiteName;
   notBefore: Date;
   notAfter: Date;
   serialNumber: string;
@@ -69,6 +72,7 @@ export function parseCertificate(pem: string, caPem: string): CertificateInfo {
     role,
     legalName: forge.util.decodeUtf8(field('O')),
     usage,
+    suite: 'RSA', // node-forge reads RSA keys only
     notBefore: cert.validity.notBefore,
     notAfter: cert.validity.notAfter,
     serialNumber: cert.serialNumber,
