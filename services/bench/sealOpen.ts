@@ -1,6 +1,7 @@
 /**
  * 3. One hop's seal + open, for a sample application's fields, platform → channel:
- * node:crypto (sealHop, verifyHop, openHop) against node-forge doing the same operations.
+ * node:crypto (sealHop, verifyHop, openHop) against node-forge doing the same operations; and
+ * (./suites.ts) the same hop in each pair of cipher suites, RSA and SM side by side.
  */
 import { KeyObject } from 'node:crypto';
 import { classOf } from '../fields/catalogue';
@@ -12,6 +13,7 @@ import { canonicalJson } from '../seal/canonical';
 import { newSalt, openHop, sealHop, verifyHop, type PartyPrivateKey, type PartyPublicKey, type SealRequest } from '../seal/hop';
 import { forgePrivateKey, forgePublicKey, sealHopForge, verifyAndOpenHopForge, type ForgeRecipient, type ForgeSigner, type ForgeSignerCertificate } from './forgeHop';
 import { nowMs, summarise, type Summary } from './stats';
+import { runSuiteSealOpen, type SuiteBench } from './suites';
 
 export interface SealOpenTiming {
   library: string;
@@ -30,6 +32,8 @@ export interface SealOpenResult {
   /** Each library opened a hop the other sealed. */
   interoperable: boolean;
   rsaBits?: number;
+  /** The hop in each pair of suites (RSA → RSA, SM → SM, RSA → SM, SM → RSA), and where its time goes. */
+  suites: SuiteBench;
 }
 
 interface Parties {
@@ -76,7 +80,7 @@ function timeLoop(library: string, iterations: number, warmup: number, seal: () 
   return { library, iterations, sealMs: s, openMs: o, sealOpenMs: s.mean + o.mean };
 }
 
-export function runSealOpen(networkDir: string, opts: { nodeIterations: number; forgeIterations: number }): SealOpenResult {
+export function runSealOpen(networkDir: string, opts: { nodeIterations: number; forgeIterations: number; suiteIterations?: number }): SealOpenResult {
   const parties: Parties = {
     platform: loadPartyIdentity(networkDir, DEV.platform),
     channel: loadPartyIdentity(networkDir, DEV.channel),
@@ -111,5 +115,6 @@ export function runSealOpen(networkDir: string, opts: { nodeIterations: number; 
   const node = timeLoop('node:crypto', opts.nodeIterations, 20, nodeSeal, nodeOpen);
   const forgeT = timeLoop('node-forge', opts.forgeIterations, 2, forgeSeal, forgeOpen);
   const rsaBits = rsaKey(parties.platform.signing.privateKey).asymmetricKeyDetails?.modulusLength;
-  return { node, forge: forgeT, forgeOverNode: forgeT.sealOpenMs / node.sealOpenMs, interoperable, ...(rsaBits ? { rsaBits } : {}) };
+  const suites = runSuiteSealOpen(networkDir, { iterations: opts.suiteIterations ?? 100 });
+  return { node, forge: forgeT, forgeOverNode: forgeT.sealOpenMs / node.sealOpenMs, interoperable: interoperable && suites.roundTrips, ...(rsaBits ? { rsaBits } : {}), suites };
 }
