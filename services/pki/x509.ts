@@ -179,7 +179,7 @@ export function certificateParts(der: Buffer): CertificateParts {
   const extensions = rest.find((a) => a.tagClass === asn1.Class.CONTEXT_SPECIFIC && a.type === 3);
   return {
     der,
-    tbs: tbs!,
+    tbs,
     signatureOid: signatureOid !== undefined && signatureOid === algorithmOid(innerAlg) ? signatureOid : undefined,
     signature: bitStringBytes(sig),
     serialHex: bytesOf(primitive(serial)!).toString('hex'),
@@ -213,7 +213,7 @@ export function csrParts(der: Buffer): CsrParts {
   if (!csr || !info || extra || primitive(version) !== '\x00' || !isUniversal(subject, asn1.Type.SEQUENCE) || !spki || !attributes) {
     throw new Error('CSR is not DER of a PKCS#10 certification request');
   }
-  return { info: info!, signatureOid: algorithmOid(alg), signature: bitStringBytes(sig), subject: forgePki.RDNAttributesAsArray(subject!), spki, keySuite: keySuiteOf(spki) };
+  return { info, signatureOid: algorithmOid(alg), signature: bitStringBytes(sig), subject: forgePki.RDNAttributesAsArray(subject!), spki, keySuite: keySuiteOf(spki) };
 }
 
 /** A subject attribute's value by short name (CN, O, OU), as forge holds it. */
