@@ -7,6 +7,10 @@
  * The SM2 CA stands beside the RSA CA of ./ca.ts (why two roots: see there). Its certificates
  * have the RSA CA's subjects, profiles and extensions (./profiles.ts); only the key, the
  * signature and the subject key identifier (SM3 of the public key, not SHA-1) differ.
+ *
+ * It can issue the tls profile too, for a TLCP (GB/T 38636) front end a party runs itself; dzl's
+ * own mutual TLS on gRPC stays on the RSA CA's tls certificates even for an SM party, because
+ * Node's TLS can neither speak TLCP nor present an SM2 certificate.
  */
 import type { CertificateUsage } from '../domain/parties';
 import { Sm2PrivateKey, Sm2PublicKey } from '../seal/suites/sm2';
