@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import type { BareRelayResult } from './bareRelay';
 import type { FullStackResult } from './fullStack';
 import type { SealOpenResult } from './sealOpen';
+import { suiteReportLines } from './suites';
 import type { Summary } from './stats';
 
 export const TARGET = { appsPerSecond: 25, p99Ms: 2000 } as const;
@@ -94,6 +95,9 @@ export function printReport(r: BenchReport): void {
   );
   out(s.toString());
   out(`  each library opened a hop the other sealed: ${seal.interoperable ? 'yes' : 'NO'}`);
+  out();
+  out(`3b. the same hop in each pair of cipher suites (sender → recipient), ${seal.suites.pairs[0]?.iterations ?? 0} interleaved rounds, medians; each step timed alone`);
+  for (const line of suiteReportLines(seal.suites)) out(line);
   out();
 
   out('4. ratios');

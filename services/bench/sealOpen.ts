@@ -1,16 +1,19 @@
 /**
  * 3. One hop's seal + open, for a sample application's fields, platform → channel:
- * node:crypto (sealHop, verifyHop, openHop) against node-forge doing the same operations.
+ * node:crypto (sealHop, verifyHop, openHop) against node-forge doing the same operations; and
+ * (./suites.ts) the same hop in each pair of cipher suites, RSA and SM side by side.
  */
+import { KeyObject } from 'node:crypto';
 import { classOf } from '../fields/catalogue';
 import { loadDirectory, loadPartyIdentity, type PartyIdentity } from '../network/folder';
 import { SAMPLE_CUSTOMERS } from '../parties/samples';
 import type { NetworkDirectory } from '../registry/directory';
 import { DEV } from '../runtime/localNetwork';
 import { canonicalJson } from '../seal/canonical';
-import { newSalt, openHop, sealHop, verifyHop, type SealRequest } from '../seal/hop';
+import { newSalt, openHop, sealHop, verifyHop, type PartyPrivateKey, type PartyPublicKey, type SealRequest } from '../seal/hop';
 import { forgePrivateKey, forgePublicKey, sealHopForge, verifyAndOpenHopForge, type ForgeRecipient, type ForgeSigner, type ForgeSignerCertificate } from './forgeHop';
 import { nowMs, summarise, type Summary } from './stats';
+import { runSuiteSealOpen, type SuiteBench } from './suites';
 
 export interface SealOpenTiming {
   library: string;
@@ -29,12 +32,20 @@ export interface SealOpenResult {
   /** Each library opened a hop the other sealed. */
   interoperable: boolean;
   rsaBits?: number;
+  /** The hop in each pair of suites (RSA → RSA, SM → SM, RSA → SM, SM → RSA), and where its time goes. */
+  suites: SuiteBench;
 }
 
 interface Parties {
   platform: PartyIdentity;
   channel: PartyIdentity;
   directory: NetworkDirectory;
+}
+
+/** The dev network's parties are RSA: forge's side of the comparison needs their KeyObjects. */
+function rsaKey(key: PartyPrivateKey | PartyPublicKey): KeyObject {
+  if (!(key instanceof KeyObject)) throw new Error('the node:crypto / node-forge comparison runs on RSA parties');
+  return key;
 }
 
 function request(parties: Parties): Omit<SealRequest, 'to'> {
@@ -69,7 +80,7 @@ function timeLoop(library: string, iterations: number, warmup: number, seal: () 
   return { library, iterations, sealMs: s, openMs: o, sealOpenMs: s.mean + o.mean };
 }
 
-export function runSealOpen(networkDir: string, opts: { nodeIterations: number; forgeIterations: number }): SealOpenResult {
+export function runSealOpen(networkDir: string, opts: { nodeIterations: number; forgeIterations: number; suiteIterations?: number }): SealOpenResult {
   const parties: Parties = {
     platform: loadPartyIdentity(networkDir, DEV.platform),
     channel: loadPartyIdentity(networkDir, DEV.channel),
@@ -79,15 +90,15 @@ export function runSealOpen(networkDir: string, opts: { nodeIterations: number; 
   const to = parties.directory.encryptionCertificate(parties.channel.partyId);
   const signerOf = parties.directory.signerOf;
 
-  const forgeSigner: ForgeSigner = { ...parties.platform.signing, privateKey: forgePrivateKey(parties.platform.signing.privateKey) };
-  const forgeTo = { partyId: to.partyId, keyId: to.keyId, publicKey: forgePublicKey(to.publicKey) };
+  const forgeSigner: ForgeSigner = { ...parties.platform.signing, privateKey: forgePrivateKey(rsaKey(parties.platform.signing.privateKey)) };
+  const forgeTo = { partyId: to.partyId, keyId: to.keyId, publicKey: forgePublicKey(rsaKey(to.publicKey)) };
   const [channelKeyId, channelKey] = [...parties.channel.recipient.decryptionKeys][0]!;
-  const forgeMe: ForgeRecipient = { partyId: parties.channel.partyId, keyId: channelKeyId, privateKey: forgePrivateKey(channelKey) };
+  const forgeMe: ForgeRecipient = { partyId: parties.channel.partyId, keyId: channelKeyId, privateKey: forgePrivateKey(rsaKey(channelKey)) };
   const forgeSigners = new Map<string, ForgeSignerCertificate>();
   const forgeSignerOf = (keyId: string) => {
     if (!forgeSigners.has(keyId)) {
       const c = signerOf(keyId);
-      if (c) forgeSigners.set(keyId, { partyId: c.partyId, keyId: c.keyId, publicKey: forgePublicKey(c.publicKey) });
+      if (c) forgeSigners.set(keyId, { partyId: c.partyId, keyId: c.keyId, publicKey: forgePublicKey(rsaKey(c.publicKey)) });
     }
     return forgeSigners.get(keyId);
   };
@@ -103,6 +114,7 @@ export function runSealOpen(networkDir: string, opts: { nodeIterations: number; 
 
   const node = timeLoop('node:crypto', opts.nodeIterations, 20, nodeSeal, nodeOpen);
   const forgeT = timeLoop('node-forge', opts.forgeIterations, 2, forgeSeal, forgeOpen);
-  const rsaBits = parties.platform.signing.privateKey.asymmetricKeyDetails?.modulusLength;
-  return { node, forge: forgeT, forgeOverNode: forgeT.sealOpenMs / node.sealOpenMs, interoperable, ...(rsaBits ? { rsaBits } : {}) };
+  const rsaBits = rsaKey(parties.platform.signing.privateKey).asymmetricKeyDetails?.modulusLength;
+  const suites = runSuiteSealOpen(networkDir, { iterations: opts.suiteIterations ?? 100 });
+  return { node, forge: forgeT, forgeOverNode: forgeT.sealOpenMs / node.sealOpenMs, interoperable: interoperable && suites.roundTrips, ...(rsaBits ? { rsaBits } : {}), suites };
 }

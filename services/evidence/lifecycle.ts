@@ -9,9 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import { DzlError } from '../common/errors';
 import type { NoticeKind, NoticeReason } from '../domain/notices';
-import { b64url, fromB64url, sha256 } from '../seal/bytes';
+import { b64url, fromB64url } from '../seal/bytes';
 import { canonicalJson, parseCanonical } from '../seal/canonical';
-import { certificateValidAt, signBytes, verifyBytes, type SignerCertificate, type SigningIdentity } from '../seal/hop';
+import { certificateValidAt, verifyCertified, type SignerCertificate, type SigningIdentity } from '../seal/hop';
+import { RSA_SUITE, suiteNamed, suiteOfKey, type CipherSuite } from '../seal/suites/registry';
 
 /** A consent's change of state, appended to its history; a consent is granted when recorded. */
 export interface ConsentStateLeaf {
@@ -69,11 +70,16 @@ export interface DeletionLeaf {
   hops: string[];
 }
 
-export function noticeDigest(noticeBytes: Uint8Array): string {
-  return b64url(sha256(noticeBytes));
+/**
+ * The hash of the suite of the router's certificate that signed it (`keyId`): SHA-256 for an RSA
+ * router, SM3 for an SM one (envelope.md §21.2, §22). The default is the RSA suite's.
+ */
+export function noticeDigest(noticeBytes: Uint8Array, suite: CipherSuite = RSA_SUITE): string {
+  return b64url(suite.hash(noticeBytes));
 }
 
-export function signNotice(router: SigningIdentity, n: Omit<NoticeBody, 'v' | 'noticeId' | 'issuedAt' | 'by' | 'keyId'> & { noticeId?: string; now?: Date }): { body: NoticeBody; signed: SignedNotice } {
+/** Signed in the suite of the router's signing key; `digest` is what its acknowledgement names. */
+export function signNotice(router: SigningIdentity, n: Omit<NoticeBody, 'v' | 'noticeId' | 'issuedAt' | 'by' | 'keyId'> & { noticeId?: string; now?: Date }): { body: NoticeBody; signed: SignedNotice; digest: string } {
   const { now, noticeId, ...rest } = n;
   const body: NoticeBody = {
     v: 1,
@@ -84,7 +90,8 @@ export function signNotice(router: SigningIdentity, n: Omit<NoticeBody, 'v' | 'n
     keyId: router.keyId,
   };
   const bytes = canonicalJson(body);
-  return { body, signed: { notice: b64url(bytes), signature: b64url(signBytes(router, bytes)) } };
+  const suite = suiteOfKey(router.privateKey);
+  return { body, signed: { notice: b64url(bytes), signature: b64url(suite.sign(router.privateKey, bytes)) }, digest: noticeDigest(bytes, suite) };
 }
 
 /**
@@ -119,6 +126,6 @@ export function verifyNotice(
   if (!certificateValidAt(cert, at)) {
     throw fail('certificate not valid at issuedAt');
   }
-  if (!verifyBytes(cert.publicKey, bytes, sig)) throw fail('signature does not verify');
-  return { body, bytes, digest: noticeDigest(bytes) };
+  if (!verifyCertified(cert, bytes, sig)) throw fail('signature does not verify');
+  return { body, bytes, digest: noticeDigest(bytes, suiteNamed(cert.suite)) };
 }

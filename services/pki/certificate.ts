@@ -1,7 +1,11 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import forge from 'node-forge';
 import { b64url, sha256 } from '../seal/bytes';
-import { PARTY_ROLES, PARTY_URI_PREFIX, type CertificateUsage, type PartyRole } from './ca';
+import type { PartyPublicKey, SuiteName } from '../seal/suites/registry';
+import { PARTY_ROLES, type CertificateUsage, type PartyRole } from './ca';
+import { PARTY_URI_PREFIX, partyUriOf, usageOf, type ParsedExtension } from './profiles';
+import { sm2AnchorOf, verifySm2Certificate, type Sm2Anchor } from './sm2';
+import { certificateParts, fieldOf, isSignedSm2WithSm3, pemBlocks, type CertificateParts } from './x509';
 
 export interface CertificateInfo {
   /** base64url SHA-256 of the DER certificate: the key id hops and receipts name. */
@@ -10,25 +14,17 @@ export interface CertificateInfo {
   role: PartyRole;
   legalName: string;
   usage: CertificateUsage;
+  /** The suite of its key (rsaEncryption → RSA, id-ecPublicKey on sm2p256v1 → SM): what its party signs or is sealed for in. */
+  suite: SuiteName;
   notBefore: Date;
   notAfter: Date;
   serialNumber: string;
   pem: string;
-  publicKey: KeyObject;
+  publicKey: PartyPublicKey;
   revokedAt?: Date;
 }
 
-/** The profile the CA issued under, read back from the key-usage extensions it set. */
-function usageOf(cert: forge.pki.Certificate): CertificateUsage | undefined {
-  const ku = cert.getExtension('keyUsage') as { digitalSignature?: boolean; keyEncipherment?: boolean } | undefined;
-  const eku = cert.getExtension('extKeyUsage') as { serverAuth?: boolean } | undefined;
-  if (eku?.serverAuth) return 'tls';
-  if (ku?.digitalSignature && !ku.keyEncipherment) return 'sig';
-  if (ku?.keyEncipherment && !ku.digitalSignature) return 'enc';
-  return undefined;
-}
-
-/** The key id: SHA-256 of the certificate's DER exactly as issued (never a re-encoding). */
+/** The key id: SHA-256 of the certificate's DER exactly as issued (never a re-encoding), whatever its suite. */
 export function certificateFingerprint(pem: string): string {
   const m = /-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END CERTIFICATE-----/.exec(pem);
   const body = m?.[1]?.replace(/\r?\n/g, '') ?? '';
@@ -38,41 +34,119 @@ export function certificateFingerprint(pem: string): string {
 }
 
 /**
- * Parses a party certificate and checks that the network CA issued it. Throws with a reason
- * a network operator can act on; callers map that to their own error code.
+ * The network's trust roots: the PEM of its CA certificate, or a bundle of its CA certificates
+ * (the RSA root and the SM2 root, in any order). Each certifies the keys of its own suite.
  */
-export function parseCertificate(pem: string, caPem: string): CertificateInfo {
-  const ca = forge.pki.certificateFromPem(caPem);
-  const cert = forge.pki.certificateFromPem(pem);
-  let issuedByCa = false;
-  try {
-    issuedByCa = ca.verify(cert);
-  } catch {
-    issuedByCa = false;
+interface TrustRoots {
+  rsa: forge.pki.Certificate[];
+  sm2: Sm2Anchor[];
+}
+
+function trustRootsOf(caPem: string): TrustRoots {
+  const roots: TrustRoots = { rsa: [], sm2: [] };
+  for (const der of pemBlocks(caPem, 'CERTIFICATE')) {
+    if (isSignedSm2WithSm3(der)) {
+      let anchor: Sm2Anchor | undefined;
+      try {
+        anchor = sm2AnchorOf(certificateParts(der));
+      } catch {
+        anchor = undefined; // not a certificate: it anchors nothing
+      }
+      if (anchor) roots.sm2.push(anchor);
+    } else {
+      roots.rsa.push(forge.pki.certificateFromAsn1(forge.asn1.fromDer(der.toString('binary'))));
+    }
   }
+  return roots;
+}
+
+/** What certificate.ts reads of any party certificate, whichever library parsed it. */
+interface PartyFields {
+  subject: (shortName: 'CN' | 'O' | 'OU') => string;
+  extensions: readonly ParsedExtension[];
+  notBefore: Date;
+  notAfter: Date;
+  serialNumber: string;
+}
+
+function rsaCertificate(pem: string, roots: TrustRoots): { fields: PartyFields; publicKey: PartyPublicKey } {
+  let cert: forge.pki.Certificate;
+  try {
+    cert = forge.pki.certificateFromPem(pem);
+  } catch (err) {
+    // forge reads RSA keys only; an SM2 key must come with the SM2 CA's SM2-with-SM3 signature
+    if (err instanceof Error && /OID is not RSA/.test(err.message)) throw new Error('certificate key is not RSA, and its signature is not SM2-with-SM3: each network CA certifies keys of its own suite');
+    throw err;
+  }
+  const issuedByCa = roots.rsa.some((ca) => {
+    try {
+      return ca.verify(cert);
+    } catch {
+      return false; // forge throws when the issuer is another CA's name
+    }
+  });
   if (!issuedByCa) throw new Error('certificate is not issued by the network CA');
   const field = (name: string) => {
     const v = cert.subject.getField(name)?.value;
     return typeof v === 'string' ? v : '';
   };
-  const partyId = field('CN');
-  const role = field('OU') as PartyRole;
-  const usage = usageOf(cert);
-  const san = cert.getExtension('subjectAltName') as { altNames?: { type: number; value: string }[] } | undefined;
-  const uri = san?.altNames?.find((a) => a.type === 6 && a.value.startsWith(PARTY_URI_PREFIX))?.value;
-  if (uri !== PARTY_URI_PREFIX + partyId) throw new Error('certificate subjectAltName does not name its party');
+  return {
+    fields: {
+      subject: field,
+      extensions: cert.extensions as ParsedExtension[],
+      notBefore: cert.validity.notBefore,
+      notAfter: cert.validity.notAfter,
+      serialNumber: cert.serialNumber,
+    },
+    publicKey: createPublicKey(forge.pki.publicKeyToPem(cert.publicKey as forge.pki.rsa.PublicKey)),
+  };
+}
+
+function sm2Certificate(parts: CertificateParts, roots: TrustRoots): { fields: PartyFields; publicKey: PartyPublicKey } {
+  const publicKey = verifySm2Certificate(parts, roots.sm2);
+  return {
+    fields: {
+      subject: (name) => fieldOf(parts.subject, name) ?? '',
+      extensions: parts.extensions,
+      notBefore: parts.notBefore,
+      notAfter: parts.notAfter,
+      serialNumber: parts.serialHex,
+    },
+    publicKey,
+  };
+}
+
+/**
+ * Parses a party certificate of either suite and checks that the network CA of its suite issued
+ * it (`caPem`: one CA certificate or the bundle of both). Throws with a reason a network
+ * operator can act on; callers map that to their own error code.
+ */
+export function parseCertificate(pem: string, caPem: string): CertificateInfo {
+  const [der] = pemBlocks(pem, 'CERTIFICATE');
+  // An SM2-with-SM3 signature is the SM2 CA's; anything else takes the RSA path, unchanged.
+  const sm2Parts = der && isSignedSm2WithSm3(der) ? certificateParts(der) : undefined;
+  // a key and its certificate's signature are of one suite: each CA certifies keys of its own
+  if (sm2Parts && sm2Parts.keySuite !== 'SM') throw new Error('certificate of a key other than SM2 is signed SM2-with-SM3: each network CA certifies keys of its own suite');
+  const roots = trustRootsOf(caPem);
+  const suite: SuiteName = sm2Parts ? 'SM' : 'RSA';
+  const { fields, publicKey } = sm2Parts ? sm2Certificate(sm2Parts, roots) : rsaCertificate(pem, roots);
+  const partyId = fields.subject('CN');
+  const role = fields.subject('OU') as PartyRole;
+  const usage = usageOf(fields.extensions);
+  if (partyUriOf(fields.extensions) !== PARTY_URI_PREFIX + partyId) throw new Error('certificate subjectAltName does not name its party');
   if (!PARTY_ROLES.includes(role)) throw new Error(`certificate role ${role} is unknown`);
   if (!usage) throw new Error('certificate key usage matches no dzl profile (sig, enc, tls)');
   return {
     keyId: certificateFingerprint(pem),
     partyId,
     role,
-    legalName: forge.util.decodeUtf8(field('O')),
+    legalName: forge.util.decodeUtf8(fields.subject('O')),
     usage,
-    notBefore: cert.validity.notBefore,
-    notAfter: cert.validity.notAfter,
-    serialNumber: cert.serialNumber,
+    suite,
+    notBefore: fields.notBefore,
+    notAfter: fields.notAfter,
+    serialNumber: fields.serialNumber,
     pem,
-    publicKey: createPublicKey(forge.pki.publicKeyToPem(cert.publicKey as forge.pki.rsa.PublicKey)),
+    publicKey,
   };
 }

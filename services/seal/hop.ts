@@ -1,34 +1,40 @@
 /**
  * The sealed hop (contracts/envelope.md is the byte-level specification).
  *
- *   header     RFC 8785 canonical JSON, signed by the sender (RSA-PSS SHA-256), forwarded as bytes
- *   wrappedKey a fresh AES-256 key wrapped for the recipient's encryption certificate (RSA-OAEP-256)
- *   iv, ciphertext  AES-256-GCM of the canonical body {salt, fields}, tag appended,
+ *   header     RFC 8785 canonical JSON, signed by the sender, forwarded as bytes
+ *   wrappedKey a fresh content key wrapped for the recipient's encryption certificate
+ *   iv, ciphertext  the AEAD of the canonical body {salt, fields}, tag appended,
  *              AAD = canonical header without `ciphertextDigest`
  *
- * Everything here is node:crypto: it runs once per hop on the hot path.
+ * The algorithms are two cipher suites (./suites): the sender's signs and digests (`alg.sig`,
+ * `alg.digest`), the recipient's wraps and encrypts (`alg.wrap`, `alg.enc`). Between RSA parties
+ * that is RSA-PSS, SHA-256, RSA-OAEP-256 and AES-256-GCM, all node:crypto, on the hot path.
  */
-import {
-  constants,
-  createCipheriv,
-  createDecipheriv,
-  createHmac,
-  privateDecrypt,
-  publicEncrypt,
-  randomBytes,
-  randomUUID,
-  sign,
-  verify,
-  type KeyObject,
-} from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DzlError } from '../common/errors';
 import { namespaced } from '../domain/ids';
 import { FIELD_CLASSES, HOP_KINDS, MODELS, type DecisionStatus, type FieldClass, type HopKind, type Model } from '../domain/hops';
-import { b64url, fromB64url, lengthPrefixed, sha256 } from './bytes';
+import { b64url, fromB64url, lengthPrefixed } from './bytes';
 import { canonicalJson, parseCanonical } from './canonical';
+import {
+  ACCEPTED_ALGORITHMS,
+  hopAlgorithms,
+  RSA_SUITE,
+  suiteNamed,
+  suiteOfKey,
+  suitesOfAlg,
+  type CipherSuite,
+  type HopAlgorithms,
+  type PartyPrivateKey,
+  type PartyPublicKey,
+  type SuiteName,
+} from './suites/registry';
+
+export type { CipherSuite, HopAlgorithms, PartyPrivateKey, PartyPublicKey, SuiteName } from './suites/registry';
 
 export const HOP_VERSION = 1;
-export const ALGORITHMS = { sig: 'PS256', enc: 'A256GCM', wrap: 'RSA-OAEP-256', digest: 'HS256' } as const;
+/** The `alg` of a hop between two RSA parties: what every hop carried before the SM suite. */
+export const ALGORITHMS: Readonly<HopAlgorithms> = hopAlgorithms(RSA_SUITE, RSA_SUITE);
 
 export type { FieldClass, HopKind, Model } from '../domain/hops';
 export type FieldValue = string | number | boolean | null | FieldValue[] | { [key: string]: FieldValue };
@@ -37,7 +43,7 @@ export type Fields = Record<string, FieldValue>;
 export interface ManifestEntry {
   field: string;
   class: FieldClass;
-  /** HMAC-SHA256(salt, field ‖ 0x00 ‖ canonical(value)), base64url. */
+  /** HMAC(salt, field ‖ 0x00 ‖ canonical(value)) in the sender's suite, base64url. */
   digest: string;
 }
 
@@ -72,7 +78,7 @@ export interface HopHeader {
   nonce: string;
   senderKeyId: string;
   recipientKeyId: string;
-  alg: typeof ALGORITHMS;
+  alg: HopAlgorithms;
   manifest: ManifestEntry[];
   /** Decision hops only: what the router routes on. Amounts and rates stay sealed. */
   outcome?: DecisionOutcome;
@@ -90,16 +96,19 @@ export interface SealedHop {
   ciphertext: string;
 }
 
+/** A party's signing key; its suite (the key's type) decides `alg.sig` and `alg.digest`. */
 export interface SigningIdentity {
   partyId: string;
   keyId: string;
-  privateKey: KeyObject;
+  privateKey: PartyPrivateKey;
 }
 
+/** The recipient's encryption certificate; its suite decides `alg.wrap` and `alg.enc`. */
 export interface RecipientCertificate {
   partyId: string;
   keyId: string;
-  publicKey: KeyObject;
+  suite: SuiteName;
+  publicKey: PartyPublicKey;
 }
 
 export interface SealRequest {
@@ -129,7 +138,7 @@ export interface SealedResult {
 }
 
 const IV_BYTES = 12;
-const TAG_BYTES = 16;
+const TAG_BYTES = 16; // both AEADs (A256GCM, SM4-GCM) append a 128-bit tag
 const SALT_BYTES = 32;
 const NONCE_BYTES = 16;
 
@@ -137,52 +146,74 @@ export function newSalt(): Buffer {
   return randomBytes(SALT_BYTES);
 }
 
-export function fieldDigest(salt: Uint8Array, field: string, value: FieldValue): string {
-  return b64url(
-    createHmac('sha256', salt)
-      .update(Buffer.from(field, 'utf8'))
-      .update(Buffer.from([0]))
-      .update(canonicalJson(value))
-      .digest(),
+/** §5: HMAC(salt, field ‖ 0x00 ‖ JCS(value)) with the MAC of the sealing party's suite. */
+export function fieldDigest(salt: Uint8Array, field: string, value: FieldValue, suite: CipherSuite = RSA_SUITE): string {
+  return b64url(suite.hmac(salt, Buffer.from(field, 'utf8'), Buffer.from([0]), canonicalJson(value)));
+}
+
+function algorithmsUnsupported(): DzlError {
+  return new DzlError(
+    'HOP_ALGORITHM_UNSUPPORTED',
+    `header.alg must be one of ${ACCEPTED_ALGORITHMS.map((a) => JSON.stringify(a)).join(', ')} (the sender's sig and digest, the recipient's wrap and enc)`,
   );
 }
 
-export function headerDigestOf(headerBytes: Uint8Array): string {
-  return b64url(sha256(headerBytes));
+/** The sender's and the recipient's suite of a header's `alg`, or HOP_ALGORITHM_UNSUPPORTED. */
+export function suitesOf(alg: unknown): { sender: CipherSuite; recipient: CipherSuite } {
+  const suites = suitesOfAlg(alg);
+  if (!suites) throw algorithmsUnsupported();
+  return suites;
 }
 
-function ciphertextDigestOf(wrappedKey: Buffer, iv: Buffer, ciphertext: Buffer): string {
-  return b64url(sha256(lengthPrefixed(wrappedKey, iv, ciphertext)));
+function algOfHeaderBytes(headerBytes: Uint8Array): unknown {
+  try {
+    return (JSON.parse(Buffer.from(headerBytes).toString('utf8')) as { alg?: unknown }).alg;
+  } catch {
+    return undefined;
+  }
 }
 
-function aadOf(header: Omit<HopHeader, 'ciphertextDigest'> | HopHeader): Buffer {
+/** §9: the hash of the sender's suite over the exact header bytes; `alg` is read from them when not given. */
+export function headerDigestOf(headerBytes: Uint8Array, alg: unknown = algOfHeaderBytes(headerBytes)): string {
+  return b64url(suitesOf(alg).sender.hash(headerBytes));
+}
+
+/** §8: the hash of the sender's suite over the length-prefixed wrapped key, IV and ciphertext. */
+export function ciphertextDigestOf(sender: CipherSuite, wrappedKey: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): string {
+  return b64url(sender.hash(lengthPrefixed(wrappedKey, iv, ciphertext)));
+}
+
+/** §7.1: the AAD is the canonical header without `ciphertextDigest`. */
+export function aadOf(header: Omit<HopHeader, 'ciphertextDigest'> | HopHeader): Buffer {
   const { ciphertextDigest: _omit, ...rest } = header as HopHeader;
   return canonicalJson(rest);
 }
 
-export function signBytes(identity: SigningIdentity, bytes: Uint8Array): Buffer {
-  return sign('sha256', bytes, {
-    key: identity.privateKey,
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: 32,
-  });
+/** A signature in the signer's suite (its key's): hop headers, receipts, notices, tokens, requests. */
+export function signBytes(identity: { privateKey: PartyPrivateKey }, bytes: Uint8Array): Buffer {
+  return suiteOfKey(identity.privateKey).sign(identity.privateKey, bytes);
 }
 
-export function verifyBytes(publicKey: KeyObject, bytes: Uint8Array, signature: Uint8Array): boolean {
+/** Whether `signature` over `bytes` verifies under the key, in the key's suite; never throws. */
+export function verifyBytes(publicKey: PartyPublicKey, bytes: Uint8Array, signature: Uint8Array): boolean {
   try {
-    return verify(
-      'sha256',
-      bytes,
-      { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
-      signature,
-    );
+    return suiteOfKey(publicKey).verify(publicKey, bytes, signature);
   } catch {
     return false;
   }
 }
 
+/**
+ * A signature by a certificate's key in the certificate's suite: how receipts, notices, redirect
+ * tokens and request signatures are checked ("they follow the signer's suite").
+ */
+export function verifyCertified(cert: { suite: SuiteName; publicKey: PartyPublicKey }, bytes: Uint8Array, signature: Uint8Array): boolean {
+  const suite = suiteNamed(cert.suite);
+  return suite.owns(cert.publicKey) && suite.verify(cert.publicKey, bytes, signature);
+}
+
 /** The manifest of a field set: name, class and salted digest per field; C3 is refused here. */
-export function manifestOf(fields: Fields, salt: Buffer, classOf: (field: string) => FieldClass): ManifestEntry[] {
+export function manifestOf(fields: Fields, salt: Buffer, classOf: (field: string) => FieldClass, suite: CipherSuite = RSA_SUITE): ManifestEntry[] {
   return Object.keys(fields)
     .sort()
     .map((field) => {
@@ -190,7 +221,7 @@ export function manifestOf(fields: Fields, salt: Buffer, classOf: (field: string
       if (cls === 'C3') {
         throw new DzlError('FIELD_C3_REFUSED', `field ${field} is C3 (authentication data) and may never be sent`, { field });
       }
-      return { field, class: cls, digest: fieldDigest(salt, field, fields[field] as FieldValue) };
+      return { field, class: cls, digest: fieldDigest(salt, field, fields[field] as FieldValue, suite) };
     });
 }
 
@@ -203,6 +234,7 @@ export function unsignedHeader(
   req: HeaderRequest,
   manifest: ManifestEntry[],
   nonce: Uint8Array,
+  alg: HopAlgorithms = ALGORITHMS,
 ): Omit<HopHeader, 'ciphertextDigest'> {
   return {
     v: HOP_VERSION,
@@ -220,28 +252,30 @@ export function unsignedHeader(
     nonce: b64url(nonce),
     senderKeyId: from.keyId,
     recipientKeyId: to.keyId,
-    alg: ALGORITHMS,
+    alg: { ...alg },
     manifest,
     ...(req.outcome ? { outcome: req.outcome } : {}),
     ...(req.provenance ? { provenance: { name: req.provenance.name, version: req.provenance.version } } : {}),
   };
 }
 
+/**
+ * Seals in the sender's suite (the suite of its signing key) for the recipient's suite (the suite
+ * of its encryption certificate): §10, with the algorithms of §4.1 and §22.
+ */
 export function sealHop(sender: SigningIdentity, req: SealRequest): SealedResult {
-  const unsigned = unsignedHeader(sender, req.to, req, manifestOf(req.fields, req.salt, req.classOf), randomBytes(NONCE_BYTES));
-  const key = randomBytes(32);
+  const senderSuite = suiteOfKey(sender.privateKey);
+  const recipientSuite = suiteNamed(req.to.suite);
+  const manifest = manifestOf(req.fields, req.salt, req.classOf, senderSuite);
+  const unsigned = unsignedHeader(sender, req.to, req, manifest, randomBytes(NONCE_BYTES), hopAlgorithms(senderSuite, recipientSuite));
+  const key = randomBytes(recipientSuite.contentKeyBytes);
   const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(aadOf(unsigned));
   const body = canonicalJson({ salt: b64url(req.salt), fields: req.fields });
-  const ciphertext = Buffer.concat([cipher.update(body), cipher.final(), cipher.getAuthTag()]);
-  const wrappedKey = publicEncrypt(
-    { key: req.to.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-    key,
-  );
-  const header: HopHeader = { ...unsigned, ciphertextDigest: ciphertextDigestOf(wrappedKey, iv, ciphertext) };
+  const ciphertext = recipientSuite.sealBody(key, iv, aadOf(unsigned), body);
+  const wrappedKey = recipientSuite.wrapKey(req.to.publicKey, key);
+  const header: HopHeader = { ...unsigned, ciphertextDigest: ciphertextDigestOf(senderSuite, wrappedKey, iv, ciphertext) };
   const headerBytes = canonicalJson(header);
-  const signature = signBytes(sender, headerBytes);
+  const signature = senderSuite.sign(sender.privateKey, headerBytes);
   return {
     sealed: {
       header: b64url(headerBytes),
@@ -252,7 +286,7 @@ export function sealHop(sender: SigningIdentity, req: SealRequest): SealedResult
     },
     header,
     headerBytes,
-    headerDigest: headerDigestOf(headerBytes),
+    headerDigest: b64url(senderSuite.hash(headerBytes)),
   };
 }
 
@@ -260,6 +294,10 @@ export function sealHop(sender: SigningIdentity, req: SealRequest): SealedResult
 export interface DecodedHop {
   sealed: SealedHop;
   header: HopHeader;
+  /** The suite of `alg.sig` and `alg.digest`. */
+  sender: CipherSuite;
+  /** The suite of `alg.wrap` and `alg.enc`. */
+  recipient: CipherSuite;
   headerBytes: Buffer;
   headerDigest: string;
   signature: Buffer;
@@ -302,14 +340,7 @@ export function decodeHeader(headerBytes: Buffer): HopHeader {
   if (h.v !== HOP_VERSION) {
     throw new DzlError('HOP_VERSION_UNSUPPORTED', `hop version ${String(h.v)} is not supported; use ${HOP_VERSION}`);
   }
-  const alg = h.alg as Record<string, unknown> | undefined;
-  if (
-    !alg ||
-    Object.keys(alg).length !== 4 ||
-    (Object.keys(ALGORITHMS) as (keyof typeof ALGORITHMS)[]).some((k) => alg[k] !== ALGORITHMS[k])
-  ) {
-    throw new DzlError('HOP_ALGORITHM_UNSUPPORTED', `header.alg must be ${JSON.stringify(ALGORITHMS)}`);
-  }
+  suitesOf(h.alg);
   const unknown = Object.keys(h).filter((k) => !HEADER_MEMBERS.has(k));
   if (unknown.length > 0) throw malformed(`header has members this version does not define: ${unknown.join(', ')}`);
   for (const k of ['hopId', 'applicationId', 'from', 'to', 'platform', 'channel']) requireString(h, k);
@@ -376,11 +407,13 @@ export function decodeHop(input: unknown): DecodedHop {
   if (iv!.length !== IV_BYTES) throw malformed(`hop.iv must be ${IV_BYTES} bytes`);
   if (ciphertext!.length < TAG_BYTES) throw malformed('hop.ciphertext is shorter than its authentication tag');
   const header = decodeHeader(headerBytes!);
+  const suites = suitesOf(header.alg);
   return {
     sealed: raw as unknown as SealedHop,
     header,
+    ...suites,
     headerBytes: headerBytes!,
-    headerDigest: headerDigestOf(headerBytes!),
+    headerDigest: b64url(suites.sender.hash(headerBytes!)),
     signature: signature!,
     wrappedKey: wrappedKey!,
     iv: iv!,
@@ -391,7 +424,9 @@ export function decodeHop(input: unknown): DecodedHop {
 export interface SignerCertificate {
   partyId: string;
   keyId: string;
-  publicKey: KeyObject;
+  /** The suite of its key: what it signs receipts, notices, tokens and requests in. */
+  suite: SuiteName;
+  publicKey: PartyPublicKey;
   notBefore: Date;
   notAfter: Date;
   revokedAt?: Date;
@@ -448,7 +483,14 @@ export function verifySender(
       hopId: header.hopId,
     });
   }
-  if (!verifyBytes(signer.publicKey, headerBytes, signature)) {
+  // alg.sig names the algorithm; the certificate must be of that suite, or nothing it could sign verifies
+  const { sender } = suitesOf(header.alg);
+  if (signer.suite !== sender.name) {
+    throw new DzlError('HOP_SIGNATURE_INVALID', `hop ${header.hopId} says alg.sig ${header.alg.sig}, but ${header.from}'s certificate ${header.senderKeyId} is of the ${signer.suite} suite`, {
+      hopId: header.hopId,
+    });
+  }
+  if (!sender.verify(signer.publicKey, headerBytes, signature)) {
     throw new DzlError('HOP_SIGNATURE_INVALID', `signature of hop ${header.hopId} does not verify against ${header.from}'s certificate`, {
       hopId: header.hopId,
     });
@@ -477,7 +519,7 @@ export function verifyHop(input: unknown, opts: VerifyOptions): DecodedHop {
       hopId: header.hopId,
     });
   }
-  if (ciphertextDigestOf(hop.wrappedKey, hop.iv, hop.ciphertext) !== header.ciphertextDigest) {
+  if (ciphertextDigestOf(hop.sender, hop.wrappedKey, hop.iv, hop.ciphertext) !== header.ciphertextDigest) {
     throw new DzlError('HOP_CIPHERTEXT_TAMPERED', `ciphertext of hop ${header.hopId} does not match header.ciphertextDigest`, {
       hopId: header.hopId,
     });
@@ -488,7 +530,7 @@ export function verifyHop(input: unknown, opts: VerifyOptions): DecodedHop {
 export interface RecipientIdentity {
   partyId: string;
   /** Encryption certificates' key ids this recipient holds keys for (old and new during rotation). */
-  decryptionKeys: Map<string, KeyObject>;
+  decryptionKeys: Map<string, PartyPrivateKey>;
 }
 
 export interface OpenedHop {
@@ -506,22 +548,16 @@ export function openHop(hop: DecodedHop, me: RecipientIdentity): OpenedHop {
       hopId: header.hopId,
     });
   }
-  let contentKey: Buffer;
-  try {
-    contentKey = privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, hop.wrappedKey);
-  } catch {
-    throw new DzlError('HOP_NOT_FOR_RECIPIENT', `the content key of hop ${header.hopId} was not wrapped for ${me.partyId}'s key`, {
+  // alg.wrap and alg.enc are the recipient's suite: the key of recipientKeyId must be of it
+  const contentKey = hop.recipient.owns(key) ? hop.recipient.unwrapKey(key, hop.wrappedKey) : undefined;
+  if (!contentKey) {
+    throw new DzlError('HOP_NOT_FOR_RECIPIENT', `the content key of hop ${header.hopId} was not wrapped (${header.alg.wrap}) for ${me.partyId}'s key`, {
       hopId: header.hopId,
     });
   }
-  let body: Buffer;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', contentKey, hop.iv);
-    decipher.setAAD(aadOf(header));
-    decipher.setAuthTag(hop.ciphertext.subarray(hop.ciphertext.length - TAG_BYTES));
-    body = Buffer.concat([decipher.update(hop.ciphertext.subarray(0, hop.ciphertext.length - TAG_BYTES)), decipher.final()]);
-  } catch {
-    throw new DzlError('HOP_CIPHERTEXT_TAMPERED', `hop ${header.hopId} failed AES-GCM authentication`, { hopId: header.hopId });
+  const body = hop.recipient.openBody(contentKey, hop.iv, aadOf(header), hop.ciphertext);
+  if (!body) {
+    throw new DzlError('HOP_CIPHERTEXT_TAMPERED', `hop ${header.hopId} failed ${header.alg.enc} authentication`, { hopId: header.hopId });
   }
   const parsed = parseCanonical(body) as { salt?: unknown; fields?: unknown } | undefined;
   const salt = fromB64url(parsed?.salt);
@@ -537,7 +573,7 @@ export function openHop(hop: DecodedHop, me: RecipientIdentity): OpenedHop {
     });
   }
   for (const m of header.manifest) {
-    if (fieldDigest(salt, m.field, fields[m.field] as FieldValue) !== m.digest) {
+    if (fieldDigest(salt, m.field, fields[m.field] as FieldValue, hop.sender) !== m.digest) {
       throw new DzlError('HOP_MANIFEST_MISMATCH', `value of ${m.field} in hop ${header.hopId} does not match its manifest digest`, {
         hopId: header.hopId,
         field: m.field,

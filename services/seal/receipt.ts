@@ -1,12 +1,13 @@
 /**
  * A receipt is the recipient's signed statement that it received (and accepted or rejected)
  * exactly the hop whose header digest it names. With the hop's manifest it proves which
- * fields that party saw.
+ * fields that party saw. It is signed in the suite of the recipient's signing key (envelope.md
+ * §13, §22), which need not be the suite of the hop it answers.
  */
 import { DzlError, type ErrorCode } from '../common/errors';
 import { b64url, fromB64url } from './bytes';
 import { canonicalJson, parseCanonical } from './canonical';
-import { certificateValidAt, signBytes, verifyBytes, type SignerCertificate, type SigningIdentity } from './hop';
+import { certificateValidAt, signBytes, verifyCertified, type SignerCertificate, type SigningIdentity } from './hop';
 
 export interface ReceiptBody {
   v: 1;
@@ -76,6 +77,6 @@ export function verifyReceipt(
   if (!certificateValidAt(cert, at)) {
     throw fail('certificate not valid at receivedAt');
   }
-  if (!verifyBytes(cert.publicKey, bytes, sig)) throw fail('signature does not verify');
+  if (!verifyCertified(cert, bytes, sig)) throw fail('signature does not verify');
   return { body, bytes, signed: { receipt: raw.receipt as string, signature: raw.signature as string } };
 }

@@ -3,7 +3,7 @@
  * Issued and signed by the router; short-lived; single use (the router records its claim).
  *
  *   token = base64url(JCS({t: token id, a: application id, b: bank, exp: epoch ms, k: router key id}))
- *           "." base64url(RSA-PSS signature by the router)
+ *           "." base64url(signature by the router, in the suite of its signing key: PS256 or SM2-SM3)
  *
  * The bank checks the router's signature before it renders its page, and claims the token at
  * the router, which refuses a second claim.
@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { DzlError } from '../common/errors';
 import { b64url, fromB64url, sha256 } from './bytes';
 import { canonicalJson, parseCanonical } from './canonical';
-import { fieldDigest, signBytes, verifyBytes, type SignerCertificate, type SigningIdentity } from './hop';
+import { fieldDigest, signBytes, verifyCertified, type SignerCertificate, type SigningIdentity } from './hop';
 
 export interface RedirectClaims {
   t: string;
@@ -37,7 +37,7 @@ export function readRedirectToken(token: unknown, signerOf: (keyId: string) => S
   const sig = fromB64url(s);
   const claims = body ? (parseCanonical(body) as RedirectClaims | undefined) : undefined;
   const cert = claims && typeof claims.k === 'string' ? signerOf(claims.k) : undefined;
-  if (extra !== undefined || !body || !sig || !claims || !cert || cert.partyId !== 'router' || !verifyBytes(cert.publicKey, body, sig)) {
+  if (extra !== undefined || !body || !sig || !claims || !cert || cert.partyId !== 'router' || !verifyCertified(cert, body, sig)) {
     throw new DzlError('REDIRECT_TOKEN_INVALID', 'the redirect token is not one the router issued; start again from the platform');
   }
   if (typeof claims.exp !== 'number' || claims.exp < now) throw new DzlError('REDIRECT_TOKEN_EXPIRED', 'the redirect token has expired; start again from the platform');
