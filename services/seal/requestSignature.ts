@@ -17,6 +17,9 @@ import { RSA_SUITE, suiteOfAuthorization, suiteOfKey, SM_SUITE, type CipherSuite
 export const AUTH_SCHEME = RSA_SUITE.authScheme;
 const SCHEMES = `${RSA_SUITE.authScheme} or ${SM_SUITE.authScheme}`;
 const MAX_SKEW_MS = 5 * 60_000;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+/** An Authorization header is a scheme and three short parameters. */
+const MAX_AUTHORIZATION_BYTES = 2048;
 
 function signedBytes(suite: CipherSuite, method: string, path: string, ts: string, body: Uint8Array): Buffer {
   return Buffer.from(`${method.toUpperCase()}\n${path}\n${ts}\n${b64url(suite.hash(body))}`, 'utf8');
@@ -39,6 +42,7 @@ export function verifyRequest(
   now = new Date(),
 ): string {
   const fail = (why: string) => new DzlError('REQUEST_UNAUTHENTICATED', `${why}; sign requests as: Authorization: ${SCHEMES} keyId=…,ts=…,sig=…`);
+  if (authorization !== undefined && authorization.length > MAX_AUTHORIZATION_BYTES) throw fail('the Authorization header is too long');
   const suite = authorization === undefined ? undefined : suiteOfAuthorization(authorization);
   if (!authorization || !suite) throw fail('missing or unsupported Authorization scheme');
   const params = new Map(
@@ -54,12 +58,14 @@ export function verifyRequest(
   const ts = params.get('ts');
   const sig = fromB64url(params.get('sig'));
   if (!keyId || !ts || !sig) throw fail('Authorization lacks keyId, ts or sig');
+  // RFC 3339 with its zone (Z or ±hh:mm): nothing Date.parse would guess at
+  if (!RFC3339.test(ts)) throw fail('ts must be an RFC 3339 date-time with a zone, e.g. 2026-12-02T10:00:00.000Z');
   const at = Date.parse(ts);
-  if (Number.isNaN(at) || Math.abs(now.getTime() - at) > MAX_SKEW_MS) throw fail(`ts ${ts} is outside the ±5 minute window`);
+  if (Number.isNaN(at) || Math.abs(now.getTime() - at) > MAX_SKEW_MS) throw fail('ts is outside the ±5 minute window');
   const cert = signerOf(keyId);
-  if (!cert) throw fail(`key ${keyId} is not a registered signing certificate`);
-  if (cert.suite !== suite.name) throw fail(`scheme ${suite.authScheme} does not match certificate ${keyId} (${cert.suite} suite)`);
-  if (new Date(at) < cert.notBefore || new Date(at) > cert.notAfter || cert.revokedAt) throw fail(`certificate ${keyId} is not valid`);
+  if (!cert) throw fail('keyId is not a registered signing certificate');
+  if (cert.suite !== suite.name) throw fail(`scheme ${suite.authScheme} does not match the certificate's ${cert.suite} suite`);
+  if (new Date(at) < cert.notBefore || new Date(at) > cert.notAfter || cert.revokedAt) throw fail('the signing certificate is not in force');
   if (!verifyCertified(cert, signedBytes(suite, method, path, ts, body), sig)) throw fail('signature does not verify');
   return cert.partyId;
 }

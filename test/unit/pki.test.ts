@@ -50,4 +50,21 @@ describe('request signatures', () => {
     assert.throws(() => verifyRequest(old, 'POST', '/x', body, p.directory.signerOf), /outside the ±5 minute window/);
     assert.throws(() => verifyRequest(undefined, 'POST', '/x', body, p.directory.signerOf), /missing/);
   });
+
+  it('accept only an RFC 3339 timestamp with its zone, whatever else Date.parse would read', () => {
+    const p = parties();
+    const body = Buffer.from('{}');
+    const now = new Date();
+    const good = signRequest(p.platform.signing, 'POST', '/x', body, now);
+    const [scheme, rest] = [good.slice(0, good.indexOf(' ')), good.slice(good.indexOf(' ') + 1)];
+    const params = new Map(rest.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
+    const iso = now.toISOString();
+    const offset = `${iso.slice(0, 19)}+08:00`;
+    for (const ts of [iso.slice(0, 19), iso.slice(0, 10), now.toUTCString(), String(now.getTime()), `${iso.slice(0, 10)} ${iso.slice(11)}`, `${iso}x`]) {
+      const forged = `${scheme} keyId=${params.get('keyId')},ts=${ts},sig=${params.get('sig')}`;
+      assert.throws(() => verifyRequest(forged, 'POST', '/x', body, p.directory.signerOf), (e: unknown) => e instanceof DzlError && e.code === 'REQUEST_UNAUTHENTICATED' && /RFC 3339/.test(e.message), ts);
+    }
+    // an offset is a zone: parsed, then held to the window (this one is 8 h off) and the signature
+    assert.throws(() => verifyRequest(`${scheme} keyId=${params.get('keyId')},ts=${offset},sig=${params.get('sig')}`, 'POST', '/x', body, p.directory.signerOf), /window|signature/);
+  });
 });
