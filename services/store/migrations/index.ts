@@ -6,6 +6,7 @@ import * as m004 from './004_redirects';
 import * as m005 from './005_lifecycle';
 import * as m006 from './006_retention_sweep';
 import * as m007 from './007_application_states';
+import * as m008 from './008_log_tiles';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005_lifecycle': m005,
   '006_retention_sweep': m006,
   '007_application_states': m007,
+  '008_log_tiles': m008,
 };
 
 /** Migrations are modules compiled with the code, not files found at run time. */
