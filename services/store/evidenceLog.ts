@@ -4,7 +4,7 @@
  * partial tile at the right edge), `log_checkpoints` (the router's signed notes) and
  * `log_cosignatures` (one line per witness and size).
  */
-import { forUpdate, toMs, type Conn } from './db';
+import { forUpdate, isMysql, toMs, type Conn, type Db } from './db';
 import { tileKey, type TileSet } from '../evidence/tiles';
 
 export interface LogState {
@@ -18,6 +18,10 @@ export interface LogState {
  * every router sharing the store (a row lock on MySQL; SQLite has one writer at a time).
  */
 export async function lockLogState(trx: Conn): Promise<LogState> {
+  // SQLite: write before reading, so the transaction takes the write lock first (waiting out
+  // busy_timeout) instead of reading a snapshot another router's commit makes stale, which
+  // SQLite refuses to upgrade ("database is locked") — BEGIN IMMEDIATE by other means.
+  if (!isMysql(trx as Db)) await trx('log_state').where({ id: 1 }).update({ tree_size: trx.raw('tree_size') });
   const r = await forUpdate(trx, trx('log_state').where({ id: 1 })).first();
   return { treeSize: toMs(r.tree_size), rootHash: r.root_hash ? Buffer.from(r.root_hash as string, 'hex') : null };
 }
