@@ -8,7 +8,7 @@ MOCHA := ./node_modules/.bin/mocha
 # node-gyp builds better-sqlite3 from source against the local Node headers (no download)
 export npm_config_nodedir ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
 
-.PHONY: setup deps temporal-cli browser build demo test test-unit bench network clean
+.PHONY: setup deps temporal-cli browser build demo test test-unit bench bench-log network clean
 
 setup: deps temporal-cli build
 
@@ -42,6 +42,11 @@ test-unit: build
 
 bench: setup
 	node dist/services/bench/bench.js $(BENCH_ARGS)
+
+# The evidence log alone, grown to 10⁴, 10⁵ and 10⁶ leaves: checkpoint, proofs and a 12-leaf
+# bundle side by side (LOG_BENCH_ARGS="--sizes 10000,1000000,10000000" for 10⁷, ~15 min)
+bench-log: build
+	node dist/services/bench/logBench.js $(LOG_BENCH_ARGS)
 
 # A development network of parties, keys and certificates (see README)
 network: build

@@ -4,7 +4,7 @@
  * MySQL); `leaf_index` is the dense position the sequencer gives a leaf in the Merkle log.
  */
 import type { LeafKind } from '../domain/leaves';
-import { insertIgnore, toMs, type Conn } from './db';
+import { insertIgnore, isMysql, toMs, type Conn, type Db } from './db';
 
 export interface LeafRow {
   seq: number;
@@ -135,6 +135,12 @@ export type LeafFilter =
   | { kind: LeafKind; dedupKeyPrefixes: string[] }
   | { all: true };
 
+/** The smallest string after every string that starts with `prefix` (its last character + 1). */
+function nextPrefix(prefix: string): string {
+  const last = prefix.codePointAt(prefix.length - 1)!;
+  return prefix.slice(0, -1) + String.fromCodePoint(last + 1);
+}
+
 /** Sequenced leaves below `size` matching `filter`, in index order. */
 export async function sequencedLeaves(db: Conn, size: number, filter: LeafFilter): Promise<SequencedLeaf[]> {
   const q = db('evidence_leaves').whereNotNull('leaf_index').andWhere('leaf_index', '<', size);
@@ -146,8 +152,15 @@ export async function sequencedLeaves(db: Conn, size: number, filter: LeafFilter
   else if ('dedupKeys' in filter) q.andWhere({ kind: filter.kind }).whereIn('dedup_key', filter.dedupKeys);
   else if ('dedupKeyPrefixes' in filter) {
     const prefixes = filter.dedupKeyPrefixes;
+    const sqlite = !isMysql(db as Db);
     q.andWhere({ kind: filter.kind }).andWhere((w) => {
-      for (const p of prefixes) w.orWhere('dedup_key', 'like', `${p}%`);
+      // SQLite's LIKE ignores case and so never uses the index: a range over the binary order
+      // does (the prefix up to the next code point after its last character). MySQL's LIKE
+      // 'prefix%' is an index range already.
+      for (const p of prefixes) {
+        if (sqlite) w.orWhere((c) => c.where('dedup_key', '>=', p).andWhere('dedup_key', '<', nextPrefix(p)));
+        else w.orWhere('dedup_key', 'like', `${p}%`);
+      }
     });
   }
   const rows = await q.orderBy('leaf_index').select('leaf_index', 'data', 'created_at');

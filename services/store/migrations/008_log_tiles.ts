@@ -23,6 +23,12 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('log_state', (t) => {
     t.string('root_hash', 64);
   });
+  // what bundles look leaves up by, so that a bundle's cost does not grow with the log: a
+  // party's registry snapshots (kind, party_id) and a party's leaves in a time range (kind, created_at)
+  await knex.schema.alterTable('evidence_leaves', (t) => {
+    t.index(['kind', 'party_id'], 'evidence_leaves_kind_party_idx');
+    t.index(['kind', 'created_at'], 'evidence_leaves_kind_created_idx');
+  });
   const state = await knex('log_state').where({ id: 1 }).first();
   const size = Number(state.tree_size);
   let edge: TileSet = new Map();
@@ -49,6 +55,10 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('evidence_leaves', (t) => {
+    t.dropIndex(['kind', 'party_id'], 'evidence_leaves_kind_party_idx');
+    t.dropIndex(['kind', 'created_at'], 'evidence_leaves_kind_created_idx');
+  });
   await knex.schema.alterTable('log_state', (t) => {
     t.dropColumn('root_hash');
   });
