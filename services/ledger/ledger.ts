@@ -16,45 +16,19 @@ import type { ReceiptBody, SignedReceipt } from '../seal/receipt';
 import { fromB64url } from '../seal/bytes';
 import type { Db } from '../store/db';
 import { insertLeaf, latestPartyLeaf, leafRowsOfApplication, refusalRows, type LeafRow } from '../store/evidenceLeaves';
-import type { ConsentLeaf, PartyLeaf } from '../evidence/bundle';
+import type { ConsentLeaf, HopLeaf, Leaf, PartyLeaf, ReceiptLeaf, RefusalLeaf } from '../evidence/leaves';
+import { isLeafOf } from '../evidence/leaves';
 import { hashLeaf } from '../evidence/merkle';
 import type { Consent } from '../consent/consent';
-import type { ConsentStateLeaf, DeletionLeaf, NoticeBody, NoticeLeaf, SignedNotice } from '../evidence/lifecycle';
+import type { ConsentStateLeaf, DeletionLeaf, NoticeLeaf } from '../evidence/leaves';
+import type { SignedNotice } from '../evidence/lifecycle';
+import type { NoticeBody } from '../evidence/notice';
 
 export type { LeafKind } from '../domain/leaves';
 import type { LeafKind } from '../domain/leaves';
 
-export interface HopLeaf {
-  type: 'hop';
-  recordedAt: string;
-  header: string;
-  signature: string;
-}
-
-export interface ReceiptLeaf {
-  type: 'receipt';
-  recordedAt: string;
-  hopId: string;
-  receipt: string;
-  signature: string;
-}
-
-export interface RefusalLeaf {
-  type: 'refusal';
-  recordedAt: string;
-  code: ErrorCode;
-  message: string;
-  /** Where the refusal happened: intake, delivery to a party, a party's own check. */
-  stage: string;
-  refusedBy: string;
-  applicationId?: string;
-  hopId?: string;
-  headerDigest?: string;
-  from?: string;
-  to?: string;
-}
-
-export type Leaf = HopLeaf | ReceiptLeaf | RefusalLeaf | PartyLeaf | ConsentLeaf | ConsentStateLeaf | NoticeLeaf | DeletionLeaf;
+// The leaf formats are declared once, in evidence/leaves.ts: the verifier checks exactly what is written here.
+export type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from '../evidence/leaves';
 
 export interface StoredLeaf {
   seq: number;
@@ -76,6 +50,10 @@ async function append(
   refs: { applicationId?: string; hopId?: string; partyId?: string },
 ): Promise<boolean> {
   const data = canonicalJson(leaf);
+  // the verifier's own check (evidence/leaves.ts): never write evidence it would reject
+  if (!isLeafOf(kind, JSON.parse(data.toString('utf8')))) {
+    throw new DzlError('INTERNAL', `the ledger refused to write a ${kind} leaf that is not of its format (${dedupKey})`);
+  }
   return insertLeaf(db, {
     dedupKey,
     kind,
