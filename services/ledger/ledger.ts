@@ -7,20 +7,16 @@
  * Every write is keyed (dedup_key) so a retried activity appends nothing twice.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { DzlError, type ErrorCode } from '../common/errors';
-import { b64url } from '../seal/bytes';
+import { b64url, fromB64url } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { decodeHop, type HopHeader, type SealedHop } from '../seal/hop';
 import type { ReceiptBody, SignedReceipt } from '../seal/receipt';
-import { fromB64url } from '../seal/bytes';
-import type { Db } from '../store/db';
+import type { Conn, Db } from '../store/db';
 import { insertLeaf, latestPartyLeaf, leafRowsOfApplication, refusalRows, type LeafRow } from '../store/evidenceLeaves';
-import type { ConsentLeaf, HopLeaf, Leaf, PartyLeaf, ReceiptLeaf, RefusalLeaf } from '../evidence/leaves';
-import { isLeafOf } from '../evidence/leaves';
+import { isLeafOf, type ConsentLeaf, type ConsentStateLeaf, type DeletionLeaf, type HopLeaf, type Leaf, type NoticeLeaf, type PartyLeaf, type ReceiptLeaf, type RefusalLeaf } from '../evidence/leaves';
 import { hashLeaf } from '../evidence/merkle';
 import type { Consent } from '../consent/consent';
-import type { ConsentStateLeaf, DeletionLeaf, NoticeLeaf } from '../evidence/leaves';
 import type { SignedNotice } from '../evidence/lifecycle';
 import type { NoticeBody } from '../evidence/notice';
 
@@ -39,8 +35,6 @@ export interface StoredLeaf {
   leaf: Leaf;
   leafHash: string;
 }
-
-type Conn = Db | Knex.Transaction;
 
 async function append(
   db: Conn,
