@@ -23,10 +23,14 @@ interface ClientRun {
   stderr: string;
 }
 
-/** `go run` of the independent client: Go caches the built executable, so a repeat costs a fraction of a second. */
+/**
+ * `go run` of the independent client: Go caches the built executable, so a repeat costs a fraction
+ * of a second; go.sum pins the modules it fetches from the module proxy. No VCS stamping: the
+ * client sits inside this repository's work tree.
+ */
 function runClient(args: string[]): Promise<ClientRun> {
   return new Promise((resolve, reject) => {
-    execFile('go', ['run', '.', ...args], { cwd: CLIENT_DIR, timeout: 180_000, env: { ...process.env, GOFLAGS: '-mod=mod' } }, (err, stdout, stderr) => {
+    execFile('go', ['run', '.', ...args], { cwd: CLIENT_DIR, timeout: 180_000, env: { ...process.env, GOFLAGS: `${process.env.GOFLAGS ?? ''} -buildvcs=false`.trim() } }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? -1) : 0;
       if (typeof code !== 'number' || code === -1) return reject(err);
       const line = stdout.trim().split('\n').pop() ?? '{}';
