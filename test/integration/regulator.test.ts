@@ -147,10 +147,22 @@ describe('the regulator’s evidence API — real HTTP, gRPC (mTLS), Temporal, M
     assert.ok(report.summary.hops >= 3 * 1002);
   });
 
-  it('refuses a cosignature that does not verify, and a consistency request beyond the log', async () => {
+  it('refuses a cosignature that is not exactly one valid cosignature/v1 line by the witness (COSIGNATURE_INVALID), and a consistency request beyond the log', async () => {
     const cp = await regulator.checkpoint(true);
     const bad = await regulator.request<{ error: { code: string } }>('POST', `/v1/regulator/checkpoint/${cp.treeSize}/cosignature`, { line: '— dzl.dev/dzl-dev/witness/regulator-pboc AAAA' });
     assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'COSIGNATURE_INVALID');
+    // a valid cosignature with a second line posing as the router: refused whole, and the note served after still verifies
+    const witnessed = await regulator.witnessLatest();
+    const size = parseCheckpoint(openNote(witnessed.checkpoint, [parseVkey(routerVkey)]).body).size;
+    const own = witnessed.checkpoint.split('\n').find((l) => l.startsWith(`— ${parseVkey(witnessVkey).name} `))!;
+    const router = parseVkey(routerVkey);
+    const forged = `— ${router.name} ${Buffer.concat([router.keyId, Buffer.alloc(64)]).toString('base64')}`;
+    const hostile = await regulator.request<{ error: { code: string } }>('POST', `/v1/regulator/checkpoint/${size}/cosignature`, { line: `${own}\n${forged}\n` });
+    assert.equal(hostile.body.error.code, 'COSIGNATURE_INVALID');
+    const served = await regulator.checkpoint();
+    assert.ok(!served.checkpoint.includes(forged));
+    assert.equal(openNote(served.checkpoint, [router, parseVkey(witnessVkey)]).verifiedBy.length, 2);
     const beyond = await regulator.request<{ error: { code: string } }>('GET', `/v1/regulator/consistency?from=1&to=${cp.treeSize + 10}`);
     assert.equal(beyond.body.error.code, 'REQUEST_MALFORMED');
   });
