@@ -8,7 +8,7 @@ MOCHA := ./node_modules/.bin/mocha
 # node-gyp builds better-sqlite3 from source against the local Node headers (no download)
 export npm_config_nodedir ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
 
-.PHONY: setup deps temporal-cli browser build lint demo test test-unit record-histories bench network clean
+.PHONY: setup deps temporal-cli browser build lint demo test test-unit record-histories bench bench-log network clean
 
 setup: deps temporal-cli build
 
@@ -53,6 +53,11 @@ record-histories: setup
 
 bench: setup
 	node dist/services/bench/bench.js $(BENCH_ARGS)
+
+# The evidence log alone, grown to 10⁴, 10⁵ and 10⁶ leaves: checkpoint, proofs and a 12-leaf
+# bundle side by side (LOG_BENCH_ARGS="--sizes 10000,1000000,10000000" for 10⁷, ~15 min)
+bench-log: build
+	node dist/services/bench/logBench.js $(LOG_BENCH_ARGS)
 
 # A development network of parties, keys and certificates (see README)
 network: build

@@ -1,7 +1,9 @@
 /**
  * `dzl verify <bundle>`: checks an evidence bundle offline against the network CA, the router's
- * checkpoint key and any witnesses the regulator requires. Exit code 0 when every check passes,
- * 1 when any fails, 2 when the bundle or the trust roots cannot be read.
+ * checkpoint key and the log's origin (both pinned: a checkpoint of another log signed with the
+ * same key fails), and any witnesses the regulator requires. Exit code 0 when every check passes,
+ * 1 when any fails, 2 when the bundle or the trust roots cannot be read. `--json` prints the
+ * report, whose `codes` list the stable code of each failed check (contracts/envelope.md §20.8).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ export interface VerifyOptions {
   network: string;
   ca?: string;
   routerKey?: string;
+  origin?: string;
   witnessKey: string[];
   requireWitness: string[];
   json?: boolean;
@@ -43,7 +46,13 @@ function readBundle(file: string): unknown {
   }
 }
 
-function trustRoots(o: VerifyOptions): { caPem: string; routerVkey: string } {
+interface TrustRoots {
+  caPem: string;
+  routerVkey: string;
+  origin: string;
+}
+
+function trustRoots(o: VerifyOptions): TrustRoots {
   const caFile = o.ca ?? join(o.network, 'ca', 'ca.crt');
   let caPem: string;
   try {
@@ -51,15 +60,19 @@ function trustRoots(o: VerifyOptions): { caPem: string; routerVkey: string } {
   } catch (err) {
     throw new UsageError(`cannot read the CA certificate ${caFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  if (o.routerKey) return { caPem, routerVkey: o.routerKey };
-  let routerVkey: string | undefined;
-  try {
-    routerVkey = readNetworkFile(o.network).log?.routerVkey;
-  } catch {
-    routerVkey = undefined;
+  let log: { routerVkey?: string; origin?: string } | undefined;
+  if (!o.routerKey || !o.origin) {
+    try {
+      log = readNetworkFile(o.network).log;
+    } catch {
+      log = undefined;
+    }
   }
+  const routerVkey = o.routerKey ?? log?.routerVkey;
   if (!routerVkey) throw new UsageError(`no --router-key given and ${join(o.network, 'network.json')} names no log.routerVkey`);
-  return { caPem, routerVkey };
+  const origin = o.origin ?? log?.origin;
+  if (!origin) throw new UsageError(`no --origin given and ${join(o.network, 'network.json')} names no log.origin: the log's origin is pinned with its key`);
+  return { caPem, routerVkey, origin };
 }
 
 function leafCount(bundle: unknown): number {
@@ -91,7 +104,7 @@ function formatReport(file: string, r: VerifyReport): string {
   const failed = r.checks.filter((c) => !c.ok).length;
   const lines: string[] = [];
   lines.push(r.ok ? `PASS  ${file}: all ${r.checks.length} checks pass` : `FAIL  ${file}: ${failed} of ${r.checks.length} checks failed`);
-  for (const reason of r.failures) lines.push(`  ✗ ${reason}`);
+  for (const c of r.checks) if (!c.ok) lines.push(`  ✗ ${c.code} ${c.reason ?? c.check}`);
   const table = new Table({ style: { head: [], border: [] } });
   const scope = r.scope
     ? r.scope.kind === 'application'
@@ -128,12 +141,13 @@ export function registerVerifyCommand(program: Command): void {
     .option('--network <dir>', 'network folder, for the default CA and router key', process.env.DZL_NETWORK_DIR ?? '.dzl/network')
     .option('--ca <file>', 'the network CA certificate (PEM); default <network>/ca/ca.crt')
     .option('--router-key <vkey>', "the router's checkpoint key (note vkey); default network.json log.routerVkey")
+    .option('--origin <origin>', "the log's origin line, pinned with its key; default network.json log.origin")
     .option('--witness-key <vkey>', 'a witness that must have cosigned the checkpoint (repeatable)', collect, [])
     .option('--require-witness <vkey>', 'alias of --witness-key', collect, [])
     .option('--json', 'print the report as JSON')
     .action((file: string, o: VerifyOptions) => {
       let bundle: unknown;
-      let roots: { caPem: string; routerVkey: string };
+      let roots: TrustRoots;
       try {
         bundle = readBundle(file);
         roots = trustRoots(o);

@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     const bundle = await regulator.applicationBundle(firstId, true);
     const bundleFile = join(runDir, `bundle-${firstId}.json`);
     writeFileSync(bundleFile, JSON.stringify(bundle, null, 2));
-    const report = verifyBundle({ bundle, caPem: readNetworkFile(networkDir).caPem, routerVkey: trust.routerVkey, requireWitnesses: trust.witnesses.map((w) => w.vkey) });
+    const report = verifyBundle({ bundle, caPem: readNetworkFile(networkDir).caPem, routerVkey: trust.routerVkey, origin: trust.origin, requireWitnesses: trust.witnesses.map((w) => w.vkey) });
     process.stdout.write(
       `evidence: checkpoint of tree size ${cosigned.treeSize} signed by the router and cosigned by regulator-pboc's witness\n` +
         `  bundle for ${firstId}: ${bundle.leaves.length} leaves → ${bundleFile}\n` +

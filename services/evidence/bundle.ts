@@ -5,16 +5,20 @@
  * A verifier needs nothing else but its trust roots: the network CA, the router's note key and,
  * if it requires them, witnesses' keys.
  */
-import type { Consent } from '../consent/consent';
-import type { PartyRole } from '../pki/ca';
-import type { ChannelLicence } from '../registry/directory';
+
+import { Type, type Static } from '@sinclair/typebox';
+import { Id, checker } from './schema';
 
 export const BUNDLE_FORMAT = 'dzl-evidence-bundle/v1';
 
-export type BundleScope =
-  | { kind: 'application'; applicationId: string }
-  | { kind: 'party'; partyId: string; from: string; to: string }
-  | { kind: 'direct-connection-audit' };
+export const BundleScope = Type.Union([
+  Type.Object({ kind: Type.Literal('application'), applicationId: Id }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('party'), partyId: Id, from: Type.String(), to: Type.String() }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('direct-connection-audit') }, { additionalProperties: false }),
+]);
+export type BundleScope = Static<typeof BundleScope>;
+
+export const isBundleScope = checker(BundleScope);
 
 export interface BundleLeaf {
   /** Position in the log (0-based). */
@@ -41,25 +45,5 @@ export interface EvidenceBundle {
   certificates: string[];
 }
 
-/** A registry snapshot: recorded whenever a party's role, licence or certificates change. */
-export interface PartyLeaf {
-  type: 'party';
-  recordedAt: string;
-  party: {
-    id: string;
-    role: PartyRole;
-    legalName: string;
-    licence?: ChannelLicence;
-    /** Key ids (base64url SHA-256 of DER) of the party's certificates; PEMs travel in the bundle. */
-    certificates: string[];
-    /** Revocation time by key id. */
-    revoked?: Record<string, string>;
-  };
-}
-
-/** The consent an application was accepted under, as the platform declared it. */
-export interface ConsentLeaf {
-  type: 'consent';
-  recordedAt: string;
-  consent: Consent;
-}
+// The leaf formats are declared once, in ./leaves.ts.
+export type { ConsentLeaf, PartyLeaf } from './leaves';

@@ -8,66 +8,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DzlError } from '../common/errors';
-import type { NoticeKind, NoticeReason } from '../domain/notices';
 import { b64url, fromB64url } from '../seal/bytes';
-import { canonicalJson, parseCanonical } from '../seal/canonical';
+import { canonicalJson } from '../seal/canonical';
 import { certificateValidAt, verifyCertified, type SignerCertificate, type SigningIdentity } from '../seal/hop';
 import { RSA_SUITE, suiteNamed, suiteOfKey, type CipherSuite } from '../seal/suites/registry';
+import { checkNoticeBody, type NoticeBody } from './notice';
 
-/** A consent's change of state, appended to its history; a consent is granted when recorded. */
-export interface ConsentStateLeaf {
-  type: 'consent_state';
-  recordedAt: string;
-  consentId: string;
-  state: 'withdrawn' | 'expired';
-  /** The recipients the change applies to (separate consent per recipient); absent: all of them. */
-  recipients?: string[];
-  /** Who recorded it: the party that created the consent (withdrawal), or `router` (expiry). */
-  by: string;
-  /** When the customer acted (withdrawal) or the validity ended (expiry). */
-  at: string;
-  /** base64url SHA-256 of the customer's device identifier at withdrawal (as the party hashed it). */
-  deviceDigest?: string;
-}
-
+// The formats are declared once, in ./leaves.ts and ./notice.ts; re-exported for the modules that import them from here.
+export type { ConsentStateLeaf, DeletionLeaf, NoticeLeaf } from './leaves';
+export type { NoticeBody } from './notice';
 export { NOTICE_KINDS, NOTICE_REASONS, type NoticeKind, type NoticeReason } from '../domain/notices';
-
-/** What the router tells a party holding an application's data; signed by the router. */
-export interface NoticeBody {
-  v: 1;
-  noticeId: string;
-  kind: NoticeKind;
-  applicationId: string;
-  consentId: string;
-  /** The party that must act: stop processing (consent_withdrawn) and delete (both kinds). */
-  to: string;
-  /** The application's hops this party received, whose data the notice concerns. */
-  hops: string[];
-  reason: NoticeReason;
-  issuedAt: string;
-  by: string;
-  keyId: string;
-}
 
 export interface SignedNotice {
   notice: string;
   signature: string;
-}
-
-export interface NoticeLeaf {
-  type: 'notice';
-  recordedAt: string;
-  notice: string;
-  signature: string;
-}
-
-/** The router erased the sealed payloads (wrapped key, iv, ciphertext) of these hops; headers stay. */
-export interface DeletionLeaf {
-  type: 'deletion';
-  recordedAt: string;
-  applicationId: string;
-  reason: NoticeReason;
-  hops: string[];
 }
 
 /**
@@ -95,7 +49,7 @@ export function signNotice(router: SigningIdentity, n: Omit<NoticeBody, 'v' | 'n
 }
 
 /**
- * A party's check of a notice: canonical, signed by a certificate of `expectedBy` (the router)
+ * A party's check of a notice: canonical, exactly of the notice format, signed by a certificate of `expectedBy` (the router)
  * valid when issued, addressed to `me`. Throws NOTICE_INVALID.
  */
 export function verifyNotice(
@@ -108,16 +62,10 @@ export function verifyNotice(
   const sig = fromB64url(raw.signature);
   const fail = (why: string) => new DzlError('NOTICE_INVALID', `notice to ${expected.to}: ${why}`);
   if (!bytes || !sig) throw fail('not a signed notice {notice, signature} in base64url');
-  let body: NoticeBody | undefined;
-  try {
-    body = parseCanonical(bytes) as NoticeBody | undefined;
-  } catch {
-    body = undefined;
-  }
-  if (typeof body !== 'object' || body === null) throw fail('notice bytes are not canonical JSON of an object');
-  if (body.v !== 1) throw fail('unsupported notice version');
-  if (body.kind !== 'consent_withdrawn' && body.kind !== 'delete_data') throw fail(`unknown notice kind ${String(body.kind)}`);
-  if (!Array.isArray(body.hops) || typeof body.applicationId !== 'string' || typeof body.noticeId !== 'string') throw fail('missing members');
+  // the one check of the format, the verifier's too (evidence/notice.ts)
+  const checked = checkNoticeBody(bytes);
+  if (!checked.ok) throw fail(checked.reason);
+  const body = checked.body;
   if (body.to !== expected.to) throw fail(`addressed to ${String(body.to)}`);
   if (body.by !== expected.by) throw fail(`signed by ${String(body.by)}, not ${expected.by}`);
   const cert = signerOf(body.keyId);

@@ -166,3 +166,53 @@ export function openNote(text: string, known: NoteVerifier[]): OpenedNote {
   if (out.verifiedBy.length === 0) throw new NoteError('NOTE_UNSIGNED', 'no signature by a known key');
   return out;
 }
+
+export type CosignatureErrorCode = 'COSIGNATURE_NOT_ONE_LINE' | 'COSIGNATURE_WRONG_KEY' | 'COSIGNATURE_NOT_V1' | 'COSIGNATURE_SIGNATURE_INVALID';
+
+/** Why a witness's submission was refused; `code` is stable. */
+export class CosignatureError extends Error {
+  override readonly name = 'CosignatureError';
+  constructor(
+    readonly code: CosignatureErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AcceptedCosignature {
+  /** The line as the log stores and serves it: re-encoded from the verified bytes, never the witness's text. */
+  line: string;
+  timestamp: number;
+}
+
+/**
+ * A witness's submission for checkpoint `body`, accepted only if it is exactly one signature line
+ * (an optional final newline, nothing else) by `witness`'s own name and key id, of the
+ * cosignature/v1 form (key id ‖ u64 time ‖ Ed25519), that verifies over `body`. Anything more
+ * would be merged into the note every verifier reads: a second line posing as the router with a
+ * bad signature, or a malformed one, would make a valid checkpoint fail for everyone.
+ */
+export function acceptCosignature(body: string, submission: unknown, witness: NoteVerifier): AcceptedCosignature {
+  if (witness.type !== SIG_COSIGNATURE_V1) throw new CosignatureError('COSIGNATURE_WRONG_KEY', `${witness.name} is not a cosignature/v1 (0x04) key`);
+  const text = typeof submission === 'string' ? submission.replace(/\n$/, '') : undefined;
+  const m = text !== undefined ? /^— (\S+) ([A-Za-z0-9+/]+=*)$/.exec(text) : null;
+  if (!m) throw new CosignatureError('COSIGNATURE_NOT_ONE_LINE', 'a cosignature is exactly one line "— <witness name> <base64 signature>"');
+  const bytes = Buffer.from(m[2]!, 'base64');
+  if (bytes.toString('base64') !== m[2]) throw new CosignatureError('COSIGNATURE_NOT_ONE_LINE', 'the signature is not canonical base64');
+  if (m[1] !== witness.name || bytes.length < 4 || !witness.keyId.equals(bytes.subarray(0, 4))) {
+    throw new CosignatureError('COSIGNATURE_WRONG_KEY', `the line is not by ${witness.name} (key id ${witness.keyId.toString('hex')}), the witness submitting it`);
+  }
+  if (bytes.length !== 4 + 8 + 64) throw new CosignatureError('COSIGNATURE_NOT_V1', `a cosignature/v1 signature is 76 bytes (key id, time, Ed25519), got ${bytes.length}`);
+  const timestamp = bytes.readBigUInt64BE(4);
+  if (timestamp > BigInt(Number.MAX_SAFE_INTEGER)) throw new CosignatureError('COSIGNATURE_NOT_V1', 'the cosignature time is out of range');
+  if (!verify(null, cosignedMessage(body, Number(timestamp)), witness.publicKey, bytes.subarray(12))) {
+    throw new CosignatureError('COSIGNATURE_SIGNATURE_INVALID', `the cosignature by ${witness.name} does not verify over this checkpoint`);
+  }
+  return { line: signatureLine(witness.name, bytes), timestamp: Number(timestamp) };
+}
+
+/** Whether `line` is one well-formed signature line (what the log serves of stored cosignatures). */
+export function isSignatureLine(line: string): boolean {
+  return /^— \S+ [A-Za-z0-9+/]+=*\n$/.test(line);
+}

@@ -8,12 +8,14 @@ import { b64url, fromB64url } from '../seal/bytes';
 import type { HopHeader } from '../seal/hop';
 import type { ReceiptBody } from '../seal/receipt';
 import { getApplication } from '../store/applications';
-import { toMs, type Db } from '../store/db';
+import type { Db } from '../store/db';
+import { countLeavesOfApplication, sequencedLeaves, type LeafFilter } from '../store/evidenceLeaves';
+import { latestCosignedSize } from '../store/evidenceLog';
+import { allCertificatePems, certificatePems } from '../store/parties';
 import { BUNDLE_FORMAT, type BundleLeaf, type BundleScope, type EvidenceBundle, type PartyLeaf } from '../evidence/bundle';
 import type { HopLeaf, Leaf, ReceiptLeaf } from './ledger';
 import type { NoticeBody, NoticeLeaf } from '../evidence/lifecycle';
-import { checkpointAt, leafHashes, publishCheckpoint, type LogConfig, type StoredCheckpoint } from './log';
-import { inclusionProof } from '../evidence/merkle';
+import { checkpointAt, proveInclusions, publishCheckpoint, type LogConfig, type StoredCheckpoint } from './log';
 
 interface Row {
   index: number;
@@ -22,14 +24,8 @@ interface Row {
   createdAt: number;
 }
 
-function toRow(r: Record<string, unknown>): Row {
-  return { index: toMs(r.leaf_index), data: r.data as string, leaf: JSON.parse(r.data as string) as Leaf, createdAt: toMs(r.created_at) };
-}
-
-async function rowsWhere(db: Db, size: number, where: (q: ReturnType<Db>) => void): Promise<Row[]> {
-  const q = db('evidence_leaves').whereNotNull('leaf_index').andWhere('leaf_index', '<', size);
-  where(q);
-  return (await q.orderBy('leaf_index').select('leaf_index', 'data', 'created_at')).map(toRow);
+async function rowsWhere(db: Db, size: number, filter: LeafFilter): Promise<Row[]> {
+  return (await sequencedLeaves(db, size, filter)).map((r) => ({ ...r, leaf: JSON.parse(r.data) as Leaf }));
 }
 
 function headerOf(l: HopLeaf): HopHeader {
@@ -57,11 +53,7 @@ async function consentStateRows(db: Db, size: number, ids: string[]): Promise<Ro
   const out: Row[] = [];
   for (let i = 0; i < ids.length; i += STATE_QUERY_IDS) {
     const chunk = ids.slice(i, i + STATE_QUERY_IDS);
-    const rows = await rowsWhere(db, size, (q) =>
-      q.andWhere({ kind: 'consent_state' }).andWhere((w) => {
-        for (const id of chunk) w.orWhere('dedup_key', 'like', `consent_state:${id}:%`);
-      }),
-    );
+    const rows = await rowsWhere(db, size, { kind: 'consent_state', dedupKeyPrefixes: chunk.map((id) => `consent_state:${id}:`) });
     out.push(...rows.filter((r) => r.leaf.type === 'consent_state' && wanted.has(r.leaf.consentId)));
   }
   return out;
@@ -95,18 +87,14 @@ async function context(db: Db, size: number, rows: Row[], consentIds: string[] =
   }
   // A bank's own consent (redirect model) is filed with its application: its changes end the
   // application's consent for its recipients, so a hop's checks need them.
-  const own = applications.size ? await rowsWhere(db, size, (q) => q.andWhere({ kind: 'consent_state' }).whereIn('application_id', [...applications])) : [];
+  const own = applications.size ? await rowsWhere(db, size, { kind: 'consent_state', applicationIds: [...applications] }) : [];
   for (const r of own) if (r.leaf.type === 'consent_state') consents.add(r.leaf.consentId);
   const ids = [...consents];
   const states = await consentStateRows(db, size, ids);
   for (const r of [...rows, ...states]) if (r.leaf.type === 'consent_state') parties.add(r.leaf.by);
-  const extra = await rowsWhere(db, size, (q) =>
-    q.andWhere((w) => {
-      w.where((c) => c.where({ kind: 'party' }).whereIn('party_id', [...parties]));
-      w.orWhere((c) => c.where({ kind: 'consent' }).whereIn('dedup_key', ids.map((id) => `consent:${id}`)));
-    }),
-  );
-  return [...extra, ...states];
+  const snapshots = await rowsWhere(db, size, { kind: 'party', partyIds: [...parties] });
+  const declared = await rowsWhere(db, size, { kind: 'consent', dedupKeys: ids.map((id) => `consent:${id}`) });
+  return [...snapshots, ...declared, ...states];
 }
 
 async function certificatesFor(db: Db, rows: Row[]): Promise<string[]> {
@@ -118,16 +106,17 @@ async function certificatesFor(db: Db, rows: Row[]): Promise<string[]> {
     if (r.leaf.type === 'notice') keyIds.add(noticeOf(r.leaf).keyId);
   }
   if (keyIds.size === 0) return [];
-  return (await db('party_certificates').whereIn('key_id', [...keyIds]).orderBy('key_id').select('pem')).map((c) => c.pem as string);
+  return certificatePems(db, [...keyIds]);
 }
 
 async function assemble(db: Db, cp: StoredCheckpoint, scope: BundleScope, rows: Row[], complete: boolean): Promise<EvidenceBundle> {
   const unique = [...new Map(rows.map((r) => [r.index, r])).values()].sort((a, b) => a.index - b.index);
-  const hashes = complete ? [] : await leafHashes(db, cp.treeSize);
+  // all k proofs from one read of the O(k log n) tiles they touch
+  const proofs = complete ? new Map<number, Buffer[]>() : await proveInclusions(db, unique.map((r) => r.index), cp.treeSize);
   const leaves: BundleLeaf[] = unique.map((r) => ({
     index: r.index,
     data: b64url(Buffer.from(r.data, 'utf8')),
-    ...(complete ? {} : { proof: inclusionProof(r.index, hashes).map((h) => b64url(h)) }),
+    ...(complete ? {} : { proof: proofs.get(r.index)!.map((h) => b64url(h)) }),
   }));
   return {
     format: BUNDLE_FORMAT,
@@ -148,8 +137,7 @@ export interface BundleOptions {
 async function chooseCheckpoint(db: Db, log: LogConfig, opts: BundleOptions): Promise<StoredCheckpoint> {
   const fresh = await publishCheckpoint(db, log);
   if (!opts.witnessed) return fresh;
-  const row = await db('log_cosignatures').max({ size: 'tree_size' }).first();
-  const size = row?.size == null ? undefined : toMs(row.size);
+  const size = await latestCosignedSize(db);
   const cp = size === undefined ? undefined : await checkpointAt(db, size);
   if (!cp) throw new DzlError('EVIDENCE_NOT_YET_WITNESSED', 'no checkpoint has been cosigned by a witness yet; ask again after the next cosignature');
   return cp;
@@ -163,11 +151,8 @@ export async function applicationBundle(db: Db, log: LogConfig, applicationId: s
   const app = await getApplication(db, applicationId);
   if (!app) throw new DzlError('APPLICATION_NOT_FOUND', `no application ${applicationId}`);
   const cp = await chooseCheckpoint(db, log, opts);
-  const own = await rowsWhere(db, cp.treeSize, (q) => q.andWhere({ application_id: applicationId }));
-  if (opts.witnessed) {
-    const all = await db('evidence_leaves').where({ application_id: applicationId }).count({ n: '*' }).first();
-    if (own.length < Number(all?.n ?? 0)) requireCovered(cp, [], `all of application ${applicationId}`);
-  }
+  const own = await rowsWhere(db, cp.treeSize, { applicationId });
+  if (opts.witnessed && own.length < (await countLeavesOfApplication(db, applicationId))) requireCovered(cp, [], `all of application ${applicationId}`);
   // `own` holds the application's hops, receipts, refusals, notices and their acknowledgements,
   // its deletion, and the state changes of a bank's own consent (filed with the application).
   return assemble(db, cp, { kind: 'application', applicationId }, [...own, ...(await context(db, cp.treeSize, own, [app.consentId]))], false);
@@ -176,15 +161,13 @@ export async function applicationBundle(db: Db, log: LogConfig, applicationId: s
 /** Every hop a party sent or received and every notice sent to it, with receipts and refusals, recorded in [from, to). */
 export async function partyBundle(db: Db, log: LogConfig, partyId: string, from: Date, to: Date, opts: BundleOptions = {}): Promise<EvidenceBundle> {
   const cp = await chooseCheckpoint(db, log, opts);
-  const inRange = await rowsWhere(db, cp.treeSize, (q) =>
-    q.andWhere('created_at', '>=', from.getTime()).andWhere('created_at', '<', to.getTime()).whereIn('kind', ['hop', 'refusal', 'notice']),
-  );
+  const inRange = await rowsWhere(db, cp.treeSize, { kinds: ['hop', 'refusal', 'notice'], createdFrom: from.getTime(), createdTo: to.getTime() });
   const hops = inRange.filter((r) => r.leaf.type === 'hop' && [headerOf(r.leaf).from, headerOf(r.leaf).to].includes(partyId));
   const refusals = inRange.filter((r) => r.leaf.type === 'refusal' && [r.leaf.from, r.leaf.to, r.leaf.refusedBy].includes(partyId));
   const notices = inRange.filter((r) => r.leaf.type === 'notice' && noticeOf(r.leaf).to === partyId);
   // A notice's acknowledgement is a receipt filed under the notice id.
   const answered = [...hops.map((r) => headerOf(r.leaf as HopLeaf).hopId), ...notices.map((r) => noticeOf(r.leaf as NoticeLeaf).noticeId)];
-  const receipts = answered.length ? await rowsWhere(db, cp.treeSize, (q) => q.andWhere({ kind: 'receipt' }).whereIn('hop_id', answered)) : [];
+  const receipts = answered.length ? await rowsWhere(db, cp.treeSize, { kind: 'receipt', hopIds: answered }) : [];
   const own = [...hops, ...refusals, ...notices, ...receipts];
   return assemble(db, cp, { kind: 'party', partyId, from: from.toISOString(), to: to.toISOString() }, [...own, ...(await context(db, cp.treeSize, own))], false);
 }
@@ -196,8 +179,8 @@ export async function partyBundle(db: Db, log: LogConfig, partyId: string, from:
  */
 export async function directConnectionAudit(db: Db, log: LogConfig, opts: BundleOptions = {}): Promise<EvidenceBundle> {
   const cp = await chooseCheckpoint(db, log, opts);
-  const all = await rowsWhere(db, cp.treeSize, () => undefined);
+  const all = await rowsWhere(db, cp.treeSize, { all: true });
   const bundle = await assemble(db, cp, { kind: 'direct-connection-audit' }, all, true);
-  bundle.certificates = (await db('party_certificates').orderBy('key_id').select('pem')).map((c) => c.pem as string);
+  bundle.certificates = await allCertificatePems(db);
   return bundle;
 }

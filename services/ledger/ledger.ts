@@ -7,23 +7,24 @@
  * Every write is keyed (dedup_key) so a retried activity appends nothing twice.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { DzlError, type ErrorCode } from '../common/errors';
 import { b64url, fromB64url } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { decodeHop, type HopHeader, type SealedHop } from '../seal/hop';
 import type { ReceiptBody, SignedReceipt } from '../seal/receipt';
-import { insertIgnore, toMs, type Db } from '../store/db';
-import type { ConsentLeaf, PartyLeaf } from '../evidence/bundle';
+import type { Conn, Db } from '../store/db';
+import { insertLeaf, latestPartyLeaf, leafRowsOfApplication, refusalRows, type LeafRow } from '../store/evidenceLeaves';
+import { isLeafOf, type ConsentLeaf, type ConsentStateLeaf, type DeletionLeaf, type HopLeaf, type Leaf, type NoticeLeaf, type PartyLeaf, type ReceiptLeaf, type RefusalLeaf } from '../evidence/leaves';
 import { hashLeaf } from '../evidence/merkle';
 import type { Consent } from '../consent/consent';
-import type { ConsentStateLeaf, DeletionLeaf, NoticeBody, NoticeLeaf, SignedNotice } from '../evidence/lifecycle';
+import type { SignedNotice } from '../evidence/lifecycle';
+import type { NoticeBody } from '../evidence/notice';
 
 export type { LeafKind } from '../domain/leaves';
 import type { LeafKind } from '../domain/leaves';
 
+// The leaf formats are declared once, in evidence/leaves.ts: the verifier checks exactly what is written here.
 export type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from '../evidence/leaves';
-import type { HopLeaf, Leaf, ReceiptLeaf, RefusalLeaf } from '../evidence/leaves';
 
 export interface StoredLeaf {
   seq: number;
@@ -35,8 +36,6 @@ export interface StoredLeaf {
   leafHash: string;
 }
 
-type Conn = Db | Knex.Transaction;
-
 async function append(
   db: Conn,
   dedupKey: string,
@@ -45,21 +44,19 @@ async function append(
   refs: { applicationId?: string; hopId?: string; partyId?: string },
 ): Promise<boolean> {
   const data = canonicalJson(leaf);
-  return insertIgnore(
-    db,
-    'evidence_leaves',
-    {
-      dedup_key: dedupKey,
-      kind,
-      application_id: refs.applicationId ?? null,
-      hop_id: refs.hopId ?? null,
-      party_id: refs.partyId ?? null,
-      data: data.toString('utf8'),
-      leaf_hash: Buffer.from(hashLeaf(data)).toString('hex'),
-      created_at: Date.now(),
-    },
-    'dedup_key',
-  );
+  // the verifier's own check (evidence/leaves.ts): never write evidence it would reject
+  if (!isLeafOf(kind, JSON.parse(data.toString('utf8')))) {
+    throw new DzlError('INTERNAL', `the ledger refused to write a ${kind} leaf that is not of its format (${dedupKey})`);
+  }
+  return insertLeaf(db, {
+    dedupKey,
+    kind,
+    ...(refs.applicationId ? { applicationId: refs.applicationId } : {}),
+    ...(refs.hopId ? { hopId: refs.hopId } : {}),
+    ...(refs.partyId ? { partyId: refs.partyId } : {}),
+    data: data.toString('utf8'),
+    leafHash: Buffer.from(hashLeaf(data)).toString('hex'),
+  });
 }
 
 export async function recordHop(db: Conn, hop: { header: HopHeader; headerBytes: Uint8Array; signature: Uint8Array }): Promise<boolean> {
@@ -149,7 +146,7 @@ export async function recordDeletion(db: Conn, d: Omit<DeletionLeaf, 'type' | 'r
  * an earlier state is a new snapshot: registry changes are an administrative, single-writer act).
  */
 export async function recordParty(db: Conn, party: PartyLeaf['party']): Promise<boolean> {
-  const latest = await db('evidence_leaves').where({ kind: 'party', party_id: party.id }).orderBy('seq', 'desc').first();
+  const latest = await latestPartyLeaf(db, party.id);
   if (latest && canonicalJson((JSON.parse(latest.data) as PartyLeaf).party).equals(canonicalJson(party))) return false;
   const leaf: PartyLeaf = { type: 'party', recordedAt: new Date().toISOString(), party };
   return append(db, `party:${party.id}:${randomUUID()}`, 'party', leaf, { partyId: party.id });
@@ -165,27 +162,17 @@ export function refusalRefs(input: unknown): Pick<Refusal, 'hopId' | 'headerDige
   }
 }
 
-function rowToLeaf(r: Record<string, unknown>): StoredLeaf {
-  const data = Buffer.from(r.data as string, 'utf8');
-  return {
-    seq: toMs(r.seq),
-    kind: r.kind as LeafKind,
-    applicationId: (r.application_id as string | null) ?? null,
-    hopId: (r.hop_id as string | null) ?? null,
-    data,
-    leaf: JSON.parse(data.toString('utf8')) as Leaf,
-    leafHash: r.leaf_hash as string,
-  };
+function rowToLeaf(r: LeafRow): StoredLeaf {
+  const data = Buffer.from(r.data, 'utf8');
+  return { seq: r.seq, kind: r.kind, applicationId: r.applicationId, hopId: r.hopId, data, leaf: JSON.parse(r.data) as Leaf, leafHash: r.leafHash };
 }
 
 export async function leavesOfApplication(db: Conn, applicationId: string): Promise<StoredLeaf[]> {
-  return (await db('evidence_leaves').where({ application_id: applicationId }).orderBy('seq')).map(rowToLeaf);
+  return (await leafRowsOfApplication(db, applicationId)).map(rowToLeaf);
 }
 
 export async function refusals(db: Conn, filter: { applicationId?: string; code?: ErrorCode } = {}): Promise<RefusalLeaf[]> {
-  const q = db('evidence_leaves').where({ kind: 'refusal' }).orderBy('seq');
-  if (filter.applicationId) q.andWhere({ application_id: filter.applicationId });
-  const leaves = (await q).map(rowToLeaf).map((l) => l.leaf as RefusalLeaf);
+  const leaves = (await refusalRows(db, filter.applicationId)).map(rowToLeaf).map((l) => l.leaf as RefusalLeaf);
   return filter.code ? leaves.filter((l) => l.code === filter.code) : leaves;
 }
 

@@ -1,14 +1,43 @@
 /**
- * The evidence log: sequencing, checkpoints and proofs over the ledger's leaves.
+ * The evidence log: sequencing, checkpoints and proofs over the ledger's leaves, stored as C2SP
+ * tlog-tiles (services/evidence/tiles.ts, contracts/tlog.md).
  *
- * Proofs are computed from the leaf hashes, O(n) per proof (services/evidence/merkle.ts); at the
- * volumes here that is milliseconds. A stored tile cache is the next step when logs reach tens of
- * millions of leaves.
+ * Integration appends the new leaf hashes to the right-edge tiles only; the root of the new size
+ * is kept in log_state, so signing a checkpoint reads one row. A proof reads the O(log n) tiles
+ * its nodes live in, all in one query. Several routers share a store: the sequencer locks
+ * log_state (MySQL row lock; SQLite's single writer), assigns indices, writes the tiles and the new
+ * root in the same transaction, so two routers never integrate the same leaf or the same index.
  */
-import type { Knex } from 'knex';
-import { toMs, isMysql, type Db } from '../store/db';
-import { consistencyProof, merkleRoot } from '../evidence/merkle';
-import { checkpointBody, openNote, parseCheckpoint, parseVkey, signNote, type NoteSigner } from '../evidence/note';
+import { DzlError } from '../common/errors';
+import { EMPTY_ROOT } from '../evidence/merkle';
+import { acceptCosignature, checkpointBody, CosignatureError, isSignatureLine, parseCheckpoint, parseVkey, signNote, type NoteSigner } from '../evidence/note';
+import {
+  consistencyProofFromNodes,
+  edgeAfter,
+  inclusionProofFromNodes,
+  integrate,
+  rightEdgeTiles,
+  rootFromNodes,
+  tileNodeReader,
+  tilesRead,
+  type NodeReader,
+} from '../evidence/tiles';
+import type { Conn, Db } from '../store/db';
+import { assignLeafIndices, pendingLeaves } from '../store/evidenceLeaves';
+import {
+  checkpointRowAt,
+  cosignatureLines,
+  insertCheckpoint,
+  latestCheckpointRow,
+  lockLogState,
+  readLogState,
+  readTiles,
+  saveCosignature,
+  writeLogState,
+  writeTiles,
+  type CheckpointRow,
+} from '../store/evidenceLog';
+import { recordRefusal } from './ledger';
 
 export interface LogConfig {
   origin: string;
@@ -23,80 +52,143 @@ export interface StoredCheckpoint {
   createdAt: number;
 }
 
+export interface IntegratedTree {
+  treeSize: number;
+  rootHash: Buffer;
+}
+
+/** Leaves integrated per step; each step is one read of pending leaves and one write of tiles. */
 const BATCH = 5000;
 
 /**
- * Gives every unsequenced leaf the next dense index, in `seq` order; returns the tree size.
- * Serialised by a row lock on log_state (MySQL) or SQLite's single writer.
+ * Gives every unsequenced leaf the next dense index, in `seq` order, and integrates their hashes
+ * into the tiles; returns the new tree size and root. One transaction, under the log_state lock.
  */
-export async function sequence(db: Db): Promise<number> {
+export async function integratePending(db: Db): Promise<IntegratedTree> {
   return db.transaction(async (trx) => {
-    const q = trx('log_state').where({ id: 1 });
-    const state = await (isMysql(db) ? q.forUpdate() : q).first();
-    let size = toMs(state.tree_size);
+    const state = await lockLogState(trx);
+    let size = state.treeSize;
+    let root: Uint8Array | null = state.rootHash;
+    let edge = await readTiles(trx, rightEdgeTiles(size));
     for (;;) {
-      const pending = (await trx('evidence_leaves').whereNull('leaf_index').orderBy('seq').limit(BATCH).select('seq')).map((r) => Number(r.seq));
+      const pending = await pendingLeaves(trx, BATCH);
       if (pending.length === 0) break;
-      // one statement per chunk: seq → next index, in seq order
-      for (let i = 0; i < pending.length; i += 500) {
-        const chunk = pending.slice(i, i + 500);
-        const cases = chunk.map(() => 'WHEN ? THEN ?').join(' ');
-        const bindings = chunk.flatMap((seq) => [seq, size++]);
-        await trx.raw(`UPDATE evidence_leaves SET leaf_index = CASE seq ${cases} END WHERE seq IN (${chunk.map(() => '?').join(',')})`, [...bindings, ...chunk]);
-      }
+      await assignLeafIndices(
+        trx,
+        pending.map((p) => p.seq),
+        size,
+      );
+      const result = integrate(
+        size,
+        edge,
+        pending.map((p) => Buffer.from(p.leafHash, 'hex')),
+      );
+      await writeTiles(trx, result.tiles);
+      edge = edgeAfter(edge, result);
+      size = result.treeSize;
+      root = result.rootHash;
     }
-    await trx('log_state').where({ id: 1 }).update({ tree_size: size });
-    return size;
+    if (root === null) root = rootFromNodes(size, tileNodeReader(edge));
+    if (size !== state.treeSize || state.rootHash === null) await writeLogState(trx, { treeSize: size, rootHash: root });
+    return { treeSize: size, rootHash: Buffer.from(root) };
   });
 }
 
-export async function leafHashes(db: Db | Knex.Transaction, size: number): Promise<Buffer[]> {
-  const rows = await db('evidence_leaves').whereNotNull('leaf_index').andWhere('leaf_index', '<', size).orderBy('leaf_index').select('leaf_hash');
-  if (rows.length !== size) throw new Error(`log has ${rows.length} sequenced leaves below ${size}`);
-  return rows.map((r) => Buffer.from(r.leaf_hash as string, 'hex'));
+/** The tree size the sequencer has reached (its leaves have indices; tiles cover them). */
+export async function sequence(db: Db): Promise<number> {
+  return (await integratePending(db)).treeSize;
 }
 
-function rowToCheckpoint(r: Record<string, unknown>, cosignatures: string[]): StoredCheckpoint {
-  return { treeSize: toMs(r.tree_size), rootHash: Buffer.from(r.root_hash as string, 'hex'), note: (r.note as string) + cosignatures.join(''), createdAt: toMs(r.created_at) };
+/** Runs a computation over node hashes: the tiles it reads fetched first, in one query. */
+async function overTiles<T>(db: Conn, compute: (node: NodeReader) => T): Promise<T> {
+  const tiles = await readTiles(db, tilesRead(compute));
+  return compute(tileNodeReader(tiles));
 }
 
-async function withCosignatures(db: Db, r: Record<string, unknown> | undefined): Promise<StoredCheckpoint | undefined> {
+async function requireIntegrated(db: Conn, size: number): Promise<void> {
+  const state = await readLogState(db);
+  if (!Number.isSafeInteger(size) || size < 0 || size > state.treeSize) {
+    throw new DzlError('REQUEST_MALFORMED', `tree size ${size} is not between 0 and the integrated size ${state.treeSize}`);
+  }
+}
+
+/** The root of the tree of `size` leaves, from the tiles. */
+export async function rootAt(db: Conn, size: number): Promise<Buffer> {
+  await requireIntegrated(db, size);
+  if (size === 0) return Buffer.from(EMPTY_ROOT);
+  return Buffer.from(await overTiles(db, (node) => rootFromNodes(size, node)));
+}
+
+/** RFC 9162 inclusion proofs of leaves `indices` in the tree of `size`: O(k log n) hashes, one tile query. */
+export async function proveInclusions(db: Conn, indices: readonly number[], size: number): Promise<Map<number, Buffer[]>> {
+  await requireIntegrated(db, size);
+  const proofs = await overTiles(db, (node) => indices.map((i) => inclusionProofFromNodes(i, size, node)));
+  return new Map(indices.map((i, k) => [i, proofs[k]!.map((h) => Buffer.from(h))]));
+}
+
+export async function proveInclusion(db: Conn, index: number, size: number): Promise<Buffer[]> {
+  return (await proveInclusions(db, [index], size)).get(index)!;
+}
+
+export async function proveConsistency(db: Conn, size1: number, size2: number): Promise<Buffer[]> {
+  await requireIntegrated(db, size2);
+  return (await overTiles(db, (node) => consistencyProofFromNodes(size1, size2, node))).map((h) => Buffer.from(h));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+/**
+ * The stored note with the cosignatures collected for its size. Only well-formed single lines are
+ * served, so a line stored before cosignatures were checked strictly cannot spoil the note.
+ */
+async function withCosignatures(db: Conn, r: CheckpointRow | undefined): Promise<StoredCheckpoint | undefined> {
   if (!r) return undefined;
-  const lines = await db('log_cosignatures').where({ tree_size: r.tree_size }).orderBy('witness').select('line');
-  return rowToCheckpoint(r, lines.map((l) => l.line as string));
+  const lines = (await cosignatureLines(db, r.treeSize)).filter(isSignatureLine);
+  return { treeSize: r.treeSize, rootHash: r.rootHash, note: r.note + lines.join(''), createdAt: r.createdAt };
 }
 
-export async function latestCheckpoint(db: Db): Promise<StoredCheckpoint | undefined> {
-  return withCosignatures(db, await db('log_checkpoints').orderBy('tree_size', 'desc').first());
+export async function latestCheckpoint(db: Conn): Promise<StoredCheckpoint | undefined> {
+  return withCosignatures(db, await latestCheckpointRow(db));
 }
 
-export async function checkpointAt(db: Db, size: number): Promise<StoredCheckpoint | undefined> {
-  return withCosignatures(db, await db('log_checkpoints').where({ tree_size: size }).first());
+export async function checkpointAt(db: Conn, size: number): Promise<StoredCheckpoint | undefined> {
+  return withCosignatures(db, await checkpointRowAt(db, size));
 }
 
 /** Sequences pending leaves and signs a checkpoint for the new size (if the log grew). */
 export async function publishCheckpoint(db: Db, cfg: LogConfig): Promise<StoredCheckpoint> {
-  const size = await sequence(db);
+  const tree = await integratePending(db);
   const latest = await latestCheckpoint(db);
-  if (latest && latest.treeSize >= size) return latest;
-  const rootHash = Buffer.from(merkleRoot(await leafHashes(db, size)));
-  const note = signNote(checkpointBody({ origin: cfg.origin, size, rootHash }), cfg.signer);
-  await db('log_checkpoints').insert({ tree_size: size, root_hash: rootHash.toString('hex'), note, created_at: Date.now() }).onConflict('tree_size').ignore();
-  return (await checkpointAt(db, size))!;
+  if (latest && latest.treeSize >= tree.treeSize) return latest;
+  const note = signNote(checkpointBody({ origin: cfg.origin, size: tree.treeSize, rootHash: tree.rootHash }), cfg.signer);
+  await insertCheckpoint(db, { treeSize: tree.treeSize, rootHash: tree.rootHash, note });
+  return (await checkpointAt(db, tree.treeSize))!;
 }
 
-/** Stores a witness's cosignature after checking it against the checkpoint it names. */
-export async function addCosignature(db: Db, size: number, line: string, witnessVkey: string): Promise<StoredCheckpoint> {
-  const cp = await checkpointAt(db, size);
-  if (!cp) throw new Error(`no checkpoint of size ${size}`);
+/**
+ * Stores a witness's cosignature of the checkpoint of `size`: exactly one cosignature/v1 line by
+ * the witness's own key that verifies over that checkpoint (evidence/note.ts acceptCosignature),
+ * re-encoded by the log. Anything else is refused with COSIGNATURE_INVALID and recorded as a
+ * refusal leaf (stage `cosignature`), `submittedBy` naming the witness's party.
+ */
+export async function addCosignature(db: Db, size: number, line: string, witnessVkey: string, submittedBy?: string): Promise<StoredCheckpoint> {
+  const refuse = async (why: string): Promise<never> => {
+    const err = new DzlError('COSIGNATURE_INVALID', `cosignature of checkpoint ${size} refused: ${why}`);
+    await recordRefusal(db, { code: err.code, message: err.message, stage: 'cosignature', refusedBy: 'router', ...(submittedBy ? { from: submittedBy } : {}) });
+    throw err;
+  };
+  const cp = Number.isSafeInteger(size) ? await checkpointAt(db, size) : undefined;
+  if (!cp) return refuse(`no checkpoint of size ${size}`);
   const witness = parseVkey(witnessVkey);
-  const body = parseBody(cp.note);
-  const opened = openNote(`${body}\n${line.endsWith('\n') ? line : `${line}\n`}`, [witness]);
-  if (!opened.verifiedBy.includes(witness.name)) throw new Error('cosignature does not verify');
-  await db('log_cosignatures')
-    .insert({ tree_size: size, witness: witness.name, line: line.endsWith('\n') ? line : `${line}\n`, created_at: Date.now() })
-    .onConflict(['tree_size', 'witness'])
-    .merge();
+  let accepted;
+  try {
+    accepted = acceptCosignature(parseBody(cp.note), line, witness);
+  } catch (err) {
+    if (err instanceof CosignatureError) return refuse(`${err.code}: ${err.message}`);
+    throw err;
+  }
+  await saveCosignature(db, size, witness.name, accepted.line);
   return (await checkpointAt(db, size))!;
 }
 
@@ -105,8 +197,4 @@ export function parseBody(note: string): string {
   const body = note.slice(0, note.indexOf('\n\n') + 1);
   parseCheckpoint(body);
   return body;
-}
-
-export async function proveConsistency(db: Db, size1: number, size2: number): Promise<Buffer[]> {
-  return consistencyProof(size1, await leafHashes(db, size2)).map((h) => Buffer.from(h));
 }

@@ -6,7 +6,8 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { toDzlError } from '../common/errors';
-import { noticeDigest, verifyNotice, type NoticeBody } from '../evidence/lifecycle';
+import { noticeDigest, verifyNotice } from '../evidence/lifecycle';
+import type { NoticeBody } from '../evidence/notice';
 import { b64url, fromB64url } from '../seal/bytes';
 import { parseCanonical } from '../seal/canonical';
 import { signReceipt, type SignedReceipt } from '../seal/receipt';

@@ -16,6 +16,7 @@ import { acceptApplication } from './intake';
 import { declareConsent, readConsent, withdrawConsent } from './consents';
 import { issueRedirect, submitRedirectHops, type RedirectDeps } from './redirects';
 import { errorPage, regulatorPageRoutes } from './regulatorPage';
+import { tileLogRoutes } from './tiles';
 import {
   auditDirectConnections,
   bundleForApplication,
@@ -197,6 +198,8 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
     if (ctx.method === 'GET' && ctx.path === '/healthz') ctx.body = { status: 'ok' };
     else await next();
   });
+  // the log's tiles and checkpoint are public and read-only (services/router/tiles.ts says why)
+  app.use(tileLogRoutes(reg));
   // the regulator's page authenticates by its link token, not a request signature
   const pages = regulatorPageRoutes(reg).routes();
   app.use(async (ctx, next) => {

@@ -52,11 +52,8 @@ export async function consistency(deps: RegulatorDeps, from: number, to: number)
 export async function cosign(deps: RegulatorDeps, regulator: string, size: number, line: string): Promise<CheckpointView> {
   const witness = deps.trust.witnesses.find((w) => w.partyId === regulator);
   if (!witness) throw new DzlError('PARTY_ROLE_MISMATCH', `${regulator} is not a registered witness of this log`);
-  try {
-    return view(await addCosignature(deps.db, size, line, witness.vkey));
-  } catch (err) {
-    throw new DzlError('REQUEST_MALFORMED', `cosignature refused: ${(err as Error).message}`);
-  }
+  // refused with COSIGNATURE_INVALID and recorded by the log itself
+  return view(await addCosignature(deps.db, size, typeof line === 'string' ? line : '', witness.vkey, regulator));
 }
 
 export function bundleForApplication(deps: RegulatorDeps, applicationId: string, opts: BundleOptions = {}): Promise<EvidenceBundle> {

@@ -110,7 +110,7 @@ function badge(report: VerifyReport, bundle: EvidenceBundle): string {
 
 export function regulatorPageRoutes(deps: RegulatorDeps): Router {
   const router = new Router();
-  const pinned = () => ({ caPem: deps.directory().caPem, routerVkey: deps.trust.routerVkey });
+  const pinned = () => ({ caPem: deps.directory().caPem, routerVkey: deps.trust.routerVkey, origin: deps.trust.origin });
 
   router.get('/regulator', async (ctx) => {
     verifyLinkToken(ctx.query.token as string | undefined, deps.directory());

@@ -59,6 +59,16 @@ export async function addCertificate(db: Conn, partyId: string, pem: string, caP
   return c.keyId;
 }
 
+/** The PEMs of these key ids, in key id order (an evidence bundle's certificates). */
+export async function certificatePems(db: Conn, keyIds: readonly string[]): Promise<string[]> {
+  return (await db('party_certificates').whereIn('key_id', [...keyIds]).orderBy('key_id').select('pem')).map((c) => c.pem as string);
+}
+
+/** Every certificate the registry ever held, in key id order (the direct-connection audit). */
+export async function allCertificatePems(db: Conn): Promise<string[]> {
+  return (await db('party_certificates').orderBy('key_id').select('pem')).map((c) => c.pem as string);
+}
+
 export async function certificateOwner(db: Conn, keyId: string): Promise<string | undefined> {
   const c = await db('party_certificates').where({ key_id: keyId }).first('party_id');
   return (c?.party_id as string | undefined) ?? undefined;

@@ -64,10 +64,10 @@ describe('direct redirect (直连跳转) in headless Chromium — real Temporal,
     const matrix = whoSawWhat(hops, [DEV.platform, 'router', DEV.channel, BANK]);
     for (const row of matrix.fields) if (row.field.startsWith('risk.')) assert.ok(!row.seenBy.includes(BANK), `bank must not see ${row.field}`);
     const bundle = await applicationBundle(net.db, net.router.regulator.log, started.applicationId);
-    const verified = verifyBundle({ bundle, caPem: net.router.directory.get().caPem, routerVkey: net.router.regulator.trust.routerVkey });
+    const verified = verifyBundle({ bundle, caPem: net.router.directory.get().caPem, routerVkey: net.router.regulator.trust.routerVkey, origin: net.router.regulator.trust.origin });
     assert.ok(verified.ok, verified.failures.join('\n'));
     // the whole log, redirect hops included, still proves no personal data went platform → bank
-    const audit = verifyBundle({ bundle: await directConnectionAudit(net.db, net.router.regulator.log), caPem: net.router.directory.get().caPem, routerVkey: net.router.regulator.trust.routerVkey });
+    const audit = verifyBundle({ bundle: await directConnectionAudit(net.db, net.router.regulator.log), caPem: net.router.directory.get().caPem, routerVkey: net.router.regulator.trust.routerVkey, origin: net.router.regulator.trust.origin });
     assert.ok(audit.ok, audit.failures.join('\n'));
     assert.ok(audit.checks.some((c) => c.ok && /redirect hops carry only the token/.test(c.check)));
 

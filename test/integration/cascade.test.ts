@@ -68,7 +68,7 @@ describe('funding cascade (资方路由) — real Temporal, gRPC, HTTP, MariaDB'
       `decision:${SUZHOU}>${DEV.platform}`,
     ], 'each bank reached only through the channel');
     const bundle = await applicationBundle(net.db, net.router.regulator.log, app.applicationId);
-    const report = verifyBundle({ bundle, caPem: net.router.directory.get().caPem, routerVkey: net.router.regulator.trust.routerVkey });
+    const report = verifyBundle({ bundle, caPem: net.router.directory.get().caPem, routerVkey: net.router.regulator.trust.routerVkey, origin: net.router.regulator.trust.origin });
     assert.ok(report.ok, report.failures.join('\n'));
   });
 

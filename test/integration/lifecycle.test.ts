@@ -55,7 +55,7 @@ function citing<T extends { body: { consent?: unknown } }>(app: T, consentId: st
 }
 
 function verifies(n: LocalNetwork, bundle: unknown) {
-  const report = verifyBundle({ bundle, caPem: n.router.directory.get().caPem, routerVkey: n.router.regulator.trust.routerVkey });
+  const report = verifyBundle({ bundle, caPem: n.router.directory.get().caPem, routerVkey: n.router.regulator.trust.routerVkey, origin: n.router.regulator.trust.origin });
   assert.ok(report.ok, report.failures.join('\n'));
   return report;
 }

@@ -22,6 +22,7 @@ describe('the regulator’s evidence API — real HTTP, gRPC (mTLS), Temporal, M
   let caPem: string;
   let routerVkey: string;
   let witnessVkey: string;
+  let origin: string;
   const applications: string[] = [];
 
   /** N applications, C in flight; each finishes when the platform's callback has its decision. */
@@ -52,6 +53,7 @@ describe('the regulator’s evidence API — real HTTP, gRPC (mTLS), Temporal, M
     const network = ensureLogKeys(dir);
     caPem = network.caPem;
     routerVkey = network.log!.routerVkey;
+    origin = network.log!.origin;
     witnessVkey = network.log!.witnesses[0]!.vkey;
     net = await startLocalNetwork({ dbUrl: store.url, networkDir: dir, temporalAddress: temporalAddress(), logFile: env.logFile, bundle: await workflowBundle(), checkpointIntervalMs: 60_000 });
     regulator = new ReferenceRegulator(loadPartyIdentity(dir, 'regulator-pboc'), net.router.url, loadWitnessSigner(dir, 'regulator-pboc'), routerVkey);
@@ -85,7 +87,7 @@ describe('the regulator’s evidence API — real HTTP, gRPC (mTLS), Temporal, M
     assert.ok(kinds.includes('consent') && kinds.includes('party'));
     const { rootHash, size } = parseCheckpoint(opened.body);
     for (const l of bundle.leaves) verifyInclusion(l.index, size, hashLeaf(fromB64url(l.data)!), l.proof!.map((p) => fromB64url(p)!), rootHash);
-    const report = verifyBundle({ bundle, caPem, routerVkey, requireWitnesses: [witnessVkey] });
+    const report = verifyBundle({ bundle, caPem, routerVkey, origin, requireWitnesses: [witnessVkey] });
     assert.ok(report.ok, report.failures.join('\n'));
     assert.equal(report.summary.hops, 3);
   });
@@ -94,7 +96,7 @@ describe('the regulator’s evidence API — real HTTP, gRPC (mTLS), Temporal, M
     const from = new Date(Date.now() - 3600_000).toISOString();
     const to = new Date(Date.now() + 60_000).toISOString();
     const bundle = await regulator.partyBundle(BANK, from, to);
-    const report = verifyBundle({ bundle, caPem, routerVkey });
+    const report = verifyBundle({ bundle, caPem, routerVkey, origin });
     assert.ok(report.ok, report.failures.join('\n'));
     assert.ok(report.summary.hops >= 4, 'the bank sent and received two hops per application');
     const empty = await regulator.partyBundle(BANK, '2020-01-01T00:00:00Z', '2020-01-02T00:00:00Z');
@@ -113,7 +115,7 @@ describe('the regulator’s evidence API — real HTTP, gRPC (mTLS), Temporal, M
       }
     };
     const res = await call('regulator-pboc');
-    const report = verifyBundle({ bundle: JSON.parse(res.json.toString('utf8')), caPem, routerVkey });
+    const report = verifyBundle({ bundle: JSON.parse(res.json.toString('utf8')), caPem, routerVkey, origin });
     assert.ok(report.ok, report.failures.join('\n'));
     await assert.rejects(call(DEV.platform), (e: grpc.ServiceError) => e.code === grpc.status.PERMISSION_DENIED);
   });
@@ -138,17 +140,29 @@ describe('the regulator’s evidence API — real HTTP, gRPC (mTLS), Temporal, M
     assert.equal(replay.body.error.code, 'CONSENT_DOES_NOT_NAME_RECIPIENT');
     const bundle = await regulator.directConnectionAudit();
     assert.equal(bundle.complete, true);
-    const report = verifyBundle({ bundle, caPem, routerVkey });
+    const report = verifyBundle({ bundle, caPem, routerVkey, origin });
     assert.ok(report.ok, report.failures.join('\n'));
     assert.ok(report.checks.some((c) => /no platform → bank hop/.test(c.check) && c.ok));
     assert.ok(report.summary.refusals >= 1);
     assert.ok(report.summary.hops >= 3 * 1002);
   });
 
-  it('refuses a cosignature that does not verify, and a consistency request beyond the log', async () => {
+  it('refuses a cosignature that is not exactly one valid cosignature/v1 line by the witness (COSIGNATURE_INVALID), and a consistency request beyond the log', async () => {
     const cp = await regulator.checkpoint(true);
     const bad = await regulator.request<{ error: { code: string } }>('POST', `/v1/regulator/checkpoint/${cp.treeSize}/cosignature`, { line: '— dzl.dev/dzl-dev/witness/regulator-pboc AAAA' });
     assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'COSIGNATURE_INVALID');
+    // a valid cosignature with a second line posing as the router: refused whole, and the note served after still verifies
+    const witnessed = await regulator.witnessLatest();
+    const size = parseCheckpoint(openNote(witnessed.checkpoint, [parseVkey(routerVkey)]).body).size;
+    const own = witnessed.checkpoint.split('\n').find((l) => l.startsWith(`— ${parseVkey(witnessVkey).name} `))!;
+    const router = parseVkey(routerVkey);
+    const forged = `— ${router.name} ${Buffer.concat([router.keyId, Buffer.alloc(64)]).toString('base64')}`;
+    const hostile = await regulator.request<{ error: { code: string } }>('POST', `/v1/regulator/checkpoint/${size}/cosignature`, { line: `${own}\n${forged}\n` });
+    assert.equal(hostile.body.error.code, 'COSIGNATURE_INVALID');
+    const served = await regulator.checkpoint();
+    assert.ok(!served.checkpoint.includes(forged));
+    assert.equal(openNote(served.checkpoint, [router, parseVkey(witnessVkey)]).verifiedBy.length, 2);
     const beyond = await regulator.request<{ error: { code: string } }>('GET', `/v1/regulator/consistency?from=1&to=${cp.treeSize + 10}`);
     assert.equal(beyond.body.error.code, 'REQUEST_MALFORMED');
   });

@@ -149,7 +149,7 @@ export class TestLog {
     const include = complete ? this.leaves.map((_, i) => i) : (opts.include ?? this.leaves.map((_, i) => i));
     return {
       format: BUNDLE_FORMAT,
-      scope: opts.scope ?? (complete ? { kind: 'direct-connection-audit' } : { kind: 'application', applicationId: 'app_bundle_1' }),
+      scope: opts.scope ?? (complete ? { kind: 'direct-connection-audit' } : { kind: 'application', applicationId: `${PLATFORM}:app_bundle_1` }),
       generatedAt: new Date().toISOString(),
       checkpoint: this.checkpoint(world, { cosign: opts.cosign ?? true }),
       complete,
@@ -214,10 +214,12 @@ export function seal(world: BundleWorld, from: PartyIdentity, to: string, req: O
  * consent, application → credit report → decision with each recipient's receipt, and a refusal.
  */
 export function dataChannelFlow(world: BundleWorld, opts: FlowOptions = {}, log = new TestLog()): Flow {
-  const applicationId = opts.applicationId ?? 'app_bundle_1';
+  // ids in their owners' namespaces (envelope.md §4): an application id is its platform's
+  const local = opts.applicationId ?? 'app_bundle_1';
+  const applicationId = local.startsWith(`${PLATFORM}:`) ? local : `${PLATFORM}:${local}`;
   const now = Date.now();
   const consent: Consent = {
-    id: `consent_${applicationId}`,
+    id: `${PLATFORM}:consent_${local}`,
     platformId: PLATFORM,
     textVersion: 'v2026-11',
     textSha256: '0'.repeat(64),

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { noticeDigest, signNotice, verifyNotice } from '../../services/evidence/lifecycle';
 import { PartyEvents } from '../../services/runtime/partyEvents';
+import { checkNoticeBody } from '../../services/evidence/notice';
 import { NoticeDesk } from '../../services/parties/notices';
 import { b64url, fromB64url } from '../../services/seal/bytes';
 import { verifyReceipt } from '../../services/seal/receipt';
@@ -48,6 +49,27 @@ describe('notices to parties (consent withdrawn, delete the data)', () => {
     }
     assert.equal(acted, 0);
     assert.throws(() => verifyNotice(notice({ to: 'bank-suzhou' }).signed, { by: 'router', to: 'bank-hangzhou' }, p.directory.signerOf), /addressed to bank-suzhou/);
+  });
+
+  it('does not act on a notice the verifier would reject, even one the router signed: one check for both', async () => {
+    // Before the notice was declared once, a party checked only v, kind, ids and the signature; a
+    // signed notice with an unknown reason or an extra member was acted on, and the verifier then
+    // failed the bundle that recorded it.
+    let acted = 0;
+    const desk = new NoticeDesk(p.bank, () => p.directory, async () => void acted++);
+    const base = { kind: 'consent_withdrawn' as const, applicationId: 'app_n2', consentId: 'consent_n2', to: 'bank-hangzhou', hops: ['hop_a'], reason: 'CONSENT_WITHDRAWN' as const };
+    const odd = [
+      signNotice(p.router.signing, { ...base, reason: 'BECAUSE' as never }).signed,
+      signNotice(p.router.signing, { ...base, extra: 'x' } as never).signed,
+      signNotice(p.router.signing, { ...base, applicationId: 'app with spaces' }).signed,
+    ];
+    for (const c of odd) {
+      assert.equal(checkNoticeBody(fromB64url(c.notice)!).ok, false, 'the verifier’s check refuses it');
+      const r = bodyOf(await desk.receive(c));
+      assert.equal(r.status, 'rejected');
+      assert.equal(r.reason, 'NOTICE_INVALID');
+    }
+    assert.equal(acted, 0);
   });
 
   it('does not acknowledge what it failed to do: its own failure propagates, so the router asks again', async () => {

@@ -318,7 +318,7 @@ describe('receipts, notices, request signatures and redirect tokens follow the s
     for (const [m, path, b] of [['GET', '/v1/applications', body], ['POST', '/v1/other', body], ['POST', '/v1/applications', Buffer.from('{"a":2}')]] as const) {
       assert.throws(() => verifyRequest(auth, m, path, b, w.directory.signerOf), (e: unknown) => e instanceof DzlError && e.code === 'REQUEST_UNAUTHENTICATED');
     }
-    assert.throws(() => verifyRequest(auth.replace('DZL-SM2-SM3', 'DZL-PS256'), 'POST', '/v1/applications', body, w.directory.signerOf), /does not match certificate/);
+    assert.throws(() => verifyRequest(auth.replace('DZL-SM2-SM3', 'DZL-PS256'), 'POST', '/v1/applications', body, w.directory.signerOf), /does not match the certificate/);
     const rsa = signRequest(w.rsa.platform.signing, 'POST', '/v1/applications', body);
     assert.match(rsa, /^DZL-PS256 /);
     assert.equal(verifyRequest(rsa, 'POST', '/v1/applications', body, w.directory.signerOf), w.rsa.platform.partyId);

@@ -6,7 +6,7 @@ import { registerVerifyCommand } from '../../services/cli/verifyCommand';
 import type { EvidenceBundle } from '../../services/evidence/bundle';
 import type { HopLeaf, ReceiptLeaf } from '../../services/ledger/ledger';
 import { generateNoteKey } from '../../services/evidence/note';
-import { createVerifierCache, verifyBundle, type VerifyReport } from '../../services/evidence/verify';
+import { CHECK_CODES, createVerifierCache, verifyBundle, type CheckCode, type VerifyReport } from '../../services/evidence/verify';
 import { b64url, fromB64url } from '../../services/seal/bytes';
 import { canonicalJson } from '../../services/seal/canonical';
 import {
@@ -63,9 +63,11 @@ describe('evidence bundle verifier', function () {
   const cache = createVerifierCache();
 
   const verify = (bundle: unknown, over: Partial<Parameters<typeof verifyBundle>[0]> = {}): VerifyReport =>
-    verifyBundle({ bundle, caPem: world.caPem, routerVkey: world.routerVkey, requireWitnesses: [world.witnessVkey], cache, ...over });
+    verifyBundle({ bundle, caPem: world.caPem, routerVkey: world.routerVkey, origin: world.origin, requireWitnesses: [world.witnessVkey], cache, ...over });
 
-  const failuresMatching = (r: VerifyReport, re: RegExp) => r.failures.filter((f) => re.test(f));
+  /** The failed checks as [code, cause]: what tests assert, never message text. */
+  const failed = (r: VerifyReport) => r.checks.filter((c) => !c.ok).map((c) => [c.code, c.cause]);
+  const withCause = (r: VerifyReport, cause: string) => r.checks.filter((c) => !c.ok && c.cause === cause);
 
   before(() => {
     world = bundleWorld();
@@ -76,7 +78,7 @@ describe('evidence bundle verifier', function () {
   describe('an honest application bundle', () => {
     it('verifies, with the counts of what it holds and the witness that cosigned', () => {
       // No cache here: the path a one-off verification takes.
-      const r = verifyBundle({ bundle: good, caPem: world.caPem, routerVkey: world.routerVkey, requireWitnesses: [world.witnessVkey] });
+      const r = verifyBundle({ bundle: good, caPem: world.caPem, routerVkey: world.routerVkey, origin: world.origin, requireWitnesses: [world.witnessVkey] });
       assert.deepEqual(r.failures, []);
       assert.equal(r.ok, true);
       assert.deepEqual(r.scope, { kind: 'application', applicationId: flow.applicationId });
@@ -149,14 +151,18 @@ describe('evidence bundle verifier', function () {
       const at = f.log.append(hopLeaf(direct));
       const r = verify(f.log.bundle(world, { complete: true }));
       assert.equal(r.ok, false);
-      const refused = failuresMatching(r, /DIRECT_CONNECTION_REFUSED/);
+      const refused = withCause(r, 'DIRECT_CONNECTION_REFUSED');
       assert.equal(refused.length, 1);
-      assert.match(refused[0]!, new RegExp(`^hop ${direct.header.hopId}: DIRECT_CONNECTION_REFUSED — a platform may not send personal data to a bank \\(fields .*customer\\.name`));
+      assert.equal(refused[0]!.code, 'ROUTING_VIOLATION');
+      assert.equal(refused[0]!.leafIndex, at);
       const audit = r.checks.find((c) => c.check === 'no platform → bank hop in the log (4 hops checked)');
       assert.equal(audit?.ok, false);
-      assert.match(audit?.reason ?? '', new RegExp(`hop ${direct.header.hopId} \\(leaf ${at}\\) ${PLATFORM} → ${BANK}`));
+      assert.equal(audit?.code, 'DIRECT_CONNECTION_FOUND');
       // The hop is authentic: the platform did sign it. Only the rules fail.
-      assert.equal(failuresMatching(r, /signature/).length, 0);
+      assert.deepEqual(failed(r), [
+        ['ROUTING_VIOLATION', 'DIRECT_CONNECTION_REFUSED'],
+        ['DIRECT_CONNECTION_FOUND', undefined],
+      ]);
     });
 
     it('fails when one leaf differs from the log the checkpoint commits to', () => {
@@ -165,16 +171,16 @@ describe('evidence bundle verifier', function () {
       target.data = b64url(flip(fromB64url(target.data)!, 3));
       const r = verify(bundle);
       assert.equal(r.ok, false);
-      assert.match(r.failures[0]!, /^complete bundle: the root of the \d+ leaves is not the checkpoint root$/);
+      assert.equal(r.codes[0], 'LOG_ROOT_MISMATCH');
     });
 
     it('fails when a leaf is missing or out of order', () => {
       const bundle = clone(applicationBundle(flow, { complete: true }));
       bundle.leaves.splice(2, 1);
-      assert.match(verify(bundle).failures[0]!, /complete bundle: leaves are not exactly indices 0\.\.\d+ in order/);
+      assert.equal(verify(bundle).codes[0], 'LOG_NOT_WHOLE');
       const swapped = clone(applicationBundle(flow, { complete: true }));
       [swapped.leaves[1], swapped.leaves[2]] = [swapped.leaves[2]!, swapped.leaves[1]!];
-      assert.equal(verify(swapped).ok, false);
+      assert.equal(verify(swapped).codes[0], 'LOG_NOT_WHOLE');
     });
 
     it('verifies a log of more than 200 leaves, reporting progress every 50', () => {
@@ -194,9 +200,7 @@ describe('evidence bundle verifier', function () {
       const f = dataChannelFlow(world, { applicationId: 'app_risk_1', creditReportFields: { ...CREDIT_REPORT_FIELDS, 'risk.platformScore': 720 } });
       const r = verify(applicationBundle(f));
       assert.equal(r.ok, false);
-      assert.deepEqual(r.failures, [
-        `hop ${f.hops.creditReport.header.hopId}: FIELD_NOT_ALLOWED_FOR_RECIPIENT — field risk.platformScore (platform_risk) may not travel on a credit_report hop to a bank`,
-      ]);
+      assert.deepEqual(failed(r), [['ROUTING_VIOLATION', 'FIELD_NOT_ALLOWED_FOR_RECIPIENT']]);
       assert.equal(r.checks.find((c) => !c.ok)?.leafIndex, f.own[6]);
     });
 
@@ -207,18 +211,15 @@ describe('evidence bundle verifier', function () {
       });
       const r = verify(applicationBundle(f));
       assert.equal(r.ok, false);
-      const unlicensed = failuresMatching(r, /CHANNEL_NOT_LICENSED — licence DEV-PBOC-ZX-0001 of channel-baihang is valid 2020-01-01T00:00:00Z to 2025-01-01T00:00:00Z/);
-      assert.equal(unlicensed.length, 3);
-      assert.equal(r.failures.length, 3);
+      assert.deepEqual(failed(r), Array(3).fill(['ROUTING_VIOLATION', 'CHANNEL_NOT_LICENSED']));
     });
 
     it('refuses a bank the consent does not name: CONSENT_DOES_NOT_NAME_RECIPIENT', () => {
       const f = dataChannelFlow(world, { applicationId: 'app_consent_1', consent: { recipients: [CHANNEL] } });
       const r = verify(applicationBundle(f));
       assert.equal(r.ok, false);
-      assert.deepEqual(r.failures, [
-        `hop ${f.hops.creditReport.header.hopId}: CONSENT_DOES_NOT_NAME_RECIPIENT — consent ${f.consent.id} does not name ${BANK} as a recipient`,
-      ]);
+      assert.deepEqual(failed(r), [['ROUTING_VIOLATION', 'CONSENT_DOES_NOT_NAME_RECIPIENT']]);
+      assert.equal(r.checks.find((c) => !c.ok)?.leafIndex, f.own[6]);
     });
 
     it('fails a hop whose consent is not in the bundle', () => {
@@ -226,7 +227,7 @@ describe('evidence bundle verifier', function () {
       bundle.leaves = bundle.leaves.filter((l) => l.index !== flow.own[3]);
       const r = verify(bundle);
       assert.equal(r.ok, false);
-      assert.equal(failuresMatching(r, new RegExp(`no consent leaf for ${flow.consent.id}`)).length, 3);
+      assert.deepEqual(r.codes, Array(3).fill('ROUTING_CONSENT_MISSING'));
     });
   });
 
@@ -235,18 +236,26 @@ describe('evidence bundle verifier', function () {
       const r = verify(applicationBundle(flow, { cosign: false }));
       assert.equal(r.ok, false);
       assert.deepEqual(r.summary.witnessedBy, []);
-      assert.equal(r.failures.length, 1);
-      assert.match(r.failures[0]!, new RegExp(`^checkpoint: required witness ${world.witnessSigner.name} \\(key id [0-9a-f]{8}\\) did not cosign$`));
+      assert.deepEqual(r.codes, ['CHECKPOINT_NOT_WITNESSED']);
     });
 
     it('fails against the wrong router key, even one with the router key’s name', () => {
       const impostor = generateNoteKey(world.checkpointSigner.name).signer;
       const r = verify(good, { routerVkey: impostor.vkey });
       assert.equal(r.ok, false);
-      assert.match(r.failures[0]!, new RegExp(`^checkpoint: not signed by the router key ${world.checkpointSigner.name} \\(key id ${impostor.keyId.toString('hex')}\\)$`));
+      assert.equal(r.codes[0], 'CHECKPOINT_NOT_SIGNED');
       const malformed = verify(good, { routerVkey: 'not-a-vkey' });
       assert.equal(malformed.ok, false);
-      assert.match(malformed.failures[0]!, /^router key: /);
+      assert.equal(malformed.codes[0], 'TRUST_ROUTER_KEY_INVALID');
+    });
+
+    it('pins the log’s origin as well as its key: a checkpoint of another log under the same key fails', () => {
+      const r = verify(good, { origin: 'dzl.example/another-log' });
+      assert.equal(r.ok, false);
+      assert.equal(r.codes[0], 'CHECKPOINT_ORIGIN_MISMATCH');
+      // and, with no usable checkpoint, no leaf is proven
+      assert.ok(r.codes.includes('LEAF_NOT_PROVEN'));
+      assert.equal(verify(good, { origin: '' }).codes[0], 'TRUST_ORIGIN_INVALID');
     });
 
     it('fails when a checkpoint signature line is re-encoded with non-zero unused base64 bits', () => {
@@ -262,7 +271,7 @@ describe('evidence bundle verifier', function () {
       lines[i] = `— ${world.checkpointSigner.name} ${mutated}`;
       const r = verify({ ...good, checkpoint: lines.join('\n') });
       assert.equal(r.ok, false);
-      assert.match(r.failures[0] ?? '', new RegExp(`checkpoint: signature line of ${world.checkpointSigner.name} is not canonical base64`));
+      assert.equal(r.codes[0], 'CHECKPOINT_MALFORMED');
     });
 
     it('fails a receipt whose hop is not in the bundle', () => {
@@ -270,7 +279,8 @@ describe('evidence bundle verifier', function () {
       bundle.leaves = bundle.leaves.filter((l) => l.index !== flow.own[6]);
       const r = verify(bundle);
       assert.equal(r.ok, false);
-      assert.deepEqual(r.failures, [`leaf ${flow.own[7]}: receipt names a hop or notice not in the bundle (${flow.hops.creditReport.header.hopId})`]);
+      assert.deepEqual(r.codes, ['RECEIPT_ORPHAN']);
+      assert.equal(r.checks.find((c) => !c.ok)?.leafIndex, flow.own[7]);
     });
 
     it('fails a hop whose signature was altered by whoever wrote the log (re-proven, re-signed checkpoint)', () => {
@@ -283,9 +293,9 @@ describe('evidence bundle verifier', function () {
       log.leaves[at] = leaf;
       const r = verify(log.bundle(world, { include: flow.own, scope: { kind: 'application', applicationId: flow.applicationId } }));
       assert.equal(r.ok, false);
-      assert.equal(r.failures[0], `leaf ${at} (hop ${flow.hops.application.header.hopId}): HOP_SIGNATURE_INVALID — signature of hop ${flow.hops.application.header.hopId} does not verify against ${PLATFORM}'s certificate`);
-      // The channel's receipt is still its own signature over the original header digest.
-      assert.equal(failuresMatching(r, /receipt/).length, 0);
+      assert.deepEqual(failed(r), [['HOP_SIGNATURE_INVALID', 'HOP_SIGNATURE_INVALID']]);
+      assert.equal(r.checks.find((c) => !c.ok)?.leafIndex, at);
+      // The channel's receipt is still its own signature over the original header digest: no receipt check fails.
     });
 
     it('fails a receipt signed by someone other than the recipient', () => {
@@ -297,7 +307,8 @@ describe('evidence bundle verifier', function () {
       log.leaves[at] = { ...forged, hopId: flow.hops.creditReport.header.hopId };
       const r = verify(log.bundle(world, { include: flow.own, scope: { kind: 'application', applicationId: flow.applicationId } }));
       assert.equal(r.ok, false);
-      assert.match(r.failures[0]!, new RegExp(`^leaf ${at} \\(receipt for hop ${flow.hops.creditReport.header.hopId}\\): RECEIPT_INVALID — `));
+      assert.deepEqual(failed(r)[0], ['RECEIPT_INVALID', 'RECEIPT_INVALID']);
+      assert.equal(r.checks.find((c) => !c.ok)?.leafIndex, at);
     });
 
     it('fails a party leaf naming a certificate the bundle lacks', () => {
@@ -306,9 +317,10 @@ describe('evidence bundle verifier', function () {
       bundle.certificates = bundle.certificates.filter((pem) => pem !== bankSig);
       const r = verify(bundle);
       assert.equal(r.ok, false);
-      assert.match(r.failures[0]!, new RegExp(`^leaf ${flow.own[2]} \\(party ${BANK}\\): certificate [A-Za-z0-9_-]{43} is not in the bundle`));
+      assert.equal(r.codes[0], 'PARTY_CERTIFICATE_MISSING');
+      assert.equal(r.checks.find((c) => !c.ok)?.leafIndex, flow.own[2]);
       // Without the bank's signing certificate, its decision and receipt cannot verify either.
-      assert.equal(failuresMatching(r, /HOP_SIGNER_UNKNOWN/).length, 1);
+      assert.equal(withCause(r, 'HOP_SIGNER_UNKNOWN').length, 1);
     });
 
     it('uses the registry as of each hop: a key revoked before the hop was issued fails it', () => {
@@ -323,10 +335,11 @@ describe('evidence bundle verifier', function () {
       });
       const r = verify(log.bundle(world, { complete: true }));
       assert.equal(r.ok, false);
-      assert.equal(r.failures.length, 2);
-      assert.match(r.failures[0]!, new RegExp(`\\(hop ${f.hops.application.header.hopId}\\): HOP_CERTIFICATE_INVALID`));
-      // The platform's receipt for the decision was signed after the revocation too.
-      assert.match(r.failures[1]!, new RegExp(`\\(receipt for hop ${f.hops.decision.header.hopId}\\): RECEIPT_INVALID — .*certificate not valid at receivedAt`));
+      // the application hop, and the platform's receipt for the decision, signed after the revocation too
+      assert.deepEqual(failed(r), [
+        ['HOP_SIGNATURE_INVALID', 'HOP_CERTIFICATE_INVALID'],
+        ['RECEIPT_INVALID', 'RECEIPT_INVALID'],
+      ]);
       // The same snapshot recorded after every hop and receipt does not reach back.
       const later = new TestLog();
       f.log.leaves.forEach((l) => later.append(l));
@@ -342,6 +355,7 @@ describe('evidence bundle verifier', function () {
         const r = verify(bundle);
         assert.equal(r.ok, false, JSON.stringify(bundle)?.slice(0, 80));
         assert.ok(r.failures.length > 0);
+        assert.ok(r.codes.every((c) => c !== undefined && (CHECK_CODES as readonly string[]).includes(c)), `uncoded failure: ${r.failures.join('; ')}`);
       }
       assert.equal(verify(good, { caPem: 'not a pem' }).ok, false);
       assert.equal(verify(good, { requireWitnesses: ['bogus'] }).ok, false);
@@ -370,16 +384,18 @@ describe('evidence bundle verifier', function () {
         const r = verify(bundle);
         assert.equal(r.ok, false, `mutating ${path.join('.')} still verified`);
         assert.ok(r.failures.every((f) => f.length > 0));
+        assert.ok(r.codes.length === r.failures.length && r.codes.every((c) => c !== undefined), `uncoded failure after mutating ${path.join('.')}`);
       }
     });
   });
 
   describe('tamper sweep: a single flipped byte anywhere fails the bundle', () => {
-    const expectFailure = (bundle: EvidenceBundle, re: RegExp, what: string) => {
+    const expectFailure = (bundle: EvidenceBundle, codes: CheckCode[], what: string, leafIndex?: number) => {
       const r = verify(bundle);
       assert.equal(r.ok, false, `${what}: still verifies`);
       assert.ok(r.failures.length > 0 && r.failures[0]!.length > 0, `${what}: no reason`);
-      assert.match(r.failures[0]!, re, `${what}: reason ${r.failures[0]}`);
+      assert.ok(codes.includes(r.codes[0]!), `${what}: ${r.codes[0]} (${r.failures[0]})`);
+      if (leafIndex !== undefined) assert.equal(r.checks.find((c) => !c.ok)?.leafIndex, leafIndex, what);
     };
 
     it('(i) in any leaf’s data', () => {
@@ -390,7 +406,7 @@ describe('evidence bundle verifier', function () {
         for (const i of positions(data.length, rand)) {
           const bundle = clone(good);
           bundle.leaves[k]!.data = b64url(flip(data, i));
-          expectFailure(bundle, new RegExp(`^leaf ${leaf.index}: inclusion proof does not lead to the checkpoint root`), `leaf ${leaf.index} byte ${i}`);
+          expectFailure(bundle, ['LEAF_PROOF_MISMATCH'], `leaf ${leaf.index} byte ${i}`, leaf.index);
           n++;
         }
       });
@@ -406,7 +422,7 @@ describe('evidence bundle verifier', function () {
           for (const i of positions(bytes.length, () => 0)) {
             const bundle = clone(good);
             bundle.leaves[k]!.proof![h] = b64url(flip(bytes, i));
-            expectFailure(bundle, new RegExp(`^leaf ${leaf.index}: inclusion proof does not lead to the checkpoint root`), `leaf ${leaf.index} proof ${h} byte ${i}`);
+            expectFailure(bundle, ['LEAF_PROOF_MISMATCH'], `leaf ${leaf.index} proof ${h} byte ${i}`, leaf.index);
             n++;
           }
         });
@@ -428,7 +444,7 @@ describe('evidence bundle verifier', function () {
           assert.deepEqual(restChanged, rest);
           const bundle = clone(good);
           bundle.leaves[k]!.data = b64url(canonicalJson(changed));
-          expectFailure(bundle, new RegExp(`^leaf ${at}: inclusion proof does not lead to the checkpoint root`), `${leaf.type} signature byte ${i}`);
+          expectFailure(bundle, ['LEAF_PROOF_MISMATCH'], `${leaf.type} signature byte ${i}`, at);
         }
       }
     });
@@ -439,7 +455,11 @@ describe('evidence bundle verifier', function () {
       for (let i = 0; i < text.length; i++) {
         const bundle = clone(good);
         bundle.checkpoint = flip(text, i).toString('utf8');
-        expectFailure(bundle, /checkpoint|signature/, `checkpoint byte ${i} (${JSON.stringify(String.fromCharCode(text[i]!))})`);
+        expectFailure(
+          bundle,
+          ['CHECKPOINT_MALFORMED', 'CHECKPOINT_NOT_SIGNED', 'CHECKPOINT_SIGNATURE_INVALID', 'CHECKPOINT_NOT_WITNESSED', 'CHECKPOINT_COSIGNATURE_INVALID', 'CHECKPOINT_ORIGIN_MISMATCH'],
+          `checkpoint byte ${i} (${JSON.stringify(String.fromCharCode(text[i]!))})`,
+        );
       }
     });
 
@@ -454,7 +474,7 @@ describe('evidence bundle verifier', function () {
           const i = body[p]!;
           const bundle = clone(good);
           bundle.certificates[c] = flip(bytes, i).toString('utf8');
-          expectFailure(bundle, /certificate/, `certificate ${c} byte ${i}`);
+          expectFailure(bundle, ['CERTIFICATE_INVALID'], `certificate ${c} byte ${i}`);
         }
       });
     });
@@ -495,7 +515,7 @@ describe('evidence bundle verifier', function () {
     };
 
     it('passes an honest bundle with exit code 0', async () => {
-      const r = await run([write('good.json', good), '--ca', caFile, '--router-key', world.routerVkey, '--witness-key', world.witnessVkey]);
+      const r = await run([write('good.json', good), '--ca', caFile, '--router-key', world.routerVkey, '--origin', world.origin, '--witness-key', world.witnessVkey]);
       assert.equal(r.code, 0);
       assert.match(r.out, /^PASS  .*good\.json: all \d+ checks pass/);
       assert.match(r.out, new RegExp(`witnessed by.*${world.witnessSigner.name.replace(/[/.]/g, '\\$&')}`));
@@ -503,16 +523,16 @@ describe('evidence bundle verifier', function () {
 
     it('prints the reason and exits 1 when a bundle fails', async () => {
       const f = dataChannelFlow(world, { applicationId: 'app_cli_1', consent: { recipients: [CHANNEL] } });
-      const r = await run([write('bad.json', applicationBundle(f)), '--ca', caFile, '--router-key', world.routerVkey]);
+      const r = await run([write('bad.json', applicationBundle(f)), '--ca', caFile, '--router-key', world.routerVkey, '--origin', world.origin]);
       assert.equal(r.code, 1);
       assert.match(r.out, /^FAIL  .*bad\.json: 1 of \d+ checks failed/);
-      assert.ok(r.out.includes(`✗ hop ${f.hops.creditReport.header.hopId}: CONSENT_DOES_NOT_NAME_RECIPIENT — consent ${f.consent.id} does not name ${BANK} as a recipient`));
+      assert.ok(r.out.includes(`✗ ROUTING_VIOLATION hop ${f.hops.creditReport.header.hopId}: CONSENT_DOES_NOT_NAME_RECIPIENT`), r.out);
     });
 
     it('requires the witnesses named with --require-witness', async () => {
-      const r = await run([write('unwitnessed.json', applicationBundle(flow, { cosign: false })), '--ca', caFile, '--router-key', world.routerVkey, '--require-witness', world.witnessVkey]);
+      const r = await run([write('unwitnessed.json', applicationBundle(flow, { cosign: false })), '--ca', caFile, '--router-key', world.routerVkey, '--origin', world.origin, '--require-witness', world.witnessVkey]);
       assert.equal(r.code, 1);
-      assert.ok(r.out.includes(`required witness ${world.witnessSigner.name}`));
+      assert.ok(r.out.includes('✗ CHECKPOINT_NOT_WITNESSED'), r.out);
     });
 
     it('prints the report as JSON with --json, taking the trust roots from --network', async () => {
@@ -521,15 +541,24 @@ describe('evidence bundle verifier', function () {
       const report = JSON.parse(r.out) as VerifyReport;
       assert.equal(report.ok, true);
       assert.equal(report.summary.hops, 3);
+      assert.deepEqual(report.codes, []);
+    });
+
+    it('pins the origin: --origin of another log fails, and --json prints the codes', async () => {
+      const r = await run([write('good4.json', good), '--network', world.dir, '--origin', 'dzl.example/another-log', '--json']);
+      assert.equal(r.code, 1);
+      const report = JSON.parse(r.out) as VerifyReport;
+      assert.equal(report.codes[0], 'CHECKPOINT_ORIGIN_MISMATCH');
+      assert.ok(report.checks.filter((c) => !c.ok).every((c) => typeof c.code === 'string'));
     });
 
     it('exits 2 when the bundle cannot be read or parsed', async () => {
-      const missing = await run([join(dir, 'nope.json'), '--ca', caFile, '--router-key', world.routerVkey]);
+      const missing = await run([join(dir, 'nope.json'), '--ca', caFile, '--router-key', world.routerVkey, '--origin', world.origin]);
       assert.equal(missing.code, 2);
       assert.match(missing.err, /cannot read bundle .*nope\.json: ENOENT/);
       const notJson = join(dir, 'garbage.json');
       writeFileSync(notJson, '{"format": ');
-      const garbage = await run([notJson, '--ca', caFile, '--router-key', world.routerVkey]);
+      const garbage = await run([notJson, '--ca', caFile, '--router-key', world.routerVkey, '--origin', world.origin]);
       assert.equal(garbage.code, 2);
       assert.match(garbage.err, /is not JSON/);
       mkdirSync(join(dir, 'empty-network'), { recursive: true });

@@ -6,6 +6,7 @@ import * as m004 from './004_redirects';
 import * as m005 from './005_lifecycle';
 import * as m006 from './006_retention_sweep';
 import * as m007 from './007_application_states';
+import * as m008 from './008_log_tiles';
 import * as m009 from './009_tenancy';
 
 interface Migration {
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005_lifecycle': m005,
   '006_retention_sweep': m006,
   '007_application_states': m007,
+  '008_log_tiles': m008,
   '009_tenancy': m009,
 };
 

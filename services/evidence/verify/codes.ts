@@ -1,0 +1,95 @@
+/**
+ * Every way a bundle can fail verification, as a stable code (contracts/envelope.md §20.8 lists
+ * them with their stage). A failed check carries one; tests and `dzl verify --json` read codes, not
+ * message text, so messages can improve without breaking anyone.
+ */
+export const CHECK_CODES = [
+  // trust roots given to the verifier
+  'TRUST_CA_INVALID',
+  'TRUST_ROUTER_KEY_INVALID',
+  'TRUST_WITNESS_KEY_INVALID',
+  'TRUST_ORIGIN_INVALID',
+  // (a) structure
+  'BUNDLE_MALFORMED',
+  'BUNDLE_FORMAT_UNSUPPORTED',
+  'BUNDLE_SCOPE_INVALID',
+  'BUNDLE_AUDIT_INCOMPLETE',
+  'BUNDLE_EMPTY',
+  'BUNDLE_LEAF_MALFORMED',
+  // (b) checkpoint
+  'CHECKPOINT_MALFORMED',
+  'CHECKPOINT_NOT_SIGNED',
+  'CHECKPOINT_SIGNATURE_INVALID',
+  'CHECKPOINT_ORIGIN_MISMATCH',
+  'CHECKPOINT_NOT_WITNESSED',
+  'CHECKPOINT_COSIGNATURE_INVALID',
+  // (c) the tree and the leaves
+  'LEAF_INDEX_DUPLICATE',
+  'LEAF_INDEX_OUT_OF_RANGE',
+  'LEAF_NOT_PROVEN',
+  'LEAF_PROOF_MISSING',
+  'LEAF_PROOF_MALFORMED',
+  'LEAF_PROOF_LENGTH',
+  'LEAF_PROOF_MISMATCH',
+  'LOG_NOT_WHOLE',
+  'LOG_ROOT_MISMATCH',
+  'LEAF_NOT_CANONICAL',
+  'LEAF_TYPE_UNKNOWN',
+  'LEAF_MALFORMED',
+  // (d) certificates, (e) party leaves and the registry
+  'CERTIFICATE_INVALID',
+  'PARTY_CERTIFICATE_MISSING',
+  'PARTY_CERTIFICATE_MISMATCH',
+  'REGISTRY_INVALID',
+  // (f) hops
+  'HOP_ENCODING_INVALID',
+  'HOP_HEADER_INVALID',
+  'HOP_DUPLICATE',
+  'HOP_OUT_OF_SCOPE',
+  'HOP_NO_REGISTRY',
+  'HOP_SIGNATURE_INVALID',
+  'HOP_RECIPIENT_KEY_INVALID',
+  // (g) receipts
+  'RECEIPT_ORPHAN',
+  'RECEIPT_NO_REGISTRY',
+  'RECEIPT_INVALID',
+  // (h) routing, (i) the direct-connection audit
+  'CONSENT_CONFLICT',
+  'ROUTING_CONSENT_MISSING',
+  'ROUTING_NO_REGISTRY',
+  'ROUTING_VIOLATION',
+  'ROUTING_AFTER_CONSENT_ENDED',
+  'DIRECT_CONNECTION_FOUND',
+  'DIRECT_CONNECTION_UNRESOLVED',
+  // (l) consent state
+  'CONSENT_STATE_CONSENT_MISSING',
+  'CONSENT_STATE_RECIPIENT_UNNAMED',
+  'CONSENT_STATE_WRONG_RECORDER',
+  // (m) notices
+  'NOTICE_ENCODING_INVALID',
+  'NOTICE_MALFORMED',
+  'NOTICE_DUPLICATE',
+  'NOTICE_ID_IS_HOP',
+  'NOTICE_OUT_OF_SCOPE',
+  'NOTICE_NO_REGISTRY',
+  'NOTICE_NOT_BY_ROUTER',
+  'NOTICE_ADDRESSEE_UNKNOWN',
+  'NOTICE_SIGNATURE_INVALID',
+  'NOTICE_CONSENT_MISSING',
+  'NOTICE_HOP_MISSING',
+  'NOTICE_HOP_MISMATCH',
+  'NOTICE_WITHOUT_WITHDRAWAL',
+  // (n) acknowledgements
+  'ACKNOWLEDGEMENT_NOTICE_UNVERIFIED',
+  'ACKNOWLEDGEMENT_NO_REGISTRY',
+  'ACKNOWLEDGEMENT_INVALID',
+  // (o) erasure
+  'DELETION_OUT_OF_SCOPE',
+  'DELETION_HOP_DUPLICATE',
+  'DELETION_HOP_MISSING',
+  'DELETION_HOP_MISMATCH',
+  // a stage that threw: a verifier bug, never bad input; fails closed
+  'VERIFIER_ERROR',
+] as const;
+
+export type CheckCode = (typeof CHECK_CODES)[number];
