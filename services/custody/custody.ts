@@ -15,7 +15,7 @@ import { certificateValidAt, decodeHop, verifyHop, type DecodedHop } from '../se
 import type { NonceStore } from '../seal/replay';
 import type { ApplicationRow } from '../store/applications';
 import { consentIdsFiledFor, getConsent, lockConsents } from '../store/consents';
-import type { Conn, Db } from '../store/db';
+import { transact, type Conn, type Db } from '../store/db';
 import { answerTo, getSealedHop, saveSealedHop } from '../store/sealedHops';
 
 export interface CustodyDeps {
@@ -85,7 +85,7 @@ export async function admitHop(
   const standing = await standingAnswer(deps.db, hop);
   if (standing) return standing;
   try {
-    await deps.db.transaction(async (trx) => {
+    await transact(deps.db, async (trx) => {
       // a withdrawal recorded since the check above wins: serialised on the consent's row, so no
       // hop enters the log after a withdrawal that covers its recipient
       if (ROUTES[hop.header.kind].consented) {

@@ -17,6 +17,7 @@ import type { Fields } from '../seal/hop';
 import { DEV, startLocalNetwork, waitForState } from '../runtime/localNetwork';
 import { startDevServer } from '../temporal/devServer';
 import { noticeCounts } from '../store/notices';
+import { recipientsOf } from '../store/sealedHops';
 import { scanForPlaintext } from './scan';
 
 /** The customer who applies on the bank's own page (the platform never sees these). */
@@ -139,7 +140,12 @@ async function main(): Promise<void> {
       erased.push(id);
     }
     // the delete notices follow the erasure: wait until every one is acknowledged
-    for (const end = Date.now() + 15_000; Date.now() < end && (await noticeCounts(net.db, 'delete_data')).pending > 0; ) await new Promise((r) => setTimeout(r, 100));
+    // the sweeper hands each erased application to its own deletion workflow: wait until those have
+    // sent their notices and every one is acknowledged
+    let expected = 0;
+    for (const id of erased.filter((x) => x !== withdrawn.applicationId)) expected += (await recipientsOf(net.db, id, ['application', 'credit_report', 'redirect'])).length;
+    const settled = async () => (await noticeCounts(net.db, 'delete_data')).acknowledged >= expected;
+    for (const end = Date.now() + 30_000; Date.now() < end && !(await settled()); ) await new Promise((r) => setTimeout(r, 100));
     const deletes = await noticeCounts(net.db, 'delete_data');
     process.stdout.write(
       `retention: sealed payloads of ${erased.length} applications that ended without a loan erased after 3 s (headers and evidence kept); ` +

@@ -11,7 +11,7 @@ import { recordConsent, recordConsentState } from '../ledger/ledger';
 import type { StopPlan, WithdrawalRequest } from '../orchestration/contract';
 import { applicationsCiting, getApplication } from '../store/applications';
 import { appendConsentEvent, consentEvents, getConsent, lockConsents, saveConsent, type ConsentState } from '../store/consents';
-import type { Conn, Db } from '../store/db';
+import { transact, type Conn, type Db } from '../store/db';
 import { recipientsOf } from '../store/sealedHops';
 
 export type { ConsentState };
@@ -98,7 +98,7 @@ export async function recordWithdrawal(db: Db, consent: Consent, w: Omit<Withdra
   checkWithdrawnRecipients(consent, w.recipients);
   const all = !w.recipients || consent.recipients.every((r) => w.recipients!.includes(r));
   const recipients = all ? undefined : [...new Set(w.recipients)].sort();
-  return db.transaction(async (trx) => {
+  return transact(db, async (trx) => {
     // serialised with hops taking custody under this consent (custody locks the same rows)
     await lockConsents(trx, consent.id);
     const recorded = await appendConsentEvent(trx, consent.id, recipientsKey(recipients), {
@@ -122,7 +122,7 @@ export async function recordWithdrawal(db: Db, consent: Consent, w: Omit<Withdra
 /** Records the expiry once, when first observed after the consent's validity ended. */
 export async function noteExpiry(db: Db, consent: Consent, now = new Date()): Promise<void> {
   if (now <= new Date(consent.expiresAt)) return;
-  await db.transaction(async (trx) => {
+  await transact(db, async (trx) => {
     const recorded = await appendConsentEvent(trx, consent.id, '*', { state: 'expired', recipients: '*', by: 'router', at: Date.parse(consent.expiresAt) });
     if (recorded) await recordConsentState(trx, { consentId: consent.id, state: 'expired', by: 'router', at: consent.expiresAt }, consent.applicationId);
   });

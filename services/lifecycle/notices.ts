@@ -10,7 +10,7 @@ import { signNotice } from '../evidence/lifecycle';
 import { recordNotice } from '../ledger/ledger';
 import type { SigningIdentity } from '../seal/hop';
 import type { ApplicationRow } from '../store/applications';
-import type { Db } from '../store/db';
+import { transact, type Db } from '../store/db';
 import { getNotice, insertNotice, type NoticeRow } from '../store/notices';
 import { hopIdsTo } from '../store/sealedHops';
 
@@ -28,7 +28,7 @@ export async function noticeFor(db: Db, router: SigningIdentity, app: Applicatio
   const told: NoticeKind = kind === 'consent_withdrawn' && !withdrawnFor(consent, to) ? 'delete_data' : kind;
   const hops = await hopIdsTo(db, app.id, to);
   const { body, signed } = signNotice(router, { noticeId, kind: told, applicationId: app.id, consentId: app.consentId, to, hops, reason });
-  await db.transaction(async (trx) => {
+  await transact(db, async (trx) => {
     if (await insertNotice(trx, { noticeId, applicationId: app.id, to, kind: told, signed: JSON.stringify(signed) })) await recordNotice(trx, body, signed);
   });
   return (await getNotice(db, noticeId))!;

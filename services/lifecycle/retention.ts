@@ -7,12 +7,12 @@ import type { NoticeReason } from '../domain/notices';
 import { recordDeletion } from '../ledger/ledger';
 import { appendState } from '../store/applicationStates';
 import { awaitingPartyDeletion, dueForErasure, markPayloadsErased, nextRetentionDue, type RetentionDue } from '../store/applications';
-import type { Db } from '../store/db';
+import { transact, type Db } from '../store/db';
 import { erasePayloads } from '../store/sealedHops';
 
 /** Erases the sealed payloads and records the deletion, once per application whoever asks. */
 export async function purgeApplication(db: Db, applicationId: string, reason: NoticeReason): Promise<void> {
-  await db.transaction(async (trx) => {
+  await transact(db, async (trx) => {
     const now = Date.now();
     const hops = await erasePayloads(trx, applicationId, now);
     await recordDeletion(trx, { applicationId, reason, hops });

@@ -12,7 +12,7 @@ import { applicationIdsUnder, checkWithdrawnRecipients, consentView, registerCon
 import { TASK_QUEUE, type WithdrawalRequest } from '../orchestration/contract';
 import type { NetworkDirectory } from '../registry/directory';
 import { getConsent } from '../store/consents';
-import type { Db } from '../store/db';
+import { transact, type Db } from '../store/db';
 import { redirectOf } from '../store/redirects';
 import { withdrawConsentWorkflow } from '../../workflows/lifecycle';
 
@@ -43,7 +43,7 @@ export async function declareConsent(deps: ConsentDeps, party: string, body: unk
     if (!consent.actedAt || !consent.deviceDigest) {
       throw new DzlError('REQUEST_MALFORMED', 'consent.actedAt (when the customer agreed) and consent.deviceDigest (base64url SHA-256 of the device identifier) are required here', { member: 'consent.actedAt' });
     }
-    const { created } = await deps.db.transaction((trx) => registerConsent(trx, consent));
+    const { created } = await transact(deps.db, (trx) => registerConsent(trx, consent));
     return { created, view: (await consentView(deps.db, consent.id))! };
   });
 }

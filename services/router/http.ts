@@ -44,7 +44,8 @@ export function errorResponder(log: Logger): Koa.Middleware<State> {
       await next();
     } catch (err) {
       const e = toDzlError(err);
-      if (e.code === 'INTERNAL') log.error({ err: (err as Error)?.name, path: ctx.path }, 'internal error');
+      // the error's class and code (a driver's ER_LOCK_DEADLOCK, say), never its message: it may quote values
+      if (e.code === 'INTERNAL') log.error({ err: (err as Error)?.name, errCode: (err as { code?: unknown })?.code, path: ctx.path }, 'internal error');
       ctx.status = e.httpStatus;
       ctx.body = { error: e.toJSON() };
     }

@@ -33,6 +33,7 @@ import { claimToken, insertRedirect, redirectByToken, redirectOf } from '../stor
 import { hopsOfKind } from '../store/sealedHops';
 import { directRedirectApplication } from '../../workflows/directRedirect';
 import { startApplicationWorkflow, workflowIdFor, type IntakeDeps } from './intake';
+import { transact } from '../store/db';
 
 export interface RedirectDeps extends IntakeDeps {
   router: PartyIdentity;
@@ -55,7 +56,7 @@ export async function issueRedirect(deps: RedirectDeps, platformId: string, body
     // the router chooses the id, in the platform's namespace, so the token names no one and collides with nothing
     const applicationId = namespaced(platformId, `app_${randomUUID()}`);
     const { token, claims } = issueRedirectToken(deps.router.signing, applicationId, bank.id);
-    await deps.db.transaction(async (trx) => {
+    await transact(deps.db, async (trx) => {
       await registerConsent(trx, consent);
       await insertRedirect(trx, {
         tokenId: claims.t, applicationId, platformId, bankId: bank.id, consentId: consent.id,
@@ -119,7 +120,7 @@ export async function submitRedirectHops(deps: RedirectDeps, platformId: string,
       createdAt: Date.now(),
     };
     // both hops and the application commit together, or nothing does
-    const { stored, handoff } = await deps.db.transaction(async (trx) => {
+    const { stored, handoff } = await transact(deps.db, async (trx) => {
       const inTrx = { ...deps, db: trx };
       await admitHop(inTrx, b.riskHop, consent, { kind: 'application', from: platformId, to: channel, applicationId }, riskVerified);
       const handoff = await admitHop(inTrx, b.redirectHop, consent, { kind: 'redirect', from: platformId, to: redirect.bankId, applicationId }, handoffVerified);

@@ -82,3 +82,25 @@ export async function insertIgnore(db: Conn, table: string, row: Record<string, 
 export function forUpdate<T extends Knex.QueryBuilder>(trx: Conn, q: T): T {
   return (isMysql(trx as Db) ? q.forUpdate() : q) as T;
 }
+
+const TRANSIENT_LOCK_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY']);
+
+/**
+ * A write transaction that several routers and workers may run at once. On MySQL it runs at READ
+ * COMMITTED, so a `FOR UPDATE` of a row that does not exist yet takes no gap lock (two intakes
+ * inserting their own new rows would otherwise deadlock on the gap between them), and a deadlock
+ * the engine still reports is retried — the engine rolled it back whole, so running it again is
+ * safe. Inside an outer transaction it is a savepoint of that one, and the outer one retries.
+ */
+export async function transact<T>(db: Conn, work: (trx: Knex.Transaction) => Promise<T>, attempts = 4): Promise<T> {
+  if ((db as Knex.Transaction).isTransaction) return db.transaction(work);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (isMysql(db as Db) ? db.transaction(work, { isolationLevel: 'read committed' }) : db.transaction(work));
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= attempts || typeof code !== 'string' || !TRANSIENT_LOCK_ERRORS.has(code)) throw err;
+      await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 20)));
+    }
+  }
+}

@@ -12,9 +12,9 @@ describe('the demo', function () {
     const home = tempDir('demo');
     const demo = spawnSync(process.execPath, [join(ROOT, 'dist/services/demo/demo.js')], { env: { ...process.env, DZL_HOME: home }, encoding: 'utf8' });
     assert.equal(demo.status, 0, demo.stderr);
-    assert.equal((demo.stdout.match(/^■ app_/gm) ?? []).length, 6, 'three data-channel applications, a cascade, a redirect and a withdrawal');
+    assert.equal((demo.stdout.match(/^■ platform-huixin:app_/gm) ?? []).length, 6, 'three data-channel applications, a cascade, a redirect and a withdrawal');
     assert.match(demo.stdout, /provenance \(PIPL Art. 24\): bank-hangzhou approved with model DZL-RefBank-Policy 2026.11, on DZL-CreditScore 2026.11 from channel-baihang/);
-    assert.match(demo.stdout, /consent consent_\S+: withdrawn; workflow stopped: \[\{"applicationId":"app_\S+","stopped":true\}\]/);
+    assert.match(demo.stdout, /consent platform-huixin:consent_\S+: withdrawn; workflow stopped: \[\{"applicationId":"platform-huixin:app_\S+","stopped":true\}\]/);
     assert.match(demo.stdout, /signed withdrawal notices: (channel-baihang|bank-ningbo) acknowledged, (channel-baihang|bank-ningbo) acknowledged; bank-ningbo never sent its decision/);
     assert.match(demo.stdout, /retention: sealed payloads of 3 applications that ended without a loan erased after 3 s/);
     assert.match(demo.stdout, /funding cascade: bank-hangzhou declined \(AMOUNT_ABOVE_APPETITE\) → bank-suzhou approved/);

@@ -6,7 +6,8 @@ import { startWorker } from '../../services/runtime/stack';
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2]!) as { dbUrl: string; networkDir: string; temporalAddress: string; logFile: string; bundlePath: string };
-  const w = await startWorker(cfg, { bundle: { codePath: cfg.bundlePath } });
+  // the test network's parties and callbacks are on loopback, as in startLocalNetwork
+  const w = await startWorker({ ...cfg, outbound: { allowPrivateNetworks: true } }, { bundle: { codePath: cfg.bundlePath } });
   process.send?.('ready');
   await w.done;
 }
