@@ -73,6 +73,8 @@ export const ERROR_CODES = {
   APPLICATION_NOT_FOUND: { http: 404, grpc: GRPC.NOT_FOUND },
   ENDPOINT_NOT_FOUND: { http: 404, grpc: GRPC.UNIMPLEMENTED },
   EVIDENCE_NOT_YET_WITNESSED: { http: 409, grpc: GRPC.FAILED_PRECONDITION },
+  /** A signed note or checkpoint that does not parse or verify (its reason in details). */
+  CHECKPOINT_INVALID: { http: 400, grpc: GRPC.INVALID_ARGUMENT },
   /** A witness's submission is not exactly one cosignature/v1 line by its own key over that checkpoint. */
   COSIGNATURE_INVALID: { http: 400, grpc: GRPC.INVALID_ARGUMENT },
   DECISION_TOO_LATE: { http: 409, grpc: GRPC.FAILED_PRECONDITION },

@@ -11,15 +11,21 @@
  * "cosignature/v1\ntime <t>\n" ‖ body). A verifier key ("vkey") is name+hex(key ID)+base64(type ‖ key).
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { DzlError } from '../common/errors';
 
 export const SIG_ED25519 = 0x01;
 export const SIG_COSIGNATURE_V1 = 0x04;
 type SigType = typeof SIG_ED25519 | typeof SIG_COSIGNATURE_V1;
 
-export class NoteError extends Error {
-  override readonly name = 'NoteError';
-  constructor(readonly code: 'NOTE_MALFORMED' | 'NOTE_SIGNATURE_INVALID' | 'NOTE_UNSIGNED' | 'CHECKPOINT_MALFORMED', message: string) {
-    super(message);
+/** The last second a JavaScript Date can hold (8.64e15 ms). */
+const MAX_COSIGNATURE_SECONDS = 8_640_000_000_000n;
+
+export type NoteFailure = 'NOTE_MALFORMED' | 'NOTE_SIGNATURE_INVALID' | 'NOTE_UNSIGNED' | 'CHECKPOINT_MALFORMED';
+
+/** A signed note or checkpoint that cannot be taken: CHECKPOINT_INVALID, with the note's own reason. */
+export class NoteError extends DzlError {
+  constructor(readonly reason: NoteFailure, message: string) {
+    super('CHECKPOINT_INVALID', message, { reason });
   }
 }
 
@@ -46,7 +52,7 @@ function keyIdOf(name: string, type: SigType, raw: Buffer): Buffer {
 }
 
 function verifierFrom(name: string, type: SigType, publicKey: KeyObject): NoteVerifier {
-  if (!NAME.test(name)) throw new NoteError('NOTE_MALFORMED', `key name ${JSON.stringify(name)} must be non-empty, without spaces or +`);
+  if (!NAME.test(name)) throw new NoteError('NOTE_MALFORMED', 'a key name must be non-empty, without spaces or +');
   const raw = rawPublicKey(publicKey);
   const keyId = keyIdOf(name, type, raw);
   return { name, type, keyId, publicKey, vkey: `${name}+${keyId.toString('hex')}+${Buffer.concat([Buffer.from([type]), raw]).toString('base64')}` };
@@ -76,7 +82,7 @@ export function parseVkey(vkey: string): NoteVerifier {
   }
   const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: material.subarray(1).toString('base64url') }, format: 'jwk' });
   const v = verifierFrom(name, type, publicKey);
-  if (v.keyId.toString('hex') !== hexId) throw new NoteError('NOTE_MALFORMED', `vkey ${name}: key id ${hexId} does not match its key`);
+  if (v.keyId.toString('hex') !== hexId) throw new NoteError('NOTE_MALFORMED', 'a vkey\'s key id does not match its key');
   return v;
 }
 
@@ -94,7 +100,8 @@ export function parseCheckpoint(body: string): Checkpoint {
   const lines = body.split('\n');
   const [origin, size, root] = lines;
   const rootHash = Buffer.from(root ?? '', 'base64');
-  if (!origin || !size || !/^(0|[1-9][0-9]{0,15})$/.test(size) || rootHash.length !== 32 || rootHash.toString('base64') !== root || lines.at(-1) !== '') {
+  // a size a JavaScript number holds exactly (2^53 − 1): never a rounded one
+  if (!origin || !size || !/^(0|[1-9][0-9]{0,15})$/.test(size) || !Number.isSafeInteger(Number(size)) || rootHash.length !== 32 || rootHash.toString('base64') !== root || lines.at(-1) !== '') {
     throw new NoteError('CHECKPOINT_MALFORMED', 'a checkpoint body is origin, decimal tree size and base64 SHA-256 root, each on its own line');
   }
   return { origin, size: Number(size), rootHash };
@@ -143,13 +150,13 @@ export function openNote(text: string, known: NoteVerifier[]): OpenedNote {
   if (/[\x00-\x09\x0b-\x1f]/.test(text)) throw new NoteError('NOTE_MALFORMED', 'a signed note may contain no control characters but newline');
   const lines = text.slice(sep + 2, -1).split('\n');
   const out: OpenedNote = { body, verifiedBy: [], cosignedAt: {} };
-  for (const line of lines) {
+  for (const [index, line] of lines.entries()) {
     const m = /^— (\S+) ([A-Za-z0-9+/]+=*)$/.exec(line);
-    if (!m) throw new NoteError('NOTE_MALFORMED', `signature line ${JSON.stringify(line.slice(0, 40))} is not "— <name> <base64>"`);
+    if (!m) throw new NoteError('NOTE_MALFORMED', `signature line ${index + 1} is not "— <name> <base64>"`);
     const name = m[1]!;
     const bytes = Buffer.from(m[2]!, 'base64');
     // one text per signature: lenient base64 would let the note's text change under valid signatures
-    if (bytes.toString('base64') !== m[2]) throw new NoteError('NOTE_MALFORMED', `signature line of ${name} is not canonical base64`);
+    if (bytes.toString('base64') !== m[2]) throw new NoteError('NOTE_MALFORMED', `signature line ${index + 1} is not canonical base64`);
     const key = known.find((k) => k.name === name && bytes.length >= 4 && k.keyId.equals(bytes.subarray(0, 4)));
     if (!key) continue;
     let ok: boolean;
@@ -157,7 +164,8 @@ export function openNote(text: string, known: NoteVerifier[]): OpenedNote {
       ok = bytes.length === 68 && verify(null, Buffer.from(body, 'utf8'), key.publicKey, bytes.subarray(4));
     } else {
       const timestamp = bytes.length === 76 ? bytes.readBigUInt64BE(4) : -1n;
-      ok = timestamp >= 0n && verify(null, cosignedMessage(body, Number(timestamp)), key.publicKey, bytes.subarray(12));
+      // a time a date can hold (the verifier prints it): later is no cosignature anyone made
+      ok = timestamp >= 0n && timestamp <= MAX_COSIGNATURE_SECONDS && verify(null, cosignedMessage(body, Number(timestamp)), key.publicKey, bytes.subarray(12));
       if (ok) out.cosignedAt[name] = Number(timestamp);
     }
     if (!ok) throw new NoteError('NOTE_SIGNATURE_INVALID', `signature by ${name} does not verify`);

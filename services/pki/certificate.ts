@@ -69,7 +69,10 @@ interface PartyFields {
   serialNumber: string;
 }
 
-function rsaCertificate(pem: string, roots: TrustRoots): { fields: PartyFields; publicKey: PartyPublicKey } {
+function rsaCertificate(pem: string, der: Buffer | undefined, roots: TrustRoots): { fields: PartyFields; publicKey: PartyPublicKey } {
+  // forge reads the outer signatureAlgorithm loosely (its parameters are not signed): strict DER,
+  // and the same algorithm inside and out, so one certificate has one encoding and one key id
+  if (!der || certificateParts(der).signatureOid === undefined) throw new Error('certificate is not strict DER with one signature algorithm inside and out');
   let cert: forge.pki.Certificate;
   try {
     cert = forge.pki.certificateFromPem(pem);
@@ -129,7 +132,7 @@ export function parseCertificate(pem: string, caPem: string): CertificateInfo {
   if (sm2Parts && sm2Parts.keySuite !== 'SM') throw new Error('certificate of a key other than SM2 is signed SM2-with-SM3: each network CA certifies keys of its own suite');
   const roots = trustRootsOf(caPem);
   const suite: SuiteName = sm2Parts ? 'SM' : 'RSA';
-  const { fields, publicKey } = sm2Parts ? sm2Certificate(sm2Parts, roots) : rsaCertificate(pem, roots);
+  const { fields, publicKey } = sm2Parts ? sm2Certificate(sm2Parts, roots) : rsaCertificate(pem, der, roots);
   const partyId = fields.subject('CN');
   const role = fields.subject('OU') as PartyRole;
   const usage = usageOf(fields.extensions);

@@ -180,7 +180,8 @@ export function certificateParts(der: Buffer): CertificateParts {
   return {
     der,
     tbs,
-    signatureOid: signatureOid !== undefined && signatureOid === algorithmOid(innerAlg) ? signatureOid : undefined,
+    // RFC 5280 §4.1.1.2: the same AlgorithmIdentifier, byte for byte (the outer one is not signed)
+    signatureOid: signatureOid !== undefined && innerAlg !== undefined && toDer(outerAlg!).equals(toDer(innerAlg)) ? signatureOid : undefined,
     signature: bitStringBytes(sig),
     serialHex: bytesOf(primitive(serial)!).toString('hex'),
     issuerDer: toDer(issuer!),

@@ -338,7 +338,9 @@ export function decodeHeader(headerBytes: Buffer): HopHeader {
   }
   const h = parsed as Record<string, unknown>;
   if (h.v !== HOP_VERSION) {
-    throw new DzlError('HOP_VERSION_UNSUPPORTED', `hop version ${String(h.v)} is not supported; use ${HOP_VERSION}`);
+    // never String(h.v): an object whose own toString is not a function makes String throw
+    const version = typeof h.v === 'number' ? String(h.v) : `of type ${Array.isArray(h.v) ? 'array' : typeof h.v}`;
+    throw new DzlError('HOP_VERSION_UNSUPPORTED', `hop version ${version} is not supported; use ${HOP_VERSION}`);
   }
   suitesOf(h.alg);
   const unknown = Object.keys(h).filter((k) => !HEADER_MEMBERS.has(k));

@@ -69,8 +69,10 @@ export function verifyReceipt(
     new DzlError('RECEIPT_INVALID', `receipt for hop ${expected.hopId} from ${expected.by}: ${why}`, { hopId: expected.hopId });
   if (!bytes || !sig || !body || typeof body !== 'object') throw fail('not a canonical signed receipt');
   if (body.v !== 1 || (body.status !== 'accepted' && body.status !== 'rejected')) throw fail('unsupported version or status');
+  // before any member reaches String() or new Date(): an object with its own toString makes both throw
+  if (typeof body.by !== 'string' || typeof body.keyId !== 'string' || typeof body.receivedAt !== 'string') throw fail('by, keyId and receivedAt must be strings');
   if (body.hopId !== expected.hopId || body.headerDigest !== expected.headerDigest) throw fail('names another hop');
-  if (body.by !== expected.by) throw fail(`signed for ${String(body.by)}`);
+  if (body.by !== expected.by) throw fail(`signed for ${body.by}`);
   const cert = signerOf(body.keyId);
   if (!cert || cert.partyId !== expected.by) throw fail('signing key is not a certificate of the recipient');
   const at = new Date(body.receivedAt);

@@ -17,7 +17,17 @@ import { RSA_SUITE, suiteOfAuthorization, suiteOfKey, SM_SUITE, type CipherSuite
 export const AUTH_SCHEME = RSA_SUITE.authScheme;
 const SCHEMES = `${RSA_SUITE.authScheme} or ${SM_SUITE.authScheme}`;
 const MAX_SKEW_MS = 5 * 60_000;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):(\d{2}))$/;
+
+/** An RFC 3339 date-time with its zone that names a real instant: no hour 24, no 30 February, no leap second. */
+export function isRfc3339WithZone(ts: string): boolean {
+  const m = RFC3339.exec(ts);
+  if (!m) return false;
+  const [y, mo, d, h, mi, se] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  const zoneOk = m[8] === 'Z' || (Number(m[10]) <= 23 && Number(m[11]) <= 59);
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= days && h <= 23 && mi <= 59 && se <= 59 && zoneOk;
+}
 /** An Authorization header is a scheme and three short parameters. */
 const MAX_AUTHORIZATION_BYTES = 2048;
 
@@ -59,7 +69,7 @@ export function verifyRequest(
   const sig = fromB64url(params.get('sig'));
   if (!keyId || !ts || !sig) throw fail('Authorization lacks keyId, ts or sig');
   // RFC 3339 with its zone (Z or ±hh:mm): nothing Date.parse would guess at
-  if (!RFC3339.test(ts)) throw fail('ts must be an RFC 3339 date-time with a zone, e.g. 2026-12-02T10:00:00.000Z');
+  if (!isRfc3339WithZone(ts)) throw fail('ts must be an RFC 3339 date-time with a zone, e.g. 2026-12-02T10:00:00.000Z');
   const at = Date.parse(ts);
   if (Number.isNaN(at) || Math.abs(now.getTime() - at) > MAX_SKEW_MS) throw fail('ts is outside the ±5 minute window');
   const cert = signerOf(keyId);

@@ -22,6 +22,24 @@ describe('PKI (node-forge CA)', () => {
     }
   });
 
+  // FOUND by the bundle fuzzer: node-forge ignores the outer signatureAlgorithm's parameters, so a
+  // certificate whose NULL was re-tagged still verified, under another key id (SHA-256 of its DER).
+  it('refuses a certificate whose outer, unsigned signatureAlgorithm is not its signed one, byte for byte', () => {
+    const file = readNetworkFile(ensureNetwork());
+    const pem = file.parties.find((x) => x.id === 'bank-hangzhou')!.certificates[0]!;
+    const der = Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+    const toPem = (d: Buffer) => `-----BEGIN CERTIFICATE-----\n${d.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
+    // the outer AlgorithmIdentifier: sha256WithRSAEncryption's OID, then NULL (05 00), then the signature BIT STRING
+    const at = der.lastIndexOf(Buffer.from('2a864886f70d01010b0500', 'hex')) + 9;
+    assert.ok(at > 9 && der[at] === 0x05);
+    parseCertificate(toPem(der), file.caPem);
+    for (const tag of [0x00, 0x01, 0x52, 0xff]) {
+      const edited = Buffer.from(der);
+      edited[at] = tag;
+      assert.throws(() => parseCertificate(toPem(edited), file.caPem), /strict DER|not DER/);
+    }
+  });
+
   it('refuses a certificate from another CA, and a CSR whose signature does not verify', () => {
     const now = new Date();
     const later = new Date(now.getTime() + 86400_000);

@@ -58,8 +58,8 @@ function checkSignedBy(text: string, key: NoteVerifier, check: string, unsigned:
   try {
     return openNote(text, [key]);
   } catch (err) {
-    if (err instanceof NoteError && err.code === 'NOTE_UNSIGNED') checks.fail(key.type === 0x01 ? 'CHECKPOINT_NOT_SIGNED' : 'CHECKPOINT_NOT_WITNESSED', check, unsigned);
-    else if (err instanceof NoteError && err.code === 'NOTE_SIGNATURE_INVALID') {
+    if (err instanceof NoteError && err.reason === 'NOTE_UNSIGNED') checks.fail(key.type === 0x01 ? 'CHECKPOINT_NOT_SIGNED' : 'CHECKPOINT_NOT_WITNESSED', check, unsigned);
+    else if (err instanceof NoteError && err.reason === 'NOTE_SIGNATURE_INVALID') {
       checks.fail(key.type === 0x01 ? 'CHECKPOINT_SIGNATURE_INVALID' : 'CHECKPOINT_COSIGNATURE_INVALID', check, `checkpoint: ${err.message}`);
     } else checks.fail('CHECKPOINT_MALFORMED', check, `checkpoint: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;

@@ -1,4 +1,5 @@
 /** (a) The bundle's shape: format, scope, checkpoint, leaves and certificates, before anything is trusted. */
+import { withinBounds } from '../../common/bounds';
 import { BUNDLE_FORMAT, isBundleScope } from '../bundle';
 import { fromB64url } from '../../seal/bytes';
 import { Timestamp, checker } from '../schema';
@@ -6,6 +7,8 @@ import type { Checks } from './report';
 import { isObject, isString, isStringArray, type RawLeaf, type Shape } from './types';
 
 const CHECK = 'bundle structure';
+/** A bundle is shallow (leaves of canonical JSON strings); its width is the log's size. */
+const BUNDLE_BOUNDS = { depth: 8, width: Number.MAX_SAFE_INTEGER, nodes: Number.MAX_SAFE_INTEGER };
 const isTimestamp = checker(Timestamp);
 
 export function checkStructure(bundle: unknown, checks: Checks): Shape {
@@ -14,8 +17,14 @@ export function checkStructure(bundle: unknown, checks: Checks): Shape {
     checks.fail('BUNDLE_MALFORMED', CHECK, 'structure: the bundle is not a JSON object');
     return shape;
   }
+  // no member is deeper than the format's: nothing below walks it into a stack overflow
+  if (!withinBounds(bundle, BUNDLE_BOUNDS).ok) {
+    checks.fail('BUNDLE_MALFORMED', CHECK, `structure: the bundle nests deeper than ${BUNDLE_BOUNDS.depth} levels; no bundle of ${BUNDLE_FORMAT} does`);
+    return shape;
+  }
   const mark = checks.list.length;
-  if (bundle.format !== BUNDLE_FORMAT) checks.fail('BUNDLE_FORMAT_UNSUPPORTED', CHECK, `structure: format is ${JSON.stringify(bundle.format)}, want ${JSON.stringify(BUNDLE_FORMAT)}`);
+  // the bundle's own value is not quoted: it is the submitter's, whatever it holds
+  if (bundle.format !== BUNDLE_FORMAT) checks.fail('BUNDLE_FORMAT_UNSUPPORTED', CHECK, `structure: format is not ${BUNDLE_FORMAT}`);
   if (isBundleScope(bundle.scope)) shape.scope = bundle.scope;
   else checks.fail('BUNDLE_SCOPE_INVALID', CHECK, 'structure: scope is not an application, party or direct-connection-audit scope');
   if (!isTimestamp(bundle.generatedAt)) checks.fail('BUNDLE_MALFORMED', CHECK, 'structure: generatedAt is not an RFC 3339 UTC timestamp');
