@@ -74,6 +74,7 @@ const DIGEST = /^[A-Za-z0-9_-]{43}$/;
 export function isDeviceDigest(v: unknown): v is string {
   return typeof v === 'string' && DIGEST.test(v);
 }
+export const CONSENT_MEMBERS: ReadonlySet<string> = new Set(['id', 'platformId', 'textVersion', 'textSha256', 'purposes', 'recipients', 'grantedAt', 'expiresAt', 'actedAt', 'deviceDigest', 'applicationId']);
 /** Recipients and purposes per consent: a consent names a channel and a handful of banks. */
 const MAX_LIST = 32;
 
@@ -87,6 +88,10 @@ export function parseConsent(input: unknown, platformId: string, collectedBy: st
   const bad = (member: string, want: string) =>
     new DzlError('REQUEST_MALFORMED', `consent.${member} must be ${want}`, { member: `consent.${member}` });
   if (typeof c.id !== 'string' || !ID.test(c.id)) throw bad('id', 'an identifier');
+  // a consent carries no free text: a member it does not define is refused, never dropped unseen
+  if (Object.keys(c).some((k) => !CONSENT_MEMBERS.has(k)) || (c.platformId !== undefined && c.platformId !== platformId)) {
+    throw new DzlError('REQUEST_MALFORMED', 'consent has a member this version does not define (or names another platform)', { member: 'consent' });
+  }
   if (!inNamespace(c.id, collectedBy)) {
     throw new DzlError('ID_OUTSIDE_NAMESPACE', 'consent.id must begin with the id of the party that collected the consent and a colon (<party>:…)', { member: 'consent.id' });
   }

@@ -100,8 +100,8 @@ export function parseCheckpoint(body: string): Checkpoint {
   const lines = body.split('\n');
   const [origin, size, root] = lines;
   const rootHash = Buffer.from(root ?? '', 'base64');
-  // a size a JavaScript number holds exactly (2^53 − 1): never a rounded one
-  if (!origin || !size || !/^(0|[1-9][0-9]{0,15})$/.test(size) || !Number.isSafeInteger(Number(size)) || rootHash.length !== 32 || rootHash.toString('base64') !== root || lines.at(-1) !== '') {
+  // a size a JavaScript number holds exactly (2^53 − 1), never a rounded one; no extension lines (§20.4)
+  if (!origin || !size || !/^(0|[1-9][0-9]{0,15})$/.test(size) || !Number.isSafeInteger(Number(size)) || rootHash.length !== 32 || rootHash.toString('base64') !== root || lines.length !== 4 || lines[3] !== '') {
     throw new NoteError('CHECKPOINT_MALFORMED', 'a checkpoint body is origin, decimal tree size and base64 SHA-256 root, each on its own line');
   }
   return { origin, size: Number(size), rootHash };

@@ -24,6 +24,11 @@ export function classOf(field: string): FieldClass {
   return fieldSpec(field).class;
 }
 
+/** Every field name the catalogue defines. */
+export function catalogueFields(): string[] {
+  return Object.keys(FIELDS);
+}
+
 export function fieldsOfOrigin(origin: FieldOrigin): string[] {
   return Object.keys(FIELDS).filter((f) => FIELDS[f]!.origin === origin);
 }

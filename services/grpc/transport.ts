@@ -168,7 +168,8 @@ const TRANSIENT_STATUS = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.D
 
 export function classifyPartyFailure(err: unknown): PartyFailure {
   const coded = fromGrpcError(err);
-  if (coded) return coded.code === 'PARTY_UNAVAILABLE' ? { transient: true } : { transient: false, refusal: coded };
+  // the party's code, never its words: its message is its own text, and a refusal is evidence (§19.2)
+  if (coded) return coded.code === 'PARTY_UNAVAILABLE' ? { transient: true } : { transient: false, refusal: new DzlError(coded.code, `the party refused with ${coded.code}`) };
   const status = (err as Partial<grpc.ServiceError> | undefined)?.code;
   if (typeof status === 'number' && TRANSIENT_STATUS.has(status)) return { transient: true };
   if (typeof status === 'number') {

@@ -16,6 +16,9 @@ import type { Conn, Db } from '../store/db';
 import { insertLeaf, latestPartyLeaf, leafRowsOfApplication, refusalRows, type LeafRow } from '../store/evidenceLeaves';
 import { isLeafOf, type ConsentLeaf, type ConsentStateLeaf, type DeletionLeaf, type HopLeaf, type Leaf, type NoticeLeaf, type PartyLeaf, type ReceiptLeaf, type RefusalLeaf } from '../evidence/leaves';
 import { hashLeaf } from '../evidence/merkle';
+import { redact } from '../common/redact';
+import { partyIds } from '../store/parties';
+import { refusalIds, valuesOf, vocabulary } from './redaction';
 import type { Consent } from '../consent/consent';
 import type { SignedNotice } from '../evidence/lifecycle';
 import type { NoticeBody } from '../evidence/notice';
@@ -91,14 +94,23 @@ export async function recordReceipt(db: Conn, applicationId: string, receipt: { 
 export type Refusal = Omit<RefusalLeaf, 'type' | 'recordedAt'> & {
   /** A deterministic key when the same refusal may be recorded again on a retry. */
   dedupKey?: string;
+  /** What the caller sent, when it sent anything: its values never reach the leaf (§19.2). */
+  input?: unknown;
 };
 
+/**
+ * Appends a refusal leaf, as §19.2 lets the ledger keep it: the message with every caller value a
+ * token, ids only when the router holds them and the refusing party may see them.
+ */
 export async function recordRefusal(db: Conn, r: Refusal): Promise<void> {
-  const { dedupKey, ...rest } = r;
-  const leaf: RefusalLeaf = { type: 'refusal', recordedAt: new Date().toISOString(), ...rest };
+  const { dedupKey, input, message, applicationId, hopId, to, ...rest } = r;
+  const parties = new Set(await partyIds(db));
+  const { ids, known } = await refusalIds(db, r.from, { ...(applicationId !== undefined ? { applicationId } : {}), ...(hopId !== undefined ? { hopId } : {}), ...(to !== undefined ? { to } : {}) }, parties);
+  const said = redact(message, valuesOf(input, applicationId, hopId, to), vocabulary(parties, known));
+  const leaf: RefusalLeaf = { type: 'refusal', recordedAt: new Date().toISOString(), ...rest, message: said, ...ids };
   await append(db, dedupKey ?? `refusal:${randomUUID()}`, 'refusal', leaf, {
-    ...(r.applicationId ? { applicationId: r.applicationId } : {}),
-    ...(r.hopId ? { hopId: r.hopId } : {}),
+    ...(ids.applicationId && known.includes(ids.applicationId) ? { applicationId: ids.applicationId } : {}),
+    ...(ids.hopId && known.includes(ids.hopId) ? { hopId: ids.hopId } : {}),
     partyId: r.from ?? r.refusedBy,
   });
 }
@@ -113,11 +125,11 @@ export async function recordConsent(db: Conn, consent: Consent): Promise<boolean
  * Runs a request on the router's behalf: a refusal (a DzlError) is recorded before it is thrown,
  * with what parses of the hop the request carried.
  */
-export async function recordingRefusals<T>(db: Db, at: { stage: string; from: string; input?: unknown }, run: () => Promise<T>): Promise<T> {
+export async function recordingRefusals<T>(db: Db, at: { stage: string; from: string; input?: unknown; hop?: unknown }, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof DzlError) await recordRefusal(db, { code: err.code, message: err.message, stage: at.stage, refusedBy: 'router', ...refusalRefs(at.input), from: at.from });
+    if (err instanceof DzlError) await recordRefusal(db, { code: err.code, message: err.message, stage: at.stage, refusedBy: 'router', ...refusalRefs(at.hop ?? at.input), from: at.from, input: at.input });
     throw err;
   }
 }

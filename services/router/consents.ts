@@ -24,7 +24,7 @@ export interface ConsentDeps {
 
 /** POST /v1/consents: idempotent on the consent id (same terms → the standing consent). */
 export async function declareConsent(deps: ConsentDeps, party: string, body: unknown): Promise<{ created: boolean; view: ConsentView }> {
-  return recordingRefusals(deps.db, { stage: 'consent', from: party }, async () => {
+  return recordingRefusals(deps.db, { stage: 'consent', from: party, input: body }, async () => {
     const role = deps.directory().requireParty(party).role;
     let consent: Consent;
     if (role === 'platform') {
@@ -75,7 +75,7 @@ export async function readConsent(deps: ConsentDeps, party: string, id: string):
  * nothing. Repeating the request repeats the signals and records nothing twice.
  */
 export async function withdrawConsent(deps: ConsentDeps, party: string, id: string, body: unknown): Promise<ConsentView & { applications: { applicationId: string; stopped: boolean }[] }> {
-  return recordingRefusals(deps.db, { stage: 'consent withdrawal', from: party }, async () => {
+  return recordingRefusals(deps.db, { stage: 'consent withdrawal', from: party, input: { id, body } }, async () => {
     const consent = await visibleConsent(deps, party, id);
     if ((consent.createdBy ?? consent.platformId) !== party) {
       throw new DzlError('CONSENT_NOT_FOUND', `consent ${id} was registered by another party; only it records a withdrawal`, { consent: id });

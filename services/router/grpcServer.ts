@@ -4,10 +4,11 @@
  * (contracts/proto/dzl/v1/router.proto). The caller's certificate names the party.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { toDzlError } from '../common/errors';
+import { DzlError, toDzlError } from '../common/errors';
 import { createLogger, type Logger } from '../common/logger';
 import type { PartyRole } from '../domain/parties';
 import { recordRefusal } from '../ledger/ledger';
+import { redactedError, valuesOf, vocabulary } from '../ledger/redaction';
 import type { NetworkDirectory } from '../registry/directory';
 import type { Db } from '../store/db';
 import { callerKeyId, hopFromWire, loadDzlProtos, startGrpcServer, toGrpcError, type WireHop } from '../grpc/transport';
@@ -55,14 +56,19 @@ function unary(gate: Gate, method: string, roles: readonly PartyRole[], fn: (cal
         } catch (err) {
           const e = toDzlError(err);
           const party = typeof e.details.party === 'string' ? e.details.party : undefined;
-          if (party) await recordRefusal(gate.db, { code: e.code, message: e.message, stage: `grpc ${method}`, refusedBy: 'router', from: party });
+          if (party) await recordRefusal(gate.db, { code: e.code, message: e.message, stage: `grpc ${method}`, refusedBy: 'router', from: party, input: call.request });
           else gate.log.warn({ method, code: e.code }, 'gRPC caller refused');
           throw e;
         }
         return fn(call, caller);
       })
       .then((res) => cb(null, res))
-      .catch((err: unknown) => cb(toGrpcError(toDzlError(err))));
+      // the status never quotes what the caller sent (envelope.md §19.2)
+      .catch((err: unknown) => {
+        const e = toDzlError(err);
+        const said = redactedError(e, valuesOf(call.request), vocabulary(gate.directory().all().map((p) => p.id)));
+        cb(toGrpcError(new DzlError(e.code, said.message, said.details)));
+      });
   };
 }
 

@@ -10,6 +10,7 @@ import type { Logger } from '../common/logger';
 import type { UnauthenticatedRefusals } from '../ledger/noise';
 import { requireWithinBounds } from '../common/bounds';
 import type { NetworkDirectory } from '../registry/directory';
+import { redactedError, valuesOf, vocabulary } from '../ledger/redaction';
 import { verifyRequest } from '../seal/requestSignature';
 import { applicationProvenance, applicationStatus, applicationWhoSawWhat, reconciliation } from './applicationViews';
 import { acceptApplication } from './intake';
@@ -37,8 +38,16 @@ interface State {
   party: string;
 }
 
-/** DzlError → HTTP status and `{error: {code, message, details}}`, in one place. */
-export function errorResponder(log: Logger): Koa.Middleware<State> {
+/** What the caller sent, for redaction: its body, the path's parameters, its query, its idempotency key. */
+function sentBy(ctx: Koa.ParameterizedContext<State>): string[] {
+  return valuesOf(ctx.state.json, (ctx as { params?: unknown }).params, ctx.query, ctx.get('idempotency-key'));
+}
+
+/**
+ * DzlError → HTTP status and `{error: {code, message, details}}`, in one place; the message and
+ * details never quote what the caller sent (envelope.md §19.2: values become ‹len:digest› tokens).
+ */
+export function errorResponder(log: Logger, directory: () => NetworkDirectory): Koa.Middleware<State> {
   return async (ctx, next) => {
     try {
       await next();
@@ -47,7 +56,7 @@ export function errorResponder(log: Logger): Koa.Middleware<State> {
       // the error's class and code (a driver's ER_LOCK_DEADLOCK, say), never its message: it may quote values
       if (e.code === 'INTERNAL') log.error({ err: (err as Error)?.name, errCode: (err as { code?: unknown })?.code, path: ctx.path }, 'internal error');
       ctx.status = e.httpStatus;
-      ctx.body = { error: e.toJSON() };
+      ctx.body = { error: redactedError(e, sentBy(ctx), vocabulary(directory().all().map((p) => p.id))) };
     }
   };
 }
@@ -194,7 +203,7 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
     ctx.body = await auditDirectConnections(reg, { witnessed: ctx.query.witnessed === '1' });
   });
 
-  app.use(errorResponder(deps.log));
+  app.use(errorResponder(deps.log, deps.directory));
   app.use(async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === '/healthz') ctx.body = { status: 'ok' };
     else await next();
@@ -213,7 +222,7 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
       if (e.code !== 'INTERNAL') deps.noise.note('regulator page', e.code);
       ctx.status = e.httpStatus;
       ctx.type = 'html';
-      ctx.body = errorPage(e.code, e.message);
+      ctx.body = errorPage(e.code, redactedError(e, sentBy(ctx), vocabulary(deps.directory().all().map((p) => p.id))).message);
     }
   });
   app.use(bodyReader(deps.noise));

@@ -94,7 +94,7 @@ async function startWorkflow(deps: IntakeDeps, app: ApplicationRow): Promise<voi
 }
 
 export async function acceptApplication(deps: IntakeDeps, platformId: string, idempotencyKey: string | undefined, body: unknown): Promise<IntakeAnswer> {
-  return recordingRefusals(deps.db, { stage: 'intake', from: platformId, input: (body as { hop?: unknown } | undefined)?.hop }, async () => {
+  return recordingRefusals(deps.db, { stage: 'intake', from: platformId, input: body, hop: (body as { hop?: unknown } | undefined)?.hop }, async () => {
     if (!idempotencyKey || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new DzlError('IDEMPOTENCY_KEY_MISSING', 'send an Idempotency-Key header of 8–128 characters [A-Za-z0-9._:-], unique per application');
     }

@@ -41,7 +41,7 @@ export interface RedirectDeps extends IntakeDeps {
 }
 
 export async function issueRedirect(deps: RedirectDeps, platformId: string, body: unknown) {
-  return recordingRefusals(deps.db, { stage: 'redirect', from: platformId }, async () => {
+  return recordingRefusals(deps.db, { stage: 'redirect', from: platformId, input: body }, async () => {
     const b = (body ?? {}) as { bank?: unknown; consent?: unknown; consentId?: unknown; callbackUrl?: unknown };
     if (typeof b.bank !== 'string') throw new DzlError('REQUEST_MALFORMED', 'body.bank must name the bank to redirect to', { member: 'bank' });
     const directory = deps.directory();
@@ -77,7 +77,7 @@ export async function issueRedirect(deps: RedirectDeps, platformId: string, body
 
 export async function submitRedirectHops(deps: RedirectDeps, platformId: string, applicationId: string, idempotencyKey: string | undefined, body: unknown) {
   const b = (body ?? {}) as { riskHop?: unknown; redirectHop?: unknown; callbackUrl?: unknown };
-  return recordingRefusals(deps.db, { stage: 'redirect', from: platformId, input: b.riskHop }, async () => {
+  return recordingRefusals(deps.db, { stage: 'redirect', from: platformId, input: { applicationId, body }, hop: b.riskHop }, async () => {
     if (!idempotencyKey) throw new DzlError('IDEMPOTENCY_KEY_MISSING', 'send an Idempotency-Key header with the redirect hops');
     const redirect = await redirectOf(deps.db, applicationId, { platformId });
     if (!redirect) throw new DzlError('APPLICATION_NOT_FOUND', `no redirect ${applicationId} for ${platformId}; ask POST /v1/redirects first`);
@@ -157,7 +157,7 @@ async function redirectHopOf(deps: RedirectDeps, applicationId: string): Promise
 
 /** A bank claims the token its customer arrived with: once, before it expires. */
 export async function claimRedirect(deps: RedirectDeps, bankId: string, token: string): Promise<{ applicationId: string }> {
-  return recordingRefusals(deps.db, { stage: 'redirect claim', from: bankId }, async () => {
+  return recordingRefusals(deps.db, { stage: 'redirect claim', from: bankId, input: token }, async () => {
     const claims = readRedirectToken(token, deps.directory().signerOf);
     if (claims.b !== bankId) throw new DzlError('REDIRECT_TOKEN_INVALID', `this token was issued for ${claims.b}, not ${bankId}`);
     // the application must be there before the token's one claim is spent

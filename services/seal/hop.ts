@@ -312,7 +312,7 @@ const LONG_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const PROVENANCE = /^[A-Za-z0-9._:-]{1,64}$/;
 const REASON_CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
-const HEADER_MEMBERS = new Set([
+export const HEADER_MEMBERS: ReadonlySet<string> = new Set([
   'v', 'hopId', 'parentHopId', 'applicationId', 'kind', 'model', 'from', 'to', 'platform', 'channel', 'consentRef',
   'issuedAt', 'nonce', 'senderKeyId', 'recipientKeyId', 'alg', 'manifest', 'outcome', 'provenance', 'ciphertextDigest',
 ]);

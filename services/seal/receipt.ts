@@ -20,6 +20,10 @@ export interface ReceiptBody {
   reason?: ErrorCode | string;
 }
 
+export const RECEIPT_MEMBERS: ReadonlySet<string> = new Set(['v', 'hopId', 'headerDigest', 'by', 'keyId', 'receivedAt', 'status', 'reason']);
+/** A reason is a code of §19's shape (a newer party's code is still taken, as ROUTE_NOT_ALLOWED). */
+const REASON_CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
+
 export interface SignedReceipt {
   receipt: string;
   signature: string;
@@ -71,6 +75,9 @@ export function verifyReceipt(
   if (body.v !== 1 || (body.status !== 'accepted' && body.status !== 'rejected')) throw fail('unsupported version or status');
   // before any member reaches String() or new Date(): an object with its own toString makes both throw
   if (typeof body.by !== 'string' || typeof body.keyId !== 'string' || typeof body.receivedAt !== 'string') throw fail('by, keyId and receivedAt must be strings');
+  // the ledger keeps the receipt as signed: nothing in it may be free text a party wrote
+  if (Object.keys(body).some((k) => !RECEIPT_MEMBERS.has(k))) throw fail('has members this version does not define');
+  if (body.reason !== undefined && (body.status !== 'rejected' || typeof body.reason !== 'string' || !REASON_CODE.test(body.reason))) throw fail('reason must be an error code (§19), on a rejected receipt only');
   if (body.hopId !== expected.hopId || body.headerDigest !== expected.headerDigest) throw fail('names another hop');
   if (body.by !== expected.by) throw fail(`signed for ${body.by}`);
   const cert = signerOf(body.keyId);

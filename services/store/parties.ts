@@ -120,6 +120,11 @@ export async function setChannelLicenceRow(db: Conn, channelId: string, licence:
   await db('parties').where({ id: channelId }).update({ licence_json: JSON.stringify(licence), updated_at: Date.now() });
 }
 
+/** The ids of every registered party (vocabulary a refusal may name: services/ledger/redaction.ts). */
+export async function partyIds(db: Conn): Promise<string[]> {
+  return (await db('parties').select('id')).map((r) => r.id as string);
+}
+
 /** Every party with its certificates and revocations, as the directory takes them. */
 export async function partyRecords(db: Conn): Promise<PartyRecord[]> {
   const parties = await db('parties').select();

@@ -7,7 +7,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import { valueToken } from '../../services/common/redact';
 import { classOf } from '../../services/fields/catalogue';
 import { clientCredentials, fromGrpcError, loadDzlProtos, unaryCall } from '../../services/grpc/transport';
 import { refusals } from '../../services/ledger/ledger';
@@ -235,6 +237,61 @@ describe('hostile parties — real Temporal, gRPC (mTLS), HTTP', function () {
         bad.server.forceShutdown();
         await replaceEndpoint(DEV.channel, honestAddress);
       }
+    });
+  });
+
+  describe('refusals with personal data in their input — MariaDB', () => {
+    const net = useNetwork('mysql', 'redaction');
+    // what a careless or hostile platform puts where an id or a member belongs: a name, an identity
+    // number, a phone number — none of it may come back in an answer or reach the ledger or the log
+    const PII = ['张三', 'Zhang San', '110101199003071234', '13800138000', 'Li Si'];
+    const leaked = (text: string) => PII.filter((p) => text.includes(p));
+
+    it('answers and records every refusal in codes, lengths and digests: no value the caller sent is quoted', async () => {
+      const rival = new ReferencePlatform({ identity: loadPartyIdentity(ensureNetwork(), RIVAL), directory: () => loadDirectory(ensureNetwork()), routerUrl: net().router.url, channelId: DEV.channel });
+      const before = (await refusals(net().db)).length;
+      const answers: string[] = [];
+      // 1. an application id in its own namespace that is a customer's name and identity number
+      const piiApp = `${RIVAL}:Zhang San 110101199003071234`;
+      const hop = sealHop(loadPartyIdentity(ensureNetwork(), RIVAL).signing, {
+        applicationId: piiApp, kind: 'application', model: 'data_channel', to: loadDirectory(ensureNetwork()).encryptionCertificate(DEV.channel),
+        platform: RIVAL, channel: DEV.channel, consentRef: `${RIVAL}:consent_x`, fields: GOOD, salt: newSalt(), classOf,
+      });
+      const app = rival.prepare(GOOD, HANGZHOU);
+      const r1 = await rival.submit({ ...app, body: { ...app.body, hop: hop.sealed } });
+      assert.deepEqual([r1.status, codeOf(r1)], [400, 'HOP_MALFORMED']);
+      answers.push(JSON.stringify(r1.body));
+      // … and one of the grammar, in the first platform's namespace: refused, filed under no application
+      const squatApp = `${DEV.platform}:app_110101199003071234`;
+      const squatHop = sealHop(loadPartyIdentity(ensureNetwork(), RIVAL).signing, {
+        applicationId: squatApp, kind: 'application', model: 'data_channel', to: loadDirectory(ensureNetwork()).encryptionCertificate(DEV.channel),
+        platform: RIVAL, channel: DEV.channel, consentRef: `${RIVAL}:consent_x`, fields: GOOD, salt: newSalt(), classOf,
+      });
+      const r1b = await rival.submit({ ...app, body: { ...app.body, hop: squatHop.sealed } });
+      assert.deepEqual([r1b.status, codeOf(r1b)], [403, 'ID_OUTSIDE_NAMESPACE']);
+      answers.push(JSON.stringify(r1b.body));
+      // 2. squatting on the first platform's namespace with a name, and an unknown consent member
+      const squat = { ...rival.consentFor([HANGZHOU]), id: `${DEV.platform}:张三-13800138000` };
+      const r2 = await rival.registerConsent(squat);
+      assert.ok(['ID_OUTSIDE_NAMESPACE', 'REQUEST_MALFORMED'].includes(codeOf(r2) ?? ''), JSON.stringify(r2.body));
+      answers.push(JSON.stringify(r2.body));
+      const r3 = await rival.registerConsent({ ...rival.consentFor([HANGZHOU]), customerName: 'Li Si' } as never);
+      assert.equal(r3.status, 400, JSON.stringify(r3.body));
+      answers.push(JSON.stringify(r3.body));
+      // 3. probing for an application by a customer's identity number
+      const r4 = await rival.request('GET', `/v1/applications/${encodeURIComponent(`${DEV.platform}:110101199003071234`)}`);
+      assert.deepEqual([r4.status, codeOf(r4)], [404, 'APPLICATION_NOT_FOUND']);
+      answers.push(JSON.stringify(r4.body));
+
+      if (process.env.DZL_SHOW_REDACTION) console.log(answers.join('\n'));
+      for (const text of answers) assert.deepEqual(leaked(text), [], `an answer quotes the caller: ${text}`);
+      const added = (await refusals(net().db)).slice(before);
+      assert.ok(added.length >= 3, `refusals recorded: ${added.length}`);
+      for (const r of added) assert.deepEqual(leaked(JSON.stringify(r)), [], `a refusal leaf quotes the caller: ${JSON.stringify(r)}`);
+      // the caller can still find its own refusal: the id it sent is there as its token
+      assert.ok(added.some((r) => r.applicationId === valueToken(squatApp)), JSON.stringify(added.map((r) => r.applicationId)));
+      assert.ok(added.every((r) => r.from === RIVAL), 'filed under the caller, never under another platform');
+      assert.deepEqual(leaked(readFileSync(env.logFile, 'utf8')), [], 'the log quotes a caller');
     });
   });
 

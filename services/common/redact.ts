@@ -1,0 +1,85 @@
+/**
+ * What a boundary says about a caller's input: codes, lengths and digests, never the caller's own
+ * text. A refusal's message is written by dzl, but it names what it refused — a hop id, a field, a
+ * party's reason — and any of those may be personal data a careless or hostile caller put there.
+ * Before a refusal reaches the ledger, a response, a gRPC status or a log, every caller value in
+ * it becomes a token `‹len:digest›` (its length in UTF-16 units and the first 12 hex digits of
+ * its SHA-256): whoever holds the value can recognise it, no one else learns it.
+ *
+ * What is redacted (envelope.md §19.2):
+ *  1. every string (and member name, and number) of the caller's input, 4 characters or longer;
+ *  2. anything the message quotes in double quotes;
+ *  3. every run of non-ASCII text (names, addresses) and every run of 9 or more digits (identity,
+ *     card and phone numbers), wherever it came from;
+ * except the vocabulary the router itself defines or holds: error codes, hop kinds, roles, models,
+ * field names of the catalogue, registered party ids, and the ids of what the caller may see.
+ */
+import { createHash } from 'node:crypto';
+
+export const MIN_REDACTED_LENGTH = 4;
+/** How much of an input is searched for values: beyond this the rules of 2 and 3 still hold. */
+const MAX_NODES = 4096;
+const MAX_DEPTH = 12;
+const MAX_VALUES = 512;
+const MAX_EMBEDDED = 64 * 1024;
+
+export function valueToken(value: string): string {
+  return `‹${value.length}:${createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 12)}›`;
+}
+
+/** The strings, member names and numbers of a caller's input that are long enough to matter. */
+export function callerValues(...inputs: unknown[]): string[] {
+  const out = new Set<string>();
+  let nodes = 0;
+  const add = (s: string) => {
+    if (s.length >= MIN_REDACTED_LENGTH && out.size < MAX_VALUES) out.add(s);
+  };
+  const walk = (v: unknown, depth: number): void => {
+    if (++nodes > MAX_NODES || depth > MAX_DEPTH) return;
+    if (typeof v === 'string') {
+      add(v);
+      // a hop's header or a receipt travels as base64url of JSON: its members are values too
+      if (v.length >= 16 && v.length <= MAX_EMBEDDED && /^[A-Za-z0-9_-]+$/.test(v)) walkJson(Buffer.from(v, 'base64url'), depth);
+    } else if (v instanceof Uint8Array) walkJson(v, depth); // gRPC: header and receipt bytes
+    else if (typeof v === 'number' || typeof v === 'bigint') add(String(v));
+    else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        add(k);
+        walk(x, depth + 1);
+      }
+    }
+  };
+  const walkJson = (bytes: Uint8Array, depth: number) => {
+    if (bytes.length > MAX_EMBEDDED || (bytes[0] !== 0x7b && bytes[0] !== 0x5b)) return;
+    try {
+      walk(JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown, depth + 1);
+    } catch {
+      // not JSON: ciphertext, a signature — nothing a message could quote
+    }
+  };
+  for (const input of inputs) walk(input, 0);
+  return [...out];
+}
+
+/** Quoted text, non-ASCII runs (but dzl's own punctuation) and long digit runs; tokens are left alone. */
+const SHAPES = /‹[^›]*›|"(?:[^"\\]|\\.)*"|[^\x00-\x7f→←↔≤≥…—–·§×]+|\d{9,}/gu;
+
+export function redact(text: string, values: readonly string[], vocabulary: ReadonlySet<string>): string {
+  let out = text;
+  // longest first, so that a value inside another is not tokenised half-way
+  for (const v of [...values].sort((a, b) => b.length - a.length)) {
+    if (!vocabulary.has(v) && out.includes(v)) out = out.split(v).join(valueToken(v));
+  }
+  return out.replace(SHAPES, (m) => {
+    if (m.startsWith('‹')) return m;
+    const inner = m.startsWith('"') ? m.slice(1, -1) : m;
+    return vocabulary.has(inner) ? m : valueToken(inner);
+  });
+}
+
+/** A refusal's details with every string value redacted as its message is. */
+export function redactDetails<T extends Record<string, string | number | boolean | string[]>>(details: T, values: readonly string[], vocabulary: ReadonlySet<string>): T {
+  const one = (s: string) => (vocabulary.has(s) ? s : values.includes(s) || s !== redact(s, [], vocabulary) ? valueToken(s) : s);
+  return Object.fromEntries(Object.entries(details).map(([k, v]) => [k, typeof v === 'string' ? one(v) : Array.isArray(v) ? v.map(one) : v])) as T;
+}
