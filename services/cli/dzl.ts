@@ -8,6 +8,8 @@
  *   dzl verify <bundle>               verify an evidence bundle offline (services/cli/verifyCommand.ts)
  *   dzl regulator-link                a signed, one-hour link to the regulator's page
  *   dzl revoke-certificate <keyId>    revoke a party certificate from now
+ *   dzl party init|install|directory  a joining party's own keys, its certificates, the signed directory
+ *   dzl operator admit <request>      issue a party's certificates from its requests and register it
  */
 import Table from 'cli-table3';
 import { Command } from 'commander';
@@ -22,7 +24,30 @@ import { parseCertificate } from '../pki/certificate';
 import { prebuiltWorkflowBundle, startRouter, startWorker, temporalTlsFromEnv } from '../runtime/stack';
 import { getApplication } from '../store/applications';
 import { openDb } from '../store/db';
-import { registerNetwork, revokeCertificate } from '../operator/registry';
+import { admitParty, registerNetwork, revokeCertificate } from '../operator/registry';
+import { admitRequest, initParty, installAdmission, loadOwnIdentity, type PartyRequest } from '../network/onboarding';
+import { fetchDirectory, verifyPublishedDirectory } from '../registry/published';
+import type { CaMaterial } from '../pki/ca';
+import type { PartyRole } from '../domain/parties';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface AdmitCliOptions {
+  out: string;
+  db: string;
+  dir: string;
+  grpc?: string;
+  web?: string;
+  callbackOrigin?: string[];
+  contractedChannel?: string;
+  decisionTimeoutMs?: number;
+  licence?: string;
+  licenceIssuer: string;
+  licenceValidUntil?: string;
+  tlsName: string[];
+  tlsIp: string[];
+  validDays: number;
+}
 
 const program = new Command('dzl').description('断直连 routing middleware');
 const defaults = {
@@ -128,6 +153,85 @@ program
     } finally {
       await db.destroy();
     }
+  });
+
+// Onboarding (deploy/JOINING.md): a party's own keys and requests; the operator's review; the install.
+const party = program.command('party').description("a joining party's own folder: keys, requests, certificates, the directory");
+party
+  .command('init')
+  .description('make this party\'s keys and certificate requests in its own folder (private keys never leave it); send request.json to the operator')
+  .requiredOption('--dir <dir>', "the party's folder")
+  .requiredOption('--id <id>', 'party id (lowercase letters, digits, hyphens)')
+  .requiredOption('--role <role>', 'platform | channel | bank | regulator')
+  .requiredOption('--legal-name <name>', 'legal name, as on the licence or charter')
+  .action((o: { dir: string; id: string; role: string; legalName: string }) => {
+    initParty(o.dir, { id: o.id, role: o.role as PartyRole, legalName: o.legalName });
+    process.stdout.write(`keys and requests in ${o.dir}; send ${o.dir}/request.json to the network operator\n`);
+  });
+party
+  .command('install <admission>')
+  .description('install the certificates the operator issued, after checking each is for this folder\'s own key')
+  .requiredOption('--dir <dir>', "the party's folder")
+  .action((file: string, o: { dir: string }) => {
+    installAdmission(o.dir, JSON.parse(readFileSync(file, 'utf8')));
+    process.stdout.write(`certificates installed in ${o.dir}\n`);
+  });
+party
+  .command('directory')
+  .description('fetch the signed directory from the router, verify it against ca.crt and print it (or keep it with --out)')
+  .requiredOption('--dir <dir>', "the party's folder")
+  .requiredOption('--router <url>', "the router's HTTP API")
+  .option('--out <file>', 'where to keep the verified document')
+  .action(async (o: { dir: string; router: string; out?: string }) => {
+    const me = loadOwnIdentity(o.dir);
+    const previous = o.out && existsSync(o.out) ? verifyPublishedDirectory(JSON.parse(readFileSync(o.out, 'utf8')), me.caPem).body.version : 0;
+    const doc = await fetchDirectory(o.router, me.signing);
+    const { body } = verifyPublishedDirectory(doc, me.caPem, previous);
+    if (o.out) writeFileSync(o.out, JSON.stringify(doc));
+    const t = new Table({ head: ['party', 'role', 'legal name', 'certificates', 'revoked'] });
+    for (const p of body.parties) t.push([p.id, p.role, p.legalName, p.certificates.length, Object.keys(p.revoked ?? {}).length]);
+    process.stdout.write(`directory version ${body.version}, issued ${body.issuedAt}, verified\n${t.toString()}\n`);
+  });
+
+const operator = program.command('operator').description("the network operator's review and registration of parties");
+operator
+  .command('admit <request>')
+  .description('issue certificates from a party\'s request.json and register it (one party evidence leaf); writes the admission to send back')
+  .requiredOption('--out <file>', 'the admission file for the party')
+  .option('--db <url>', 'store URL', defaults.db)
+  .option('--dir <dir>', 'network folder (its ca/ holds the CA)', defaults.network)
+  .option('--grpc <host:port>', "a channel's or bank's gRPC endpoint")
+  .option('--web <url>', "a bank's application page (direct redirect)")
+  .option('--callback-origin <origin...>', "a platform's callback origins")
+  .option('--contracted-channel <id>', "a bank's contracted licensed channel")
+  .option('--decision-timeout-ms <ms>', "a bank's decision timeout", (v) => Number(v))
+  .option('--licence <number>', "a channel's credit-reporting licence number")
+  .option('--licence-issuer <issuer>', 'who issued the licence', 'PBOC')
+  .option('--licence-valid-until <rfc3339>', 'until when the licence is valid')
+  .option('--tls-name <name...>', 'DNS names for the TLS certificate', ['localhost'])
+  .option('--tls-ip <ip...>', 'IP addresses for the TLS certificate', ['127.0.0.1'])
+  .option('--valid-days <n>', 'certificate validity', (v) => Number(v), 365)
+  .action(async (file: string, o: AdmitCliOptions) => {
+    const request = JSON.parse(readFileSync(file, 'utf8')) as PartyRequest;
+    const ca: CaMaterial = { certPem: readFileSync(join(o.dir, 'ca', 'ca.crt'), 'utf8'), keyPem: readFileSync(join(o.dir, 'ca', 'ca.key'), 'utf8') };
+    const admission = admitRequest(ca, request, { validDays: o.validDays, dnsNames: o.tlsName, ipAddresses: o.tlsIp });
+    const now = new Date().toISOString();
+    const db = await openDb(o.db);
+    try {
+      await admitParty(db, {
+        ...request.party,
+        ...(o.grpc ? { grpcEndpoint: o.grpc } : {}),
+        ...(o.web ? { webUrl: o.web } : {}),
+        ...(o.callbackOrigin ? { callbackOrigins: o.callbackOrigin } : {}),
+        ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}),
+        ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
+        ...(o.licence ? { licence: { number: o.licence, issuer: o.licenceIssuer, validFrom: now, validUntil: o.licenceValidUntil ?? new Date(Date.now() + 365 * 86_400_000).toISOString(), status: 'active' as const } } : {}),
+      }, Object.values(admission.certificates), ca.certPem);
+    } finally {
+      await db.destroy();
+    }
+    writeFileSync(o.out, JSON.stringify(admission, null, 2));
+    process.stdout.write(`${request.party.id} admitted as ${request.party.role}; send ${o.out} back to it\n`);
   });
 
 program

@@ -86,6 +86,8 @@ export const ERROR_CODES = {
   PARTY_UNAVAILABLE: { http: 503, grpc: GRPC.UNAVAILABLE },
   /** A channel or bank answered with something that cannot be taken: a gRPC error without a dzl code, no receipt. */
   PARTY_ANSWER_INVALID: { http: 502, grpc: GRPC.DATA_LOSS },
+  /** A published directory (§23) that does not verify against the trust roots, or is older than the one held. */
+  DIRECTORY_INVALID: { http: 502, grpc: GRPC.DATA_LOSS },
   INTERNAL: { http: 500, grpc: GRPC.INTERNAL },
 } as const satisfies Record<string, CodeSpec>;
 

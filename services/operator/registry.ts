@@ -5,11 +5,12 @@
  */
 import { recordParty } from '../ledger/ledger';
 import type { NetworkFile } from '../network/folder';
-import type { ChannelLicence } from '../registry/directory';
+import type { ChannelLicence, PartyRecord } from '../registry/directory';
 import type { Conn, Db } from '../store/db';
-import { addCertificate, certificateOwner, partySnapshot, revokeCertificateRow, setChannelLicenceRow, upsertParty } from '../store/parties';
+import { addCertificate, certificateOwner, partySnapshot, revokeCertificateRow, setChannelLicenceRow, setPartyEndpoint, upsertParty } from '../store/parties';
 
-export { setBankTerms, setPartyEndpoint } from '../store/parties';
+export { setBankTerms } from '../store/parties';
+export { setPartyEndpoint };
 
 async function snapshot(trx: Conn, partyId: string): Promise<void> {
   const s = await partySnapshot(trx, partyId);
@@ -36,6 +37,30 @@ export async function registerNetwork(db: Db, file: NetworkFile, endpoints: Reco
       for (const pem of p.certificates) await addCertificate(trx, p.id, pem, file.caPem);
     }
     for (const p of file.parties) await snapshot(trx, p.id);
+  });
+}
+
+/**
+ * Registers a party admitted through onboarding (services/network/onboarding.ts): its role, legal
+ * name, terms and endpoints, and the certificates the operator issued from its own requests; one
+ * transaction, one `party` evidence leaf. Renewal is the same call with the new certificates.
+ */
+export async function admitParty(db: Db, party: Omit<PartyRecord, 'certificates' | 'revoked'>, certificates: readonly string[], caPem: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await upsertParty(trx, {
+      id: party.id,
+      role: party.role,
+      legalName: party.legalName,
+      ...(party.grpcEndpoint ? { grpcEndpoint: party.grpcEndpoint } : {}),
+      ...(party.callbackUrl ? { callbackUrl: party.callbackUrl } : {}),
+      ...(party.webUrl ? { webUrl: party.webUrl } : {}),
+      ...(party.licence ? { licence: party.licence } : {}),
+      ...(party.contractedChannel ? { contractedChannel: party.contractedChannel } : {}),
+      ...(party.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: party.decisionTimeoutMs } : {}),
+    });
+    if (party.callbackOrigins) await setPartyEndpoint(trx, party.id, { callbackOrigins: party.callbackOrigins });
+    for (const pem of certificates) await addCertificate(trx, party.id, pem, caPem);
+    await snapshot(trx, party.id);
   });
 }
 

@@ -15,6 +15,7 @@ import { verifyRequest } from '../seal/requestSignature';
 import { applicationProvenance, applicationStatus, applicationWhoSawWhat, reconciliation } from './applicationViews';
 import { acceptApplication } from './intake';
 import { declareConsent, readConsent, withdrawConsent } from './consents';
+import { currentDirectory } from './directory';
 import { issueRedirect, submitRedirectHops, type RedirectDeps } from './redirects';
 import { errorPage, regulatorPageRoutes } from './regulatorPage';
 import { tileLogRoutes } from './tiles';
@@ -142,6 +143,12 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
     const { created, view } = await declareConsent(deps, ctx.state.party, ctx.state.json);
     ctx.status = created ? 201 : 200;
     ctx.body = view;
+  });
+
+  // the registry, signed and versioned (envelope.md §23): any registered party may fetch it
+  router.get('/v1/directory', async (ctx) => {
+    ctx.set('cache-control', 'no-cache');
+    ctx.body = await currentDirectory(deps);
   });
 
   router.get('/v1/consents/:id', async (ctx) => {

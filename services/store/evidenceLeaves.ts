@@ -69,6 +69,12 @@ export async function insertLeaves(db: Conn, leaves: readonly NewLeafRow[], chun
   for (let i = 0; i < leaves.length; i += chunk) await db('evidence_leaves').insert(leaves.slice(i, i + chunk).map((l) => columns(l, now)));
 }
 
+/** The sequence number of the latest registry change (a `party` leaf): the published directory's version. */
+export async function registryVersion(db: Conn): Promise<number> {
+  const r = (await db('evidence_leaves').where({ kind: 'party' }).max({ seq: 'seq' }).first()) as { seq?: number | string | null } | undefined;
+  return r?.seq == null ? 0 : Number(r.seq);
+}
+
 export async function latestPartyLeaf(db: Conn, partyId: string): Promise<LeafRow | undefined> {
   const r = await db('evidence_leaves').where({ kind: 'party', party_id: partyId }).orderBy('seq', 'desc').first();
   return r ? toRow(r) : undefined;

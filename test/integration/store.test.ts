@@ -59,11 +59,18 @@ for (const kind of STORE_KINDS) {
       const r = verifyReceipt(signReceipt(p.channel.signing, { hopId: s.header.hopId, headerDigest: s.headerDigest }, 'accepted'), { hopId: s.header.hopId, headerDigest: s.headerDigest, by: 'channel-baihang' }, p.directory.signerOf);
       await recordReceipt(db, 'platform-huixin:app_store_ev', r);
       await recordReceipt(db, 'platform-huixin:app_store_ev', r);
+      // a refusal is filed under an application only once the router holds it (envelope.md §19.2)
+      await recordRefusal(db, { code: 'HOP_REPLAYED', message: 'm', stage: 'intake', refusedBy: 'router', applicationId: 'platform-huixin:app_store_ev' });
+      assert.deepEqual((await leavesOfApplication(db, 'platform-huixin:app_store_ev')).map((l) => l.kind), ['hop', 'receipt']);
+      await insertApplication(db, {
+        id: 'platform-huixin:app_store_ev', platformId: 'platform-huixin', idempotencyKey: 'idem-store-ev', requestHash: 'h', workflowId: 'wf-ev',
+        model: 'data_channel', channelId: 'channel-baihang', bankId: 'bank-hangzhou', consentId: 'c1', callbackUrl: null, intakeHopId: s.header.hopId, createdAt: Date.now(),
+      });
       await recordRefusal(db, { code: 'HOP_REPLAYED', message: 'm', stage: 'intake', refusedBy: 'router', applicationId: 'platform-huixin:app_store_ev' });
       const leaves = await leavesOfApplication(db, 'platform-huixin:app_store_ev');
       assert.deepEqual(leaves.map((l) => l.kind), ['hop', 'receipt', 'refusal']);
       for (const l of leaves) assert.equal(l.leafHash, Buffer.from(hashLeaf(l.data)).toString('hex'));
-      assert.equal((await refusals(db, { code: 'HOP_REPLAYED' })).length, 1);
+      assert.equal((await refusals(db, { code: 'HOP_REPLAYED' })).length, 2);
     });
   });
 }

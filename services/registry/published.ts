@@ -1,0 +1,114 @@
+/**
+ * The published directory (envelope.md §21.3): the registry as a signed, versioned document any
+ * party fetches from the router, verifies against the network's trust roots, caches and refreshes
+ * — so a party that never saw the router's database verifies senders, picks recipients'
+ * encryption keys and learns of revocations.
+ *
+ *   document = { "directory": b64u(JCS(body)), "signature": b64u(sig by the router's sig key) }
+ *   body     = { v: 1, version, issuedAt, signedBy: <router sig key id>, parties: PartyRecord[] }
+ *
+ * `version` is the sequence number of the latest `party` evidence leaf: every registry change is
+ * one, so a newer directory has a larger version and the log says what each version held. A
+ * party refuses a directory older than the one it holds (a replayed one would hide a revocation).
+ */
+import { DzlError } from '../common/errors';
+import { b64url, fromB64url } from '../seal/bytes';
+import { canonicalJson, parseCanonical } from '../seal/canonical';
+import { certificateValidAt, signBytes, verifyCertified, type SigningIdentity } from '../seal/hop';
+import { signRequest } from '../seal/requestSignature';
+import { NetworkDirectory, type PartyRecord } from './directory';
+
+export interface PublishedDirectory {
+  directory: string;
+  signature: string;
+}
+
+export interface DirectoryBody {
+  v: 1;
+  version: number;
+  issuedAt: string;
+  signedBy: string;
+  parties: PartyRecord[];
+}
+
+/** What a party learns of the others: no platform's callback URL (the router's alone to call). */
+function published(r: PartyRecord): PartyRecord {
+  const { callbackUrl: _private, ...rest } = r;
+  return rest;
+}
+
+export function publishDirectory(signer: SigningIdentity, records: readonly PartyRecord[], version: number, now: Date = new Date()): PublishedDirectory {
+  const body: DirectoryBody = { v: 1, version, issuedAt: now.toISOString(), signedBy: signer.keyId, parties: [...records].sort((a, b) => (a.id < b.id ? -1 : 1)).map(published) };
+  const bytes = canonicalJson(body);
+  return { directory: b64url(bytes), signature: b64url(signBytes(signer, bytes)) };
+}
+
+const invalid = (why: string) => new DzlError('DIRECTORY_INVALID', `the published directory ${why}`);
+
+export interface VerifiedDirectory {
+  body: DirectoryBody;
+  directory: NetworkDirectory;
+}
+
+/**
+ * Verifies a published directory against the network's trust roots (`caPem`): every certificate
+ * issued by the network CA, the signature by a `sig` certificate of the router it lists, in
+ * force and not revoked at `issuedAt`; and no older than `notBefore`, the version already held.
+ */
+export function verifyPublishedDirectory(doc: unknown, caPem: string, notBefore = 0): VerifiedDirectory {
+  const raw = (doc ?? {}) as Record<string, unknown>;
+  const bytes = fromB64url(raw.directory);
+  const sig = fromB64url(raw.signature);
+  const body = bytes ? (parseCanonical(bytes) as DirectoryBody | undefined) : undefined;
+  if (!bytes || !sig || !body || typeof body !== 'object') throw invalid('is not a canonical signed document');
+  if (body.v !== 1 || !Number.isSafeInteger(body.version) || body.version < 0 || typeof body.issuedAt !== 'string' || typeof body.signedBy !== 'string' || !Array.isArray(body.parties)) {
+    throw invalid('is not of version 1');
+  }
+  let directory: NetworkDirectory;
+  try {
+    directory = new NetworkDirectory(caPem, body.parties);
+  } catch {
+    throw invalid('lists a certificate the network CA did not issue to that party');
+  }
+  const signer = directory.certificate(body.signedBy);
+  const at = new Date(body.issuedAt);
+  if (!signer || signer.role !== 'router' || signer.usage !== 'sig' || Number.isNaN(at.getTime()) || !certificateValidAt(signer, at)) {
+    throw invalid("is not signed by a router's signing certificate in force");
+  }
+  if (!verifyCertified(signer, bytes, sig)) throw invalid('signature does not verify');
+  if (body.version < notBefore) throw invalid('is older than the one already held');
+  return { body, directory };
+}
+
+/** GET /v1/directory, signed with the party's own key (§17): the document, not yet verified. */
+export async function fetchDirectory(routerUrl: string, signing: SigningIdentity): Promise<unknown> {
+  const res = await fetch(`${routerUrl}/v1/directory`, { headers: { authorization: signRequest(signing, 'GET', '/v1/directory', Buffer.alloc(0)) } });
+  const body = (await res.json()) as unknown;
+  if (!res.ok) throw new DzlError('PARTY_UNAVAILABLE', `the router answered the directory request with HTTP ${res.status}`);
+  return body;
+}
+
+/**
+ * A party's copy of the directory: refreshed from the router, kept when a refresh fails (the
+ * last verified version stands), never replaced by an older one.
+ */
+export class DirectoryCache {
+  private held?: VerifiedDirectory;
+
+  constructor(private readonly caPem: string, private readonly fetchDocument: () => Promise<unknown>) {}
+
+  async refresh(): Promise<VerifiedDirectory> {
+    const verified = verifyPublishedDirectory(await this.fetchDocument(), this.caPem, this.held?.body.version ?? 0);
+    this.held = verified;
+    return verified;
+  }
+
+  get version(): number | undefined {
+    return this.held?.body.version;
+  }
+
+  readonly get = (): NetworkDirectory => {
+    if (!this.held) throw new DzlError('DIRECTORY_INVALID', 'no published directory has been verified yet');
+    return this.held.directory;
+  };
+}
