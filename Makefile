@@ -8,7 +8,7 @@ MOCHA := ./node_modules/.bin/mocha
 # node-gyp builds better-sqlite3 from source against the local Node headers (no download)
 export npm_config_nodedir ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
 
-.PHONY: setup deps temporal-cli browser build lint demo test test-unit record-histories bench bench-log network clean
+.PHONY: setup deps temporal-cli browser proto-tools build lint demo test test-unit record-histories bench bench-log network clean
 
 setup: deps temporal-cli build
 
@@ -39,7 +39,16 @@ demo: setup
 lint: deps
 	./node_modules/.bin/eslint services workflows test deploy
 
-test: setup browser lint
+# The contracts generate in Go and Java (test/integration/protoc.test.ts): Debian's protoc and
+# protobuf-java, and protoc-gen-go built from the Go module proxy into .tools/bin.
+PROTOC_GEN_GO_VERSION ?= v1.36.12
+proto-tools: $(TOOLS)/bin/protoc-gen-go
+	@command -v protoc >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 && test -f /usr/share/java/protobuf.jar || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler libprotobuf-java default-jdk-headless >/dev/null; }
+$(TOOLS)/bin/protoc-gen-go:
+	@mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+
+test: setup browser proto-tools lint
 	$(MOCHA)
 
 test-unit: build
