@@ -42,6 +42,28 @@ export function isBareRedirect(header: HopHeader): boolean {
   return header.kind === 'redirect' && header.manifest.every((m) => m.class === 'C1' && fieldSpec(m.field).origin === 'redirect');
 }
 
+const TERMS = ['decision.limit', 'decision.aprBasisPoints', 'decision.termMonths'] as const;
+
+/**
+ * A decision's header and its manifest agree (envelope.md §15.4): the router routes on the
+ * outcome, so the fields must be those of that outcome — a declaration the router can check
+ * without opening the body. Every decision declares `decision.status`; an approval in the data
+ * channel declares its terms (limit, APR, term), a decline declares none; `decision.reasonCode` is
+ * declared exactly when the outcome has a reason code. That the sealed values match the manifest's
+ * digests, and `decision.status` the outcome, is the platform's check (D and P1 of §15.4).
+ */
+export function checkDecisionAgreement(header: Pick<HopHeader, 'hopId' | 'model' | 'manifest' | 'outcome'>): void {
+  const declared = new Set(header.manifest.map((m) => m.field));
+  const mismatch = (why: string) => new DzlError('HOP_MANIFEST_MISMATCH', `the decision's header and manifest disagree: ${why}`, { hopId: header.hopId });
+  const outcome = header.outcome;
+  if (!outcome) throw mismatch('a decision carries an outcome');
+  if (!declared.has('decision.status')) throw mismatch('every decision declares decision.status');
+  const terms = TERMS.filter((f) => declared.has(f));
+  if (outcome.status === 'declined' && terms.length > 0) throw mismatch('a decline declares no terms');
+  if (outcome.status === 'approved' && header.model === 'data_channel' && terms.length !== TERMS.length) throw mismatch('an approval declares its limit, APR and term');
+  if ((outcome.reasonCode !== undefined) !== declared.has('decision.reasonCode')) throw mismatch('decision.reasonCode is declared exactly when the outcome has a reason code');
+}
+
 export interface RouteContext {
   directory: NetworkDirectory;
   consent: Consent;
@@ -99,6 +121,7 @@ export function checkRoute(header: HopHeader, ctx: RouteContext): void {
       );
     }
   }
+  if (header.kind === 'decision') checkDecisionAgreement(header);
   if (ctx.minimisation !== null) checkMinimisation(header, ctx.minimisation);
   ctx.directory.checkChannelLicence(header.channel, ctx.at);
   if ((from.role === 'channel' || to.role === 'channel') && header.channel !== (from.role === 'channel' ? from.id : to.id)) {

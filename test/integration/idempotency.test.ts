@@ -53,6 +53,8 @@ describe('idempotent intake — real Temporal, HTTP, MariaDB', function () {
     assert.equal((await net.platform.submit(app)).status, 202);
     await waitForState(net.platform, app.applicationId, ['platform_notified']);
     const row = (await getApplication(net.db, app.applicationId))!;
+    // the platform is told a moment before the run closes: wait for the run itself to end
+    await net.router.temporal.workflow.getHandle(row.workflowId).result();
     const first = await net.router.temporal.workflow.getHandle(row.workflowId).describe();
     assert.equal(first.status.name, 'COMPLETED');
     const decisionsBefore = net.events.get('bank-hangzhou')!.decisions.length;

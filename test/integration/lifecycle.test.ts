@@ -116,7 +116,7 @@ describe('consent withdrawal — real Temporal, gRPC, HTTP, MariaDB', function (
     const late = sealHop(loadPartyIdentity(ensureNetwork(), HANGZHOU).signing, {
       parentHopId: report.hop_id, applicationId: app.applicationId, kind: 'decision', model: 'data_channel',
       to: net().router.directory.get().encryptionCertificate(DEV.platform), platform: DEV.platform, channel: DEV.channel, consentRef: consentId,
-      fields: { 'decision.status': 'approved' }, salt: newSalt(), classOf, outcome: { status: 'approved' },
+      fields: { 'decision.status': 'approved', 'decision.limit': 1_000_000, 'decision.aprBasisPoints': 1800, 'decision.termMonths': 12 }, salt: newSalt(), classOf, outcome: { status: 'approved' },
     });
     const { RouterService } = loadDzlProtos();
     const client = new RouterService(net().router.grpcAddress, clientCredentials(loadPartyIdentity(ensureNetwork(), HANGZHOU), 'router'), { 'grpc.ssl_target_name_override': 'localhost' });

@@ -23,7 +23,8 @@ export type BankMisbehaviour =
   | 'garbage-decision' // a receipt, and a "decision" that is not a hop
   | 'grpc-internal' // a gRPC INTERNAL error with no dzl code
   | 'silent' // never answers
-  | 'decision-for-rival'; // a well-formed decision sealed for another platform
+  | 'decision-for-rival' // a well-formed decision sealed for another platform
+  | 'approval-without-terms'; // an approval whose manifest declares no limit, APR or term
 
 /**
  * A bank's gRPC service as a careless or malicious bank would run it, with that bank's own keys:
@@ -41,6 +42,13 @@ export async function hostileBank(me: PartyIdentity, directory: () => NetworkDir
       if (misbehaviour === 'grpc-internal') return cb({ code: grpc.status.INTERNAL, details: 'NullPointerException at com.bank.core' } as grpc.ServiceError);
       if (misbehaviour === 'garbage-decision') return cb(null, { receipt, decision_hop: { header: Buffer.from('{"not":"a hop"'), signature: Buffer.alloc(3), wrapped_key: Buffer.alloc(3), iv: Buffer.alloc(12), ciphertext: Buffer.alloc(20) } });
       const h = hop.header;
+      if (misbehaviour === 'approval-without-terms') {
+        const bare = sealHop(me.signing, {
+          parentHopId: h.hopId, applicationId: h.applicationId, kind: 'decision', model: h.model, to: directory().encryptionCertificate(h.platform),
+          platform: h.platform, channel: h.channel, consentRef: h.consentRef, fields: { 'decision.status': 'approved' }, salt: newSalt(), classOf, outcome: { status: 'approved' },
+        });
+        return cb(null, { receipt, decision_hop: hopToWire(bare.sealed) });
+      }
       const sealed = sealHop(me.signing, {
         parentHopId: h.hopId, applicationId: h.applicationId, kind: 'decision', model: h.model, to: directory().encryptionCertificate(rivalPlatform),
         platform: rivalPlatform, channel: h.channel, consentRef: h.consentRef, fields: { 'decision.status': 'approved', 'decision.limit': 5_000_000 }, salt: newSalt(), classOf, outcome: { status: 'approved' },

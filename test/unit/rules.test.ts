@@ -24,6 +24,8 @@ function header(over: Partial<HopHeader>): HopHeader {
   };
 }
 
+const APPROVAL = [m('decision.status'), m('decision.limit'), m('decision.aprBasisPoints'), m('decision.termMonths')];
+
 const consent: Consent = {
   id: 'platform-huixin:consent_1', platformId: 'platform-huixin', textVersion: 'v1', textSha256: '0'.repeat(64), purposes: ['credit_assessment'],
   recipients: ['channel-baihang', 'bank-hangzhou'], grantedAt: '2026-01-01T00:00:00.000Z', expiresAt: '2099-01-01T00:00:00.000Z',
@@ -47,7 +49,21 @@ describe('routing rules', () => {
   it('lets the three lawful hops through', () => {
     assert.equal(codeOf(header({})), undefined);
     assert.equal(codeOf(header({ kind: 'credit_report', from: 'channel-baihang', to: 'bank-hangzhou', manifest: [m('customer.name'), m('product.score')] })), undefined);
-    assert.equal(codeOf(header({ kind: 'decision', from: 'bank-hangzhou', to: 'platform-huixin', manifest: [m('decision.limit')], outcome: { status: 'approved' } })), undefined);
+    assert.equal(codeOf(header({ kind: 'decision', from: 'bank-hangzhou', to: 'platform-huixin', manifest: APPROVAL, outcome: { status: 'approved' } })), undefined);
+  });
+
+  it('refuses a decision whose manifest is not that of its outcome: HOP_MANIFEST_MISMATCH (envelope.md §15.4)', () => {
+    const decision = (manifest: ManifestEntry[], outcome: HopHeader['outcome'], model: HopHeader['model'] = 'data_channel') =>
+      codeOf(header({ kind: 'decision', model, from: 'bank-hangzhou', to: 'platform-huixin', manifest, outcome }));
+    const declined = [m('decision.status'), m('decision.reasonCode', 'C1')];
+    assert.equal(decision(declined, { status: 'declined', reasonCode: 'SCORE_BELOW_CUTOFF' }), undefined);
+    assert.equal(decision([m('decision.status')], { status: 'approved' }, 'direct_redirect'), undefined, 'the redirect model tells the platform the status only');
+    assert.equal(decision([m('decision.status')], { status: 'approved' }), 'HOP_MANIFEST_MISMATCH', 'an approval without its terms');
+    assert.equal(decision(APPROVAL.slice(0, 3), { status: 'approved' }), 'HOP_MANIFEST_MISMATCH', 'an approval without its term');
+    assert.equal(decision(APPROVAL.slice(1), { status: 'approved' }), 'HOP_MANIFEST_MISMATCH', 'no decision.status');
+    assert.equal(decision([...declined, m('decision.limit')], { status: 'declined', reasonCode: 'SCORE_BELOW_CUTOFF' }), 'HOP_MANIFEST_MISMATCH', 'a decline with a limit');
+    assert.equal(decision([m('decision.status')], { status: 'declined', reasonCode: 'SCORE_BELOW_CUTOFF' }), 'HOP_MANIFEST_MISMATCH', 'a reason code the manifest does not declare');
+    assert.equal(decision([...APPROVAL, m('decision.reasonCode', 'C1')], { status: 'approved' }), 'HOP_MANIFEST_MISMATCH', 'a declared reason code the outcome does not have');
   });
 
   it('refuses any platform → bank hop carrying personal data: DIRECT_CONNECTION_REFUSED', () => {
@@ -126,7 +142,7 @@ describe('routing rules', () => {
 
   it('refuses a hop naming another platform than the application’s', () => {
     assert.equal(codeOf(header({ platform: 'platform-other' })), 'ROUTE_NOT_ALLOWED');
-    assert.equal(codeOf(header({ kind: 'decision', from: 'bank-hangzhou', to: 'platform-huixin', platform: 'platform-x', manifest: [m('decision.limit')], outcome: { status: 'approved' } })), 'ROUTE_NOT_ALLOWED');
+    assert.equal(codeOf(header({ kind: 'decision', from: 'bank-hangzhou', to: 'platform-huixin', platform: 'platform-x', manifest: APPROVAL, outcome: { status: 'approved' } })), 'ROUTE_NOT_ALLOWED');
   });
 
   it('refuses unknown parties: PARTY_UNKNOWN', () => {
