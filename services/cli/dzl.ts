@@ -77,7 +77,7 @@ network
     process.stdout.write(`registered ${readNetworkFile(o.dir).parties.length} parties in ${o.db.split('@').pop()}\n`);
   });
 
-interface ProcessOptions { db: string; network: string; temporal: string; retainApproved: string; retainOther: string; allowPrivateCallbacks: boolean; host: string; port: string; grpcAddress?: string; advertiseGrpc?: string; advertiseUrl?: string }
+interface ProcessOptions { db: string; network: string; temporal: string; retainApproved: string; retainOther: string; allowPrivateCallbacks: boolean; host: string; port: string; grpcAddress?: string; advertiseGrpc?: string; advertiseUrl?: string; opsHost: string; opsPort: string }
 
 for (const [name, describe] of [['router', 'run the router: HTTP API for platforms and regulators, gRPC for banks and regulators'], ['worker', 'run a worker: activities and workflows']] as const) {
   const command = program
@@ -90,7 +90,10 @@ for (const [name, describe] of [['router', 'run the router: HTTP API for platfor
     .option('--retain-approved <duration>', 'how long sealed payloads stay after a loan is granted', process.env.DZL_RETAIN_APPROVED ?? '30d')
     .option('--retain-other <duration>', 'how long they stay after any other outcome (declined, withdrawn, …)', process.env.DZL_RETAIN_OTHER ?? '7d')
     // a development network on one machine calls back on loopback; production never needs to
-    .option('--allow-private-callbacks', 'let callbacks go to loopback, private and link-local addresses (development only)', process.env.DZL_ALLOW_PRIVATE_CALLBACKS === '1');
+    .option('--allow-private-callbacks', 'let callbacks go to loopback, private and link-local addresses (development only)', process.env.DZL_ALLOW_PRIVATE_CALLBACKS === '1')
+    // healthz, readyz, metrics: for the orchestrator and Prometheus, never the public interface
+    .option('--ops-host <host>', 'operations endpoint listen address', process.env.DZL_OPS_HOST ?? '127.0.0.1')
+    .option('--ops-port <port>', 'operations endpoint port (0: a free one, printed)', process.env.DZL_OPS_PORT ?? '0');
   if (name === 'router') {
     command
       .option('--host <host>', 'HTTP listen address (0.0.0.0 behind a load balancer)', process.env.DZL_HTTP_HOST ?? '127.0.0.1')
@@ -106,15 +109,16 @@ for (const [name, describe] of [['router', 'run the router: HTTP API for platfor
     const cfg = { dbUrl: o.db, networkDir: o.network, temporalAddress: o.temporal, retention, outbound: { allowPrivateNetworks: o.allowPrivateCallbacks }, ...(temporalTls ? { temporalTls } : {}) };
     let running: { close(): Promise<void> };
     if (name === 'router') {
-      const router = await startRouter(cfg, { host: o.host, port: Number(o.port), ...(o.grpcAddress ? { grpcAddress: o.grpcAddress } : {}), ...(o.advertiseGrpc ? { advertiseGrpc: o.advertiseGrpc } : {}), ...(o.advertiseUrl ? { advertiseUrl: o.advertiseUrl } : {}) });
-      process.stderr.write(`dzl router running at ${router.url}, gRPC ${router.grpcAddress}\n`);
+      const router = await startRouter(cfg, { host: o.host, port: Number(o.port), opsHost: o.opsHost, opsPort: Number(o.opsPort), ...(o.grpcAddress ? { grpcAddress: o.grpcAddress } : {}), ...(o.advertiseGrpc ? { advertiseGrpc: o.advertiseGrpc } : {}), ...(o.advertiseUrl ? { advertiseUrl: o.advertiseUrl } : {}) });
+      process.stderr.write(`dzl router running at ${router.url}, gRPC ${router.grpcAddress}, ops ${router.opsUrl}\n`);
       running = router;
     } else {
       // bundled once at `make build`; bundling here instead costs seconds before the worker polls
       const bundle = prebuiltWorkflowBundle();
       if ('unusable' in bundle) process.stderr.write(`dzl worker: ${bundle.unusable}; bundling the workflows now\n`);
-      running = await startWorker(cfg, 'codePath' in bundle ? { bundle } : {});
-      process.stderr.write(`dzl worker running${'codePath' in bundle ? ` (workflows from ${bundle.codePath})` : ''}\n`);
+      const worker = await startWorker(cfg, { opsHost: o.opsHost, opsPort: Number(o.opsPort), ...('codePath' in bundle ? { bundle } : {}) });
+      running = worker;
+      process.stderr.write(`dzl worker running${'codePath' in bundle ? ` (workflows from ${bundle.codePath})` : ''}, ops ${worker.opsUrl}\n`);
     }
     const stop = () => void running.close().then(() => process.exit(0));
     process.once('SIGINT', stop);

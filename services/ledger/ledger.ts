@@ -17,6 +17,7 @@ import { insertLeaf, latestPartyLeaf, leafRowsOfApplication, refusalRows, type L
 import { isLeafOf, type ConsentLeaf, type ConsentStateLeaf, type DeletionLeaf, type HopLeaf, type Leaf, type NoticeLeaf, type PartyLeaf, type ReceiptLeaf, type RefusalLeaf } from '../evidence/leaves';
 import { hashLeaf } from '../evidence/merkle';
 import { redact } from '../common/redact';
+import { refusalsRecorded, stageKind } from '../common/metrics';
 import { partyIds } from '../store/parties';
 import { refusalIds, valuesOf, vocabulary } from './redaction';
 import type { Consent } from '../consent/consent';
@@ -108,11 +109,12 @@ export async function recordRefusal(db: Conn, r: Refusal): Promise<void> {
   const { ids, known } = await refusalIds(db, r.from, { ...(applicationId !== undefined ? { applicationId } : {}), ...(hopId !== undefined ? { hopId } : {}), ...(to !== undefined ? { to } : {}) }, parties);
   const said = redact(message, valuesOf(input, applicationId, hopId, to), vocabulary(parties, known));
   const leaf: RefusalLeaf = { type: 'refusal', recordedAt: new Date().toISOString(), ...rest, message: said, ...ids };
-  await append(db, dedupKey ?? `refusal:${randomUUID()}`, 'refusal', leaf, {
+  const added = await append(db, dedupKey ?? `refusal:${randomUUID()}`, 'refusal', leaf, {
     ...(ids.applicationId && known.includes(ids.applicationId) ? { applicationId: ids.applicationId } : {}),
     ...(ids.hopId && known.includes(ids.hopId) ? { hopId: ids.hopId } : {}),
     partyId: r.from ?? r.refusedBy,
   });
+  if (added) refusalsRecorded.inc({ code: r.code, stage: stageKind(r.stage) });
 }
 
 export async function recordConsent(db: Conn, consent: Consent): Promise<boolean> {

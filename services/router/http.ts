@@ -11,6 +11,7 @@ import type { UnauthenticatedRefusals } from '../ledger/noise';
 import { requireWithinBounds } from '../common/bounds';
 import type { NetworkDirectory } from '../registry/directory';
 import { redactedError, valuesOf, vocabulary } from '../ledger/redaction';
+import { httpRequests } from '../common/metrics';
 import { verifyRequest } from '../seal/requestSignature';
 import { applicationProvenance, applicationStatus, applicationWhoSawWhat, reconciliation } from './applicationViews';
 import { acceptApplication } from './intake';
@@ -210,6 +211,15 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
     ctx.body = await auditDirectConnections(reg, { witnessed: ctx.query.witnessed === '1' });
   });
 
+  // duration by method and status class only: a path would name ids
+  app.use(async (ctx, next) => {
+    const end = httpRequests.startTimer({ method: ctx.method });
+    try {
+      await next();
+    } finally {
+      end({ status: `${Math.floor(ctx.status / 100)}xx` });
+    }
+  });
   app.use(errorResponder(deps.log, deps.directory));
   app.use(async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === '/healthz') ctx.body = { status: 'ok' };

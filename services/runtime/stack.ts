@@ -3,6 +3,10 @@
  * started in-process from one configuration. The process entry points, the demo, the benchmark
  * and the integration tests all start the stack through here.
  */
+import { checkpointAge, logSize, noticesPending } from '../common/metrics';
+import { NOTICE_KINDS } from '../domain/notices';
+import { noticeCounts } from '../store/notices';
+import { startOpsServer } from './ops';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type TLSConfig } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Server } from 'node:http';
@@ -12,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { listenBounded } from '../common/http';
 import { createLogger, type Logger } from '../common/logger';
 import { ensureLogKeys, loadCheckpointSigner, loadPartyIdentity, loadPayloadKeys, readNetworkFile } from '../network/folder';
-import { publishCheckpoint } from '../ledger/log';
+import { latestCheckpoint, publishCheckpoint } from '../ledger/log';
 import { UnauthenticatedRefusals } from '../ledger/noise';
 import { startRouterGrpc } from '../router/grpcServer';
 import type { RegulatorDeps } from '../router/regulator';
@@ -105,6 +109,8 @@ export interface RunningRouter {
   db: Db;
   temporal: Client;
   directory: DirectoryHandle;
+  /** healthz, readyz, metrics (services/runtime/ops.ts). */
+  opsUrl: string;
   close(): Promise<void>;
 }
 
@@ -130,6 +136,9 @@ export interface RouterListen {
   advertiseGrpc?: string;
   /** The HTTP base URL published with it (default: the HTTP address when fixed and not a wildcard). */
   advertiseUrl?: string;
+  /** healthz, readyz and metrics: default 127.0.0.1 and a free port. */
+  opsHost?: string;
+  opsPort?: number;
 }
 
 const isWildcard = (host: string) => host === '0.0.0.0' || host === '::' || host === '[::]';
@@ -188,8 +197,22 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
   const published = publishedEndpoints(listen, grpcServer.address, url);
   // routers behind one address all publish the same; the registry reaches running parties within seconds
   if (published.grpc || published.web) await setPartyEndpoint(db, routerIdentity.partyId, published);
+  const ops = await startOpsServer(
+    { store: () => db.raw('select 1'), temporal: () => connection.workflowService.getSystemInfo({}) },
+    async () => {
+      const cp = await latestCheckpoint(db);
+      if (cp) {
+        logSize.set(cp.treeSize);
+        checkpointAge.set((Date.now() - cp.createdAt) / 1000);
+      }
+      for (const kind of NOTICE_KINDS) noticesPending.set({ kind }, (await noticeCounts(db, kind)).pending);
+    },
+    listen.opsPort ?? 0,
+    listen.opsHost ?? '127.0.0.1',
+  );
   return {
     url,
+    opsUrl: ops.url,
     flushNoise: () => noise.flush(),
     grpcAddress: grpcServer.address,
     regulator,
@@ -198,6 +221,7 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
     directory,
     close: async () => {
       await new Promise<void>((r) => server.close(() => r()));
+      await ops.close();
       await noise.close().catch(() => undefined);
       server.closeAllConnections?.();
       clearInterval(pruning);
@@ -287,6 +311,8 @@ export interface RunningWorker {
   done: Promise<void>;
   /** The registry as this worker sees it (reloaded every few seconds, or now with refresh()). */
   directory: DirectoryHandle;
+  /** healthz, readyz, metrics (services/runtime/ops.ts). */
+  opsUrl: string;
   close(): Promise<void>;
 }
 
@@ -301,7 +327,7 @@ function installTemporalRuntime(log: Logger): void {
   }
 }
 
-export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBundleOption; maxConcurrentActivities?: number } = {}): Promise<RunningWorker> {
+export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBundleOption; maxConcurrentActivities?: number; opsHost?: string; opsPort?: number } = {}): Promise<RunningWorker> {
   const log = logger(cfg, 'dzl-worker');
   installTemporalRuntime(log);
   const db = await openDb(cfg.dbUrl);
@@ -319,13 +345,28 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
     activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log, retentionSweepMs: sweepMs(cfg), outbound: outboundOf(cfg) }),
     dataConverter: payloadConverter(cfg.networkDir),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 64,
+    // on SIGTERM: activities in flight get this long to finish; Temporal hands the rest to another worker
+    shutdownGraceTime: '20s',
   });
   const done = worker.run();
+  const ops = await startOpsServer(
+    {
+      store: () => db.raw('select 1'),
+      worker: async () => {
+        if (worker.getState() !== 'RUNNING') throw new Error('not running');
+      },
+    },
+    async () => undefined,
+    opts.opsPort ?? 0,
+    opts.opsHost ?? '127.0.0.1',
+  );
   return {
     worker,
     directory,
     done,
+    opsUrl: ops.url,
     close: async () => {
+      await ops.close();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done.catch(() => undefined);
       parties.close();

@@ -3,6 +3,7 @@
  * (a retried activity appends nothing), and the database accepts only the states of the domain
  * (a foreign key to `application_state_names`, seeded from APPLICATION_STATES).
  */
+import { applicationStates } from '../common/metrics';
 import type { ApplicationState } from '../domain/applications';
 import { insertIgnore, toMs, type Conn } from './db';
 
@@ -14,12 +15,13 @@ export interface StateChange {
 }
 
 export async function appendState(db: Conn, applicationId: string, s: Omit<StateChange, 'at'>): Promise<void> {
-  await insertIgnore(
+  const added = await insertIgnore(
     db,
     'application_states',
     { application_id: applicationId, state: s.state, reason_code: s.reasonCode ?? null, hop_id: s.hopId ?? null, at: Date.now() },
     ['application_id', 'state'],
   );
+  if (added) applicationStates.inc({ state: s.state });
 }
 
 export async function statesOf(db: Conn, applicationId: string): Promise<StateChange[]> {

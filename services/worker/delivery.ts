@@ -5,6 +5,7 @@
  * repeats nothing. A refusal (by the router's rules or by the party) is recorded and returned;
  * a transport failure throws, so Temporal retries.
  */
+import { deliveries, stageKind } from '../common/metrics';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { DzlError, isErrorCode } from '../common/errors';
 import type { Consent } from '../consent/consent';
@@ -94,10 +95,13 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
       }
     }
     let answer: PartyAnswer;
+    const timer = deliveries.startTimer({ stage: stageKind(step.stage) });
     try {
       answer = await call(app, hopToWire(sealed.sealed), sealed);
+      timer({ result: 'answered' });
     } catch (err) {
       const failure = classifyPartyFailure(err);
+      timer({ result: failure.transient ? 'transient' : 'refused' });
       if (!failure.transient) return refuse(app, step, sealed.to, failure.refusal, ref.hopId);
       throw err; // unavailable, deadline: retried within the step's budget
     }
