@@ -47,6 +47,7 @@ interface AdmitCliOptions {
   tlsName: string[];
   tlsIp: string[];
   validDays: number;
+  renew: boolean;
 }
 
 const program = new Command('dzl').description('断直连 routing middleware');
@@ -188,9 +189,9 @@ party
   .option('--out <file>', 'where to keep the verified document')
   .action(async (o: { dir: string; router: string; out?: string }) => {
     const me = loadOwnIdentity(o.dir);
-    const previous = o.out && existsSync(o.out) ? verifyPublishedDirectory(JSON.parse(readFileSync(o.out, 'utf8')), me.caPem).body.version : 0;
+    const previous = o.out && existsSync(o.out) ? verifyPublishedDirectory(JSON.parse(readFileSync(o.out, 'utf8')), me.caPem).body : undefined;
     const doc = await fetchDirectory(o.router, me.signing);
-    const { body } = verifyPublishedDirectory(doc, me.caPem, previous);
+    const { body } = verifyPublishedDirectory(doc, me.caPem, 0, previous);
     if (o.out) writeFileSync(o.out, JSON.stringify(doc));
     const t = new Table({ head: ['party', 'role', 'legal name', 'certificates', 'revoked'] });
     for (const p of body.parties) t.push([p.id, p.role, p.legalName, p.certificates.length, Object.keys(p.revoked ?? {}).length]);
@@ -215,6 +216,7 @@ operator
   .option('--tls-name <name...>', 'DNS names for the TLS certificate', ['localhost'])
   .option('--tls-ip <ip...>', 'IP addresses for the TLS certificate', ['127.0.0.1'])
   .option('--valid-days <n>', 'certificate validity', (v) => Number(v), 365)
+  .option('--renew', 'the party is registered already: this is its renewal (new certificates, same role)', false)
   .action(async (file: string, o: AdmitCliOptions) => {
     const request = JSON.parse(readFileSync(file, 'utf8')) as PartyRequest;
     const ca: CaMaterial = { certPem: readFileSync(join(o.dir, 'ca', 'ca.crt'), 'utf8'), keyPem: readFileSync(join(o.dir, 'ca', 'ca.key'), 'utf8') };
@@ -230,7 +232,7 @@ operator
         ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}),
         ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
         ...(o.licence ? { licence: { number: o.licence, issuer: o.licenceIssuer, validFrom: now, validUntil: o.licenceValidUntil ?? new Date(Date.now() + 365 * 86_400_000).toISOString(), status: 'active' as const } } : {}),
-      }, Object.values(admission.certificates), ca.certPem);
+      }, Object.values(admission.certificates), ca.certPem, { renew: o.renew });
     } finally {
       await db.destroy();
     }

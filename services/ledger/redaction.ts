@@ -4,7 +4,7 @@
  * `‹len:digest›` token (services/common/redact.ts). One place, used by recordRefusal, the HTTP
  * error responder and the gRPC status mapping alike.
  */
-import { callerValues, redact, redactDetails, valueToken } from '../common/redact';
+import { callerValues, redact, redactDetails, valueToken, type CallerValues } from '../common/redact';
 import type { DzlError } from '../common/errors';
 import { ERROR_CODES } from '../domain/errorCodes';
 import { APPLICATION_STATES } from '../domain/applications';
@@ -39,6 +39,8 @@ const DEFINED = new Set<string>([
   ...HEADER_MEMBERS,
   ...RECEIPT_MEMBERS,
   ...CONSENT_MEMBERS,
+  // the API's own path words (a path's segments are caller values otherwise)
+  ...['v1', 'application', 'applications', 'audit', 'bundle', 'checkpoint', 'consents', 'consistency', 'cosignature', 'direct-connection', 'directory', 'hops', 'parties', 'provenance', 'reconciliation', 'redirects', 'regulator', 'who-saw-what', 'withdraw', 'tile', 'evidence', 'healthz'],
   ...['header', 'signature', 'wrappedKey', 'iv', 'ciphertext', 'receipt', 'hop', 'consent', 'consentId', 'callbackUrl', 'riskHop', 'redirectHop', 'bank', 'token', 'line', 'field', 'class', 'digest', 'salt', 'fields', 'decision', 'status'],
   'NOTE_MALFORMED',
   'NOTE_SIGNATURE_INVALID',
@@ -51,7 +53,7 @@ export function vocabulary(parties: Iterable<string>, ids: Iterable<string> = []
 }
 
 /** The caller's values in what it sent, a sealed hop's header included (its ids, its manifest's fields). */
-export function valuesOf(...inputs: unknown[]): string[] {
+export function valuesOf(...inputs: unknown[]): CallerValues {
   const headers = inputs.flatMap((input) => {
     try {
       return [decodeHop(input).header];
@@ -59,11 +61,12 @@ export function valuesOf(...inputs: unknown[]): string[] {
       return [];
     }
   });
-  return callerValues(...inputs, ...headers);
+  // the headers first: what a message most often names is a header's member
+  return callerValues(...headers, ...inputs);
 }
 
 /** A DzlError as a caller may be told it: message and details redacted, code and status kept. */
-export function redactedError(err: DzlError, values: readonly string[], vocab: ReadonlySet<string>): { code: DzlError['code']; message: string; details: DzlError['details'] } {
+export function redactedError(err: DzlError, values: CallerValues, vocab: ReadonlySet<string>): { code: DzlError['code']; message: string; details: DzlError['details'] } {
   return { code: err.code, message: redact(err.message, values, vocab), details: redactDetails(err.details, values, vocab) };
 }
 
@@ -93,7 +96,9 @@ export async function refusalIds(db: Conn, from: string | undefined, ids: Refusa
   if (ids.hopId !== undefined) {
     const hop = applicationId ? await getSealedHop(db, ids.hopId) : undefined;
     const notice = applicationId && !hop ? await getNotice(db, ids.hopId) : undefined;
-    const visible = (hop?.applicationId ?? notice?.applicationId) === applicationId && applicationId !== undefined;
+    // and the refusing party's own: a hop it sent or was sent, a notice to it (another bank's hop in the same cascade is not)
+    const own = from === undefined || from === 'router' || (hop ? hop.from === from || hop.to === from : notice?.to === from);
+    const visible = (hop?.applicationId ?? notice?.applicationId) === applicationId && applicationId !== undefined && own;
     out.hopId = visible ? ids.hopId : valueToken(ids.hopId);
     if (visible) known.push(ids.hopId);
   }

@@ -36,6 +36,7 @@ const PARTY_ID = /^[a-z][a-z0-9-]{1,62}$/;
 
 /** `dzl party init`: keys and requests in `dir`, which must not hold a party already. */
 export function initParty(dir: string, party: PartyRequest['party'], suite: SuiteName = 'RSA'): PartyRequest {
+  if (party.id === 'router') throw new Error('the id router is the network operator\'s own');
   if (!PARTY_ID.test(party.id)) throw new Error('a party id is lowercase letters, digits and hyphens, starting with a letter');
   if (!PARTY_ROLES.includes(party.role) || party.role === 'router') throw new Error('a joining party is a platform, channel, bank or regulator');
   // an SM party needs the SM2 CA beside the RSA one (its TLS stays RSA): not yet (issue 12, phase 2)
@@ -70,7 +71,7 @@ export interface AdmitOptions {
 export function admitRequest(ca: CaMaterial, input: unknown, opts: AdmitOptions = {}): Admission {
   const r = (input ?? {}) as Partial<PartyRequest>;
   const p = r.party;
-  if (r.v !== 1 || !p || typeof p.id !== 'string' || !PARTY_ID.test(p.id) || !PARTY_ROLES.includes(p.role as PartyRole) || p.role === 'router' || typeof p.legalName !== 'string' || !r.csrs) {
+  if (r.v !== 1 || !p || typeof p.id !== 'string' || !PARTY_ID.test(p.id) || p.id === 'router' || !PARTY_ROLES.includes(p.role as PartyRole) || p.role === 'router' || typeof p.legalName !== 'string' || !r.csrs) {
     throw new Error('not a party request of version 1 (dzl party init writes one)');
   }
   const now = opts.now ?? new Date();

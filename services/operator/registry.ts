@@ -45,8 +45,12 @@ export async function registerNetwork(db: Db, file: NetworkFile, endpoints: Reco
  * name, terms and endpoints, and the certificates the operator issued from its own requests; one
  * transaction, one `party` evidence leaf. Renewal is the same call with the new certificates.
  */
-export async function admitParty(db: Db, party: Omit<PartyRecord, 'certificates' | 'revoked'>, certificates: readonly string[], caPem: string): Promise<void> {
+export async function admitParty(db: Db, party: Omit<PartyRecord, 'certificates' | 'revoked'>, certificates: readonly string[], caPem: string, opts: { renew?: boolean } = {}): Promise<void> {
   await db.transaction(async (trx) => {
+    // an id already registered is another organisation's until the operator says this is its renewal
+    const existing = await partySnapshot(trx, party.id);
+    if (existing && !opts.renew) throw new Error(`${party.id} is already registered: admit a renewal with --renew, after checking it is the same organisation`);
+    if (existing && existing.role !== party.role) throw new Error(`${party.id} is registered as a ${existing.role}; a renewal keeps its role`);
     await upsertParty(trx, {
       id: party.id,
       role: party.role,

@@ -55,7 +55,7 @@ export interface VerifiedDirectory {
  * issued by the network CA, the signature by a `sig` certificate of the router it lists, in
  * force and not revoked at `issuedAt`; and no older than `notBefore`, the version already held.
  */
-export function verifyPublishedDirectory(doc: unknown, caPem: string, notBefore = 0): VerifiedDirectory {
+export function verifyPublishedDirectory(doc: unknown, caPem: string, notBefore = 0, held?: DirectoryBody): VerifiedDirectory {
   const raw = (doc ?? {}) as Record<string, unknown>;
   const bytes = fromB64url(raw.directory);
   const sig = fromB64url(raw.signature);
@@ -76,7 +76,9 @@ export function verifyPublishedDirectory(doc: unknown, caPem: string, notBefore 
     throw invalid("is not signed by a router's signing certificate in force");
   }
   if (!verifyCertified(signer, bytes, sig)) throw invalid('signature does not verify');
-  if (body.version < notBefore) throw invalid('is older than the one already held');
+  if (body.version < notBefore || (held && (body.version < held.version || Date.parse(body.issuedAt) < Date.parse(held.issuedAt)))) throw invalid('is older than the one already held');
+  // one version, one registry: the same version with other parties is not the router's
+  if (held && body.version === held.version && !canonicalJson(body.parties).equals(canonicalJson(held.parties))) throw invalid('says other things than the one already held under the same version');
   return { body, directory };
 }
 
@@ -98,7 +100,7 @@ export class DirectoryCache {
   constructor(private readonly caPem: string, private readonly fetchDocument: () => Promise<unknown>) {}
 
   async refresh(): Promise<VerifiedDirectory> {
-    const verified = verifyPublishedDirectory(await this.fetchDocument(), this.caPem, this.held?.body.version ?? 0);
+    const verified = verifyPublishedDirectory(await this.fetchDocument(), this.caPem, 0, this.held?.body);
     this.held = verified;
     return verified;
   }

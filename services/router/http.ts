@@ -42,7 +42,14 @@ interface State {
 
 /** What the caller sent, for redaction: its body, the path's parameters, its query, its idempotency key. */
 function sentBy(ctx: Koa.ParameterizedContext<State>): string[] {
-  return valuesOf(ctx.state.json, (ctx as { params?: unknown }).params, ctx.query, ctx.get('idempotency-key'));
+  const segments = ctx.path.split('/').map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  });
+  return valuesOf(ctx.state.json, (ctx as { params?: unknown }).params, ctx.query, ctx.get('idempotency-key'), segments, ctx.path);
 }
 
 /**

@@ -470,7 +470,7 @@ export function verifySender(
 ): void {
   const signer = signerOf(header.senderKeyId);
   if (!signer) {
-    throw new DzlError('HOP_SIGNER_UNKNOWN', `no certificate with key id ${header.senderKeyId} is registered`, {
+    throw new DzlError('HOP_SIGNER_UNKNOWN', 'header.senderKeyId names no registered certificate', {
       hopId: header.hopId,
     });
   }

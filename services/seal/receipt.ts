@@ -4,7 +4,7 @@
  * fields that party saw. It is signed in the suite of the recipient's signing key (envelope.md
  * §13, §22), which need not be the suite of the hop it answers.
  */
-import { DzlError, type ErrorCode } from '../common/errors';
+import { DzlError, isErrorCode, type ErrorCode } from '../common/errors';
 import { b64url, fromB64url } from './bytes';
 import { canonicalJson, parseCanonical } from './canonical';
 import { certificateValidAt, signBytes, verifyCertified, type SignerCertificate, type SigningIdentity } from './hop';
@@ -21,8 +21,6 @@ export interface ReceiptBody {
 }
 
 export const RECEIPT_MEMBERS: ReadonlySet<string> = new Set(['v', 'hopId', 'headerDigest', 'by', 'keyId', 'receivedAt', 'status', 'reason']);
-/** A reason is a code of §19's shape (a newer party's code is still taken, as ROUTE_NOT_ALLOWED). */
-const REASON_CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
 
 export interface SignedReceipt {
   receipt: string;
@@ -77,9 +75,9 @@ export function verifyReceipt(
   if (typeof body.by !== 'string' || typeof body.keyId !== 'string' || typeof body.receivedAt !== 'string') throw fail('by, keyId and receivedAt must be strings');
   // the ledger keeps the receipt as signed: nothing in it may be free text a party wrote
   if (Object.keys(body).some((k) => !RECEIPT_MEMBERS.has(k))) throw fail('has members this version does not define');
-  if (body.reason !== undefined && (body.status !== 'rejected' || typeof body.reason !== 'string' || !REASON_CODE.test(body.reason))) throw fail('reason must be an error code (§19), on a rejected receipt only');
+  if (body.reason !== undefined && (body.status !== 'rejected' || typeof body.reason !== 'string' || !isErrorCode(body.reason))) throw fail('reason must be an error code of §19, on a rejected receipt only');
   if (body.hopId !== expected.hopId || body.headerDigest !== expected.headerDigest) throw fail('names another hop');
-  if (body.by !== expected.by) throw fail(`signed for ${body.by}`);
+  if (body.by !== expected.by) throw fail('signed for another party');
   const cert = signerOf(body.keyId);
   if (!cert || cert.partyId !== expected.by) throw fail('signing key is not a certificate of the recipient');
   const at = new Date(body.receivedAt);

@@ -78,9 +78,10 @@ export function createCallbackActivities(deps: ActivityDeps): CallbackActivities
       if (receipt.body.status === 'rejected') {
         // Redelivering the same bytes cannot change the platform's verdict: record it and stop.
         const reason = receipt.body.reason;
-        const err = new DzlError(isErrorCode(reason) ? reason : 'ROUTE_NOT_ALLOWED', `${app.platformId} rejected decision hop ${sealed.hopId}: ${reason ?? 'no reason given'}`);
+        const code = isErrorCode(reason) ? reason : 'ROUTE_NOT_ALLOWED';
+        const err = new DzlError(code, `${app.platformId} rejected decision hop ${sealed.hopId} with ${code}`);
         await recordStepRefusal(deps.db, deps.log, { applicationId: app.id, stage: 'bank→platform', refusedBy: app.platformId, hopId: sealed.hopId, endsApplication: false }, err);
-        await appendState(deps.db, app.id, { state: 'platform_rejected_decision', hopId: sealed.hopId, ...(reason ? { reasonCode: reason } : {}) });
+        await appendState(deps.db, app.id, { state: 'platform_rejected_decision', hopId: sealed.hopId, reasonCode: code });
         return;
       }
       await appendState(deps.db, app.id, { state: 'platform_notified', hopId: sealed.hopId });

@@ -63,8 +63,8 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
     return { app, sealed };
   }
 
-  const refuse = (app: ApplicationRow, step: Pick<Step, 'stage' | 'endsApplication'>, refusedBy: string, err: DzlError, hopId?: string) =>
-    recordStepRefusal(deps.db, deps.log, { applicationId: app.id, stage: step.stage, refusedBy, endsApplication: step.endsApplication, ...(hopId ? { hopId } : {}) }, err);
+  const refuse = (app: ApplicationRow, step: Pick<Step, 'stage' | 'endsApplication'>, refusedBy: string, err: DzlError, hopId?: string, input?: unknown) =>
+    recordStepRefusal(deps.db, deps.log, { applicationId: app.id, stage: step.stage, refusedBy, endsApplication: step.endsApplication, ...(hopId ? { hopId } : {}), ...(input !== undefined ? { input } : {}) }, err);
 
   /** Takes a party's reply hop into custody, or records why not. */
   async function admitAnswer(app: ApplicationRow, step: Step, consent: Consent, input: WireHop | undefined, from: string, parentHopId: string): Promise<Delivered> {
@@ -72,7 +72,7 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
       const admitted = await admitHop(custody, hopFromWire(input), consent, { kind: step.next!.kind, from, to: step.next!.to(app), applicationId: app.id, parentHopId });
       return { admitted };
     } catch (err) {
-      if (err instanceof DzlError) return refuse(app, { ...step, stage: `${step.stage}:answer` }, 'router', err);
+      if (err instanceof DzlError) return refuse(app, { ...step, stage: `${step.stage}:answer` }, 'router', err, undefined, input);
       throw err;
     }
   }
@@ -109,14 +109,14 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
     try {
       receipt = verifyReceipt(receiptFromWire(answer.receipt), { hopId: ref.hopId, headerDigest: hop.headerDigest, by: sealed.to }, deps.directory().signerOf);
     } catch (err) {
-      if (err instanceof DzlError) return refuse(app, step, 'router', err, ref.hopId);
+      if (err instanceof DzlError) return refuse(app, step, 'router', err, ref.hopId, answer.receipt);
       throw err;
     }
     await recordReceipt(deps.db, app.id, receipt);
     if (receipt.body.status === 'rejected') {
       const reason = receipt.body.reason;
       const code = isErrorCode(reason) ? reason : 'ROUTE_NOT_ALLOWED';
-      return refuse(app, step, sealed.to, new DzlError(code, `${sealed.to} rejected hop ${ref.hopId}: ${reason ?? 'no reason given'}`), ref.hopId);
+      return refuse(app, step, sealed.to, new DzlError(code, `${sealed.to} rejected hop ${ref.hopId} with ${code}`), ref.hopId);
     }
     if (!step.next || (!answer.next && step.answerOptional)) return { accepted: true };
     // (a withdrawal since the check above is caught when the answer is taken into custody)

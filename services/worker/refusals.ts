@@ -19,6 +19,8 @@ export interface RefusalSite {
   hopId?: string;
   /** True when the refusal ends the application (a cascade attempt's refusal does not). */
   endsApplication: boolean;
+  /** What the party answered (its receipt, its reply hop): none of its values reach the leaf (§19.2). */
+  input?: unknown;
 }
 
 export async function recordStepRefusal(db: Db, log: Logger, at: RefusalSite, err: DzlError): Promise<Refused> {
@@ -29,6 +31,7 @@ export async function recordStepRefusal(db: Db, log: Logger, at: RefusalSite, er
     refusedBy: at.refusedBy,
     applicationId: at.applicationId,
     ...(at.hopId ? { hopId: at.hopId } : {}),
+    ...(at.input !== undefined ? { input: at.input } : {}),
     dedupKey: `refusal:${at.applicationId}:${at.stage}:${at.hopId ?? ''}`,
   });
   if (at.endsApplication) await appendState(db, at.applicationId, { state: 'refused', reasonCode: err.code, ...(at.hopId ? { hopId: at.hopId } : {}) });

@@ -198,7 +198,7 @@ describe('hostile parties — real Temporal, gRPC (mTLS), HTTP', function () {
       await net().worker!.directory.refresh();
     }
 
-    for (const misbehaviour of ['garbage-decision', 'grpc-internal', 'decision-for-rival', 'approval-without-terms', 'silent'] as const) {
+    for (const misbehaviour of ['garbage-decision', 'grpc-internal', 'decision-for-rival', 'approval-without-terms', 'receipt-naming-a-customer', 'silent'] as const) {
       it(`moves the cascade on past a bank that answers ${misbehaviour}, within that bank's decision timeout`, async () => {
         const bad = await hostileBank(loadPartyIdentity(ensureNetwork(), HANGZHOU), () => loadDirectory(ensureNetwork()), misbehaviour, RIVAL);
         const honestAddress = net().router.directory.get().party(HANGZHOU)!.grpcEndpoint!;
@@ -211,6 +211,11 @@ describe('hostile parties — real Temporal, gRPC (mTLS), HTTP', function () {
           const route = body.route as { bank: string; outcome?: string; reasonCode?: string }[];
           assert.equal(route[0]!.bank, HANGZHOU);
           assert.equal(route[0]!.outcome, misbehaviour === 'silent' ? 'timeout' : 'refused', JSON.stringify(route));
+          if (misbehaviour === 'receipt-naming-a-customer') {
+            const leaves = JSON.stringify(await refusals(net().db, { applicationId: app.applicationId }));
+            for (const text of ['ZHANG SAN', '张三', 'E12345678', 'ZHANG_SAN']) assert.ok(!leaves.includes(text), `the ledger quotes the bank's receipt: ${leaves}`);
+            assert.equal(route[0]!.reasonCode, 'RECEIPT_INVALID');
+          }
           if (misbehaviour === 'approval-without-terms') assert.equal(route[0]!.reasonCode, 'HOP_MANIFEST_MISMATCH', 'refused by the router, before custody (envelope.md §15.4)');
           assert.deepEqual([route[1]!.bank, route[1]!.outcome], [SUZHOU, 'approved']);
           assert.ok(bad.asked() >= 1);

@@ -18,13 +18,17 @@ export function leakingChannel(fields: string[]): ChannelPolicy {
 }
 
 
+/** What a careless bank puts in its receipt instead of its own id (hostile.test.ts looks for it in the ledger). */
+export const CUSTOMER_TEXT = 'ZHANG SAN 张三 E12345678';
+
 /** How a hostile bank answers a credit report. */
 export type BankMisbehaviour =
   | 'garbage-decision' // a receipt, and a "decision" that is not a hop
   | 'grpc-internal' // a gRPC INTERNAL error with no dzl code
   | 'silent' // never answers
   | 'decision-for-rival' // a well-formed decision sealed for another platform
-  | 'approval-without-terms'; // an approval whose manifest declares no limit, APR or term
+  | 'approval-without-terms' // an approval whose manifest declares no limit, APR or term
+  | 'receipt-naming-a-customer'; // a receipt whose `by` and reason are a customer's name and identity number
 
 /**
  * A bank's gRPC service as a careless or malicious bank would run it, with that bank's own keys:
@@ -38,6 +42,10 @@ export async function hostileBank(me: PartyIdentity, directory: () => NetworkDir
       asked++;
       const hop = decodeHop(hopFromWire(call.request.hop));
       const receipt = receiptToWire(signReceipt(me.signing, { hopId: hop.header.hopId, headerDigest: hop.headerDigest }, 'accepted'));
+      if (misbehaviour === 'receipt-naming-a-customer') {
+        const forged = signReceipt({ ...me.signing, partyId: CUSTOMER_TEXT }, { hopId: hop.header.hopId, headerDigest: hop.headerDigest }, 'rejected', 'ZHANG_SAN_E12345678_TEL_138_1234_5678');
+        return cb(null, { receipt: receiptToWire(forged) });
+      }
       if (misbehaviour === 'silent') return; // the router's deadline is the only answer
       if (misbehaviour === 'grpc-internal') return cb({ code: grpc.status.INTERNAL, details: 'NullPointerException at com.bank.core' } as grpc.ServiceError);
       if (misbehaviour === 'garbage-decision') return cb(null, { receipt, decision_hop: { header: Buffer.from('{"not":"a hop"'), signature: Buffer.alloc(3), wrapped_key: Buffer.alloc(3), iv: Buffer.alloc(12), ciphertext: Buffer.alloc(20) } });

@@ -39,3 +39,21 @@ describe('redaction of caller values at the boundary (envelope.md §19.2)', () =
     );
   });
 });
+
+describe('redaction fails closed (findings of a hostile review)', () => {
+  const vocab = vocabulary(['bank-hangzhou']);
+
+  it('does not take a caller\'s text for a token because it is written between ‹ and ›', () => {
+    const said = redact('recipients ‹张三, 110, 105, 194› are not recipients', callerValues({ recipients: ['‹张三', '110', '105', '194›'] }), vocab);
+    assert.ok(!said.includes('张三') && !said.includes('110, 105'), said);
+  });
+
+  it('quotes nothing of an input too large to search', () => {
+    const pad = Array.from({ length: 9000 }, (_, i) => `pad-${i}-value`);
+    const values = callerValues({ pad, hop: { senderKeyId: 'ZHANG_SAN_passport_E12345678' } });
+    assert.equal(values.overflow, true);
+    const said = redact('no certificate with key id ZHANG_SAN_passport_E12345678 is registered', values, vocab);
+    assert.ok(!said.includes('ZHANG_SAN'), said);
+    assert.deepEqual(redactDetails({ field: 'ZHANG_SAN' }, values, vocab), {});
+  });
+});
