@@ -62,8 +62,9 @@ export function errorResponder(log: Logger, directory: () => NetworkDirectory): 
       await next();
     } catch (err) {
       const e = toDzlError(err);
-      // the error's class and code (a driver's ER_LOCK_DEADLOCK, say), never its message: it may quote values
-      if (e.code === 'INTERNAL') log.error({ err: (err as Error)?.name, errCode: (err as { code?: unknown })?.code, path: ctx.path }, 'internal error');
+      // the error's class and code (a driver's ER_LOCK_DEADLOCK, say) and the route's template, never
+      // its message or the path: either may quote values
+      if (e.code === 'INTERNAL') log.error({ err: (err as Error)?.name, errCode: (err as { code?: unknown })?.code, route: (ctx as { _matchedRoute?: unknown })._matchedRoute ?? ctx.path.split('/').slice(0, 3).join('/') }, 'internal error');
       ctx.status = e.httpStatus;
       ctx.body = { error: redactedError(e, sentBy(ctx), vocabulary(directory().all().map((p) => p.id))) };
     }
