@@ -191,7 +191,7 @@ party
     const me = loadOwnIdentity(o.dir);
     const previous = o.out && existsSync(o.out) ? verifyPublishedDirectory(JSON.parse(readFileSync(o.out, 'utf8')), me.caPem).body : undefined;
     const doc = await fetchDirectory(o.router, me.signing);
-    const { body } = verifyPublishedDirectory(doc, me.caPem, 0, previous);
+    const { body } = verifyPublishedDirectory(doc, me.caPem, previous);
     if (o.out) writeFileSync(o.out, JSON.stringify(doc));
     const t = new Table({ head: ['party', 'role', 'legal name', 'certificates', 'revoked'] });
     for (const p of body.parties) t.push([p.id, p.role, p.legalName, p.certificates.length, Object.keys(p.revoked ?? {}).length]);

@@ -20,7 +20,8 @@ type SigType = typeof SIG_ED25519 | typeof SIG_COSIGNATURE_V1;
 /** The last second a JavaScript Date can hold (8.64e15 ms). */
 const MAX_COSIGNATURE_SECONDS = 8_640_000_000_000n;
 
-export type NoteFailure = 'NOTE_MALFORMED' | 'NOTE_SIGNATURE_INVALID' | 'NOTE_UNSIGNED' | 'CHECKPOINT_MALFORMED';
+export const NOTE_FAILURES = ['NOTE_MALFORMED', 'NOTE_SIGNATURE_INVALID', 'NOTE_UNSIGNED', 'CHECKPOINT_MALFORMED'] as const;
+export type NoteFailure = (typeof NOTE_FAILURES)[number];
 
 /** A signed note or checkpoint that cannot be taken: CHECKPOINT_INVALID, with the note's own reason. */
 export class NoteError extends DzlError {

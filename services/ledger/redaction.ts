@@ -16,6 +16,7 @@ import { catalogueFields } from '../fields/catalogue';
 import { CONSENT_MEMBERS } from '../consent/consent';
 import { decodeHop, HEADER_MEMBERS } from '../seal/hop';
 import { RECEIPT_MEMBERS } from '../seal/receipt';
+import { NOTE_FAILURES } from '../evidence/note';
 import { getApplication } from '../store/applications';
 import type { Conn } from '../store/db';
 import { getNotice } from '../store/notices';
@@ -39,13 +40,8 @@ const DEFINED = new Set<string>([
   ...HEADER_MEMBERS,
   ...RECEIPT_MEMBERS,
   ...CONSENT_MEMBERS,
-  // the API's own path words (a path's segments are caller values otherwise)
-  ...['v1', 'application', 'applications', 'audit', 'bundle', 'checkpoint', 'consents', 'consistency', 'cosignature', 'direct-connection', 'directory', 'hops', 'parties', 'provenance', 'reconciliation', 'redirects', 'regulator', 'who-saw-what', 'withdraw', 'tile', 'evidence', 'healthz'],
   ...['header', 'signature', 'wrappedKey', 'iv', 'ciphertext', 'receipt', 'hop', 'consent', 'consentId', 'callbackUrl', 'riskHop', 'redirectHop', 'bank', 'token', 'line', 'field', 'class', 'digest', 'salt', 'fields', 'decision', 'status'],
-  'NOTE_MALFORMED',
-  'NOTE_SIGNATURE_INVALID',
-  'NOTE_UNSIGNED',
-  'CHECKPOINT_MALFORMED',
+  ...NOTE_FAILURES,
 ]);
 
 export function vocabulary(parties: Iterable<string>, ids: Iterable<string> = []): Set<string> {

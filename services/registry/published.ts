@@ -2,7 +2,8 @@
  * The published directory (envelope.md §21.3): the registry as a signed, versioned document any
  * party fetches from the router, verifies against the network's trust roots, caches and refreshes
  * — so a party that never saw the router's database verifies senders, picks recipients'
- * encryption keys and learns of revocations.
+ * encryption keys and learns of revocations. The party keeps the last verified copy (`dzl party
+ * directory --out`) and verifies each refresh against it.
  *
  *   document = { "directory": b64u(JCS(body)), "signature": b64u(sig by the router's sig key) }
  *   body     = { v: 1, version, issuedAt, signedBy: <router sig key id>, parties: PartyRecord[] }
@@ -53,9 +54,10 @@ export interface VerifiedDirectory {
 /**
  * Verifies a published directory against the network's trust roots (`caPem`): every certificate
  * issued by the network CA, the signature by a `sig` certificate of the router it lists, in
- * force and not revoked at `issuedAt`; and no older than `notBefore`, the version already held.
+ * force and not revoked at `issuedAt`; and, against `held` (the copy a party keeps), neither older
+ * nor of the same version with other contents.
  */
-export function verifyPublishedDirectory(doc: unknown, caPem: string, notBefore = 0, held?: DirectoryBody): VerifiedDirectory {
+export function verifyPublishedDirectory(doc: unknown, caPem: string, held?: Pick<DirectoryBody, 'version' | 'issuedAt' | 'parties'>): VerifiedDirectory {
   const raw = (doc ?? {}) as Record<string, unknown>;
   const bytes = fromB64url(raw.directory);
   const sig = fromB64url(raw.signature);
@@ -76,7 +78,7 @@ export function verifyPublishedDirectory(doc: unknown, caPem: string, notBefore 
     throw invalid("is not signed by a router's signing certificate in force");
   }
   if (!verifyCertified(signer, bytes, sig)) throw invalid('signature does not verify');
-  if (body.version < notBefore || (held && (body.version < held.version || Date.parse(body.issuedAt) < Date.parse(held.issuedAt)))) throw invalid('is older than the one already held');
+  if (held && (body.version < held.version || Date.parse(body.issuedAt) < Date.parse(held.issuedAt))) throw invalid('is older than the one already held');
   // one version, one registry: the same version with other parties is not the router's
   if (held && body.version === held.version && !canonicalJson(body.parties).equals(canonicalJson(held.parties))) throw invalid('says other things than the one already held under the same version');
   return { body, directory };
@@ -88,29 +90,4 @@ export async function fetchDirectory(routerUrl: string, signing: SigningIdentity
   const body = (await res.json()) as unknown;
   if (!res.ok) throw new DzlError('PARTY_UNAVAILABLE', `the router answered the directory request with HTTP ${res.status}`);
   return body;
-}
-
-/**
- * A party's copy of the directory: refreshed from the router, kept when a refresh fails (the
- * last verified version stands), never replaced by an older one.
- */
-export class DirectoryCache {
-  private held?: VerifiedDirectory;
-
-  constructor(private readonly caPem: string, private readonly fetchDocument: () => Promise<unknown>) {}
-
-  async refresh(): Promise<VerifiedDirectory> {
-    const verified = verifyPublishedDirectory(await this.fetchDocument(), this.caPem, 0, this.held?.body);
-    this.held = verified;
-    return verified;
-  }
-
-  get version(): number | undefined {
-    return this.held?.body.version;
-  }
-
-  readonly get = (): NetworkDirectory => {
-    if (!this.held) throw new DzlError('DIRECTORY_INVALID', 'no published directory has been verified yet');
-    return this.held.directory;
-  };
 }

@@ -56,7 +56,7 @@ function sentBy(ctx: Koa.ParameterizedContext<State>): string[] {
  * DzlError → HTTP status and `{error: {code, message, details}}`, in one place; the message and
  * details never quote what the caller sent (envelope.md §19.2: values become ‹len:digest› tokens).
  */
-export function errorResponder(log: Logger, directory: () => NetworkDirectory): Koa.Middleware<State> {
+export function errorResponder(log: Logger, directory: () => NetworkDirectory, routeWords: ReadonlySet<string> = new Set()): Koa.Middleware<State> {
   return async (ctx, next) => {
     try {
       await next();
@@ -66,7 +66,7 @@ export function errorResponder(log: Logger, directory: () => NetworkDirectory): 
       // its message or the path: either may quote values
       if (e.code === 'INTERNAL') log.error({ err: (err as Error)?.name, errCode: (err as { code?: unknown })?.code, route: (ctx as { _matchedRoute?: unknown })._matchedRoute ?? ctx.path.split('/').slice(0, 3).join('/') }, 'internal error');
       ctx.status = e.httpStatus;
-      ctx.body = { error: redactedError(e, sentBy(ctx), vocabulary(directory().all().map((p) => p.id))) };
+      ctx.body = { error: redactedError(e, sentBy(ctx), vocabulary([...directory().all().map((p) => p.id), ...routeWords])) };
     }
   };
 }
@@ -228,7 +228,9 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
       end({ status: `${Math.floor(ctx.status / 100)}xx` });
     }
   });
-  app.use(errorResponder(deps.log, deps.directory));
+  // the API's own path words, from its routes: a path's other segments are the caller's values
+  const routeWords = new Set(router.stack.flatMap((layer) => (typeof layer.path === 'string' ? layer.path.split('/') : [])).filter((w) => w !== '' && !w.startsWith(':')));
+  app.use(errorResponder(deps.log, deps.directory, routeWords));
   app.use(async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === '/healthz') ctx.body = { status: 'ok' };
     else await next();
@@ -247,7 +249,7 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
       if (e.code !== 'INTERNAL') deps.noise.note('regulator page', e.code);
       ctx.status = e.httpStatus;
       ctx.type = 'html';
-      ctx.body = errorPage(e.code, redactedError(e, sentBy(ctx), vocabulary(deps.directory().all().map((p) => p.id))).message);
+      ctx.body = errorPage(e.code, redactedError(e, sentBy(ctx), vocabulary([...deps.directory().all().map((p) => p.id), ...routeWords])).message);
     }
   });
   app.use(bodyReader(deps.noise));

@@ -97,7 +97,7 @@ describe('onboarding a bank and the signed directory — separate processes, rea
     // signed by the bank itself, naming its own key as the signer
     const forged = Buffer.from(JSON.stringify({ ...body, signedBy: me.signing.keyId }));
     assert.equal(code(() => verifyPublishedDirectory({ directory: forged.toString('base64url'), signature: doc.signature }, caPem())), 'DIRECTORY_INVALID');
-    assert.equal(code(() => verifyPublishedDirectory(doc, caPem(), body.version + 1)), 'DIRECTORY_INVALID');
+    assert.equal(code(() => verifyPublishedDirectory(doc, caPem(), { ...body, version: body.version + 1 })), 'DIRECTORY_INVALID');
     assert.equal(code(() => verifyPublishedDirectory({ directory: doc.directory }, caPem())), 'DIRECTORY_INVALID');
   });
 
@@ -112,7 +112,7 @@ describe('onboarding a bank and the signed directory — separate processes, rea
     assert.ok(after.version > before.version, `${after.version} after ${before.version}`);
     assert.ok(after.parties.find((p) => p.id === 'bank-xiamen')!.revoked?.[tlsKeyId], 'the revocation is in the directory');
     // the kept (older) document cannot replace the newer one
-    assert.throws(() => verifyPublishedDirectory(JSON.parse(readFileSync(kept, 'utf8')), caPem(), after.version), (err: unknown) => err instanceof DzlError && err.code === 'DIRECTORY_INVALID');
+    assert.throws(() => verifyPublishedDirectory(JSON.parse(readFileSync(kept, 'utf8')), caPem(), after), (err: unknown) => err instanceof DzlError && err.code === 'DIRECTORY_INVALID');
     await dzl('party', 'directory', '--dir', dir, '--router', net.router.url, '--out', kept);
     assert.equal(bodyOf(JSON.parse(readFileSync(kept, 'utf8')) as PublishedDirectory).version, after.version);
   });

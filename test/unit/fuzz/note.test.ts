@@ -10,13 +10,13 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { DzlError, isErrorCode } from '../../../services/common/errors';
-import { checkpointBody, cosignatureLine, NoteError, openNote, parseCheckpoint, parseVkey, signNote, type NoteVerifier } from '../../../services/evidence/note';
+import { checkpointBody, cosignatureLine, NOTE_FAILURES, NoteError, openNote, parseCheckpoint, parseVkey, signNote, type NoteVerifier } from '../../../services/evidence/note';
 import { Witness } from '../../../services/evidence/witness';
 import { bundleWorld, type BundleWorld } from '../../support/bundles';
 import { anyInput, editBytes, byteEdit, editText, oddString, textEdit } from './mutations';
 import { CALL_BUDGET_MS, checkProperty, describeThrow } from './properties';
 
-const NOTE_CODES = new Set(['NOTE_MALFORMED', 'NOTE_SIGNATURE_INVALID', 'NOTE_UNSIGNED', 'CHECKPOINT_MALFORMED']);
+const NOTE_CODES = new Set<string>(NOTE_FAILURES);
 
 type NoteOutcome<T> = { accepted: true; value: T } | { accepted: false; code: string };
 
