@@ -53,7 +53,11 @@ export const ChannelLicenceRecord = Type.Object(
   closed,
 );
 
-/** A registry snapshot: recorded whenever a party's role, licence or certificates change. */
+/**
+ * A registry snapshot: recorded whenever anything the directory publishes of a party changes —
+ * role, legal name, licence, certificates, revocations, endpoints, a bank's terms (§20.1) — so
+ * every directory version (§23) is a party leaf and the log says what each version held.
+ */
 export const PartyLeaf = Type.Object(
   {
     type: Type.Literal('party'),
@@ -68,6 +72,13 @@ export const PartyLeaf = Type.Object(
         certificates: Type.Array(Type.String()),
         /** Revocation time by key id. */
         revoked: Type.Optional(Type.Record(Type.String(), Timestamp)),
+        /** What the directory publishes besides: a channel's or bank's gRPC endpoint, a bank's page, a platform's callback origins. */
+        grpcEndpoint: Type.Optional(Type.String()),
+        webUrl: Type.Optional(Type.String()),
+        callbackOrigins: Type.Optional(Type.Array(Type.String())),
+        /** A bank's terms: its contracted channel and decision timeout (ms). */
+        contractedChannel: Type.Optional(Id),
+        decisionTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
       },
       closed,
     ),

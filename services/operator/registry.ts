@@ -7,10 +7,7 @@ import { recordParty } from '../ledger/ledger';
 import type { NetworkFile } from '../network/folder';
 import type { ChannelLicence, PartyRecord } from '../registry/directory';
 import type { Conn, Db } from '../store/db';
-import { addCertificate, certificateOwner, partySnapshot, revokeCertificateRow, setChannelLicenceRow, setPartyEndpoint, upsertParty } from '../store/parties';
-
-export { setBankTerms } from '../store/parties';
-export { setPartyEndpoint };
+import { addCertificate, certificateOwner, partySnapshot, revokeCertificateRow, setBankTermsRow, setChannelLicenceRow, setPartyEndpointRow, upsertParty } from '../store/parties';
 
 async function snapshot(trx: Conn, partyId: string): Promise<void> {
   const s = await partySnapshot(trx, partyId);
@@ -62,9 +59,28 @@ export async function admitParty(db: Db, party: Omit<PartyRecord, 'certificates'
       ...(party.contractedChannel ? { contractedChannel: party.contractedChannel } : {}),
       ...(party.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: party.decisionTimeoutMs } : {}),
     });
-    if (party.callbackOrigins) await setPartyEndpoint(trx, party.id, { callbackOrigins: party.callbackOrigins });
+    if (party.callbackOrigins) await setPartyEndpointRow(trx, party.id, { callbackOrigins: party.callbackOrigins });
     for (const pem of certificates) await addCertificate(trx, party.id, pem, caPem);
     await snapshot(trx, party.id);
+  });
+}
+
+/**
+ * A party's endpoints: its gRPC service, a bank's application page, a platform's callback URL or
+ * origins. A change of what the directory publishes is a `party` leaf (a new directory version).
+ */
+export async function setPartyEndpoint(db: Conn, partyId: string, ep: { grpc?: string; callback?: string; web?: string; callbackOrigins?: string[] }): Promise<void> {
+  await db.transaction(async (trx) => {
+    await setPartyEndpointRow(trx, partyId, ep);
+    await snapshot(trx, partyId);
+  });
+}
+
+/** A bank's terms: its contracted channel and decision timeout; a change is a `party` leaf. */
+export async function setBankTerms(db: Conn, bankId: string, terms: { contractedChannel?: string; decisionTimeoutMs?: number }): Promise<void> {
+  await db.transaction(async (trx) => {
+    await setBankTermsRow(trx, bankId, terms);
+    await snapshot(trx, bankId);
   });
 }
 

@@ -19,7 +19,7 @@ export interface PartyRow {
   decisionTimeoutMs?: number;
 }
 
-/** The party as the evidence knows it: role, licence and certificates — not its endpoints. */
+/** The party as the evidence knows it: everything the directory publishes of it, certificates by key id. */
 export interface PartySnapshot {
   id: string;
   role: PartyRole;
@@ -27,6 +27,11 @@ export interface PartySnapshot {
   licence?: ChannelLicence;
   certificates: string[];
   revoked?: Record<string, string>;
+  grpcEndpoint?: string;
+  webUrl?: string;
+  callbackOrigins?: string[];
+  contractedChannel?: string;
+  decisionTimeoutMs?: number;
 }
 
 /** Inserts the party or replaces what it says of itself; endpoints and terms given here win. */
@@ -91,10 +96,15 @@ export async function partySnapshot(db: Conn, partyId: string): Promise<PartySna
     ...(p.licence_json ? { licence: JSON.parse(p.licence_json) as ChannelLicence } : {}),
     certificates: certs.map((c) => c.key_id as string),
     ...(Object.keys(revoked).length ? { revoked } : {}),
+    ...(p.grpc_endpoint ? { grpcEndpoint: p.grpc_endpoint as string } : {}),
+    ...(p.web_url ? { webUrl: p.web_url as string } : {}),
+    ...(p.callback_origins_json ? { callbackOrigins: JSON.parse(p.callback_origins_json) as string[] } : {}),
+    ...(p.contracted_channel ? { contractedChannel: p.contracted_channel as string } : {}),
+    ...(p.decision_timeout_ms != null ? { decisionTimeoutMs: Number(p.decision_timeout_ms) } : {}),
   };
 }
 
-export async function setBankTerms(db: Conn, bankId: string, terms: { contractedChannel?: string; decisionTimeoutMs?: number }): Promise<void> {
+export async function setBankTermsRow(db: Conn, bankId: string, terms: { contractedChannel?: string; decisionTimeoutMs?: number }): Promise<void> {
   await db('parties')
     .where({ id: bankId })
     .update({
@@ -104,7 +114,7 @@ export async function setBankTerms(db: Conn, bankId: string, terms: { contracted
     });
 }
 
-export async function setPartyEndpoint(db: Conn, partyId: string, ep: { grpc?: string; callback?: string; web?: string; callbackOrigins?: string[] }): Promise<void> {
+export async function setPartyEndpointRow(db: Conn, partyId: string, ep: { grpc?: string; callback?: string; web?: string; callbackOrigins?: string[] }): Promise<void> {
   await db('parties')
     .where({ id: partyId })
     .update({
