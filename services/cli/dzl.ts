@@ -10,6 +10,8 @@
  *   dzl revoke-certificate <keyId>    revoke a party certificate from now
  *   dzl party init|install|directory  a joining party's own keys, its certificates, the signed directory
  *   dzl operator admit <request>      issue a party's certificates from its requests and register it
+ *   dzl operator update|funding|revoke a party's endpoints and terms, a platform's funding list, a revocation
+ *   dzl channel|bank|platform         a reference party as its own process (contracts/parties.md)
  */
 import Table from 'cli-table3';
 import { Command } from 'commander';
@@ -17,14 +19,17 @@ import { Keyring } from '../atrest/keyring';
 import { Vault } from '../atrest/vault';
 import { msToNumber, type Duration } from '@temporalio/common';
 import { hopsOfApplication, whoSawWhat } from '../ledger/ledger';
-import { createDevNetwork, loadPartyIdentity, readNetworkFile, rotatePayloadKey } from '../network/folder';
+import { createDevNetwork, DEV_PARTIES, loadPartyIdentity, readNetworkFile, rotatePayloadKey } from '../network/folder';
 import { regulatorLinkToken } from '../router/regulatorPage';
 import { registerVerifyCommand } from './verifyCommand';
 import { parseCertificate } from '../pki/certificate';
 import { prebuiltWorkflowBundle, startRouter, startWorker, temporalTlsFromEnv } from '../runtime/stack';
 import { getApplication } from '../store/applications';
 import { openDb } from '../store/db';
-import { admitParty, registerNetwork, revokeCertificate } from '../operator/registry';
+import { admitParty, registerNetwork, revokeCertificate, setBankTerms, setPartyEndpoint } from '../operator/registry';
+import { setFundingRules } from '../store/fundingRoutes';
+import type { FundingRule } from '../routing/funding';
+import { runParty } from '../runtime/partyProcess';
 import { admitRequest, initParty, installAdmission, loadOwnIdentity, type PartyRequest } from '../network/onboarding';
 import { fetchDirectory, verifyPublishedDirectory } from '../registry/published';
 import type { CaMaterial } from '../pki/ca';
@@ -61,8 +66,10 @@ const network = program.command('network').description('the network of parties, 
 network
   .command('init')
   .option('--dir <dir>', 'where to write the network', defaults.network)
-  .action((o: { dir: string }) => {
-    const file = createDevNetwork(o.dir);
+  // the open network: the operator's CA and the router's keys only; every other party joins by onboarding
+  .option('--operator-only', "only the network CA and the router's keys (parties join with dzl party init and dzl operator admit)", false)
+  .action((o: { dir: string; operatorOnly: boolean }) => {
+    const file = o.operatorOnly ? createDevNetwork(o.dir, DEV_PARTIES.filter((p) => p.role === 'router')) : createDevNetwork(o.dir);
     const t = new Table({ head: ['party', 'role', 'legal name', 'certificates (key ids)'], style: { head: [] } });
     for (const p of file.parties) t.push([p.id, p.role, p.legalName, p.certificates.map((pem) => { const c = parseCertificate(pem, file.caPem); return `${c.usage} ${c.keyId.slice(0, 16)}…`; }).join('\n')]);
     process.stdout.write(`network ${file.network} written to ${o.dir}\n${t.toString()}\n`);
@@ -239,6 +246,68 @@ operator
     writeFileSync(o.out, JSON.stringify(admission, null, 2));
     process.stdout.write(`${request.party.id} admitted as ${request.party.role}; send ${o.out} back to it\n`);
   });
+
+operator
+  .command('update <partyId>')
+  .description("change a registered party's endpoints or a bank's terms (one party evidence leaf, a new directory version)")
+  .option('--db <url>', 'store URL', defaults.db)
+  .option('--grpc <host:port>', "a channel's or bank's gRPC endpoint")
+  .option('--web <url>', "a bank's application page")
+  .option('--callback-origin <origin...>', "a platform's callback origins")
+  .option('--contracted-channel <id>', "a bank's contracted licensed channel")
+  .option('--decision-timeout-ms <ms>', "a bank's decision timeout", (v) => Number(v))
+  .action(async (partyId: string, o: { db: string; grpc?: string; web?: string; callbackOrigin?: string[]; contractedChannel?: string; decisionTimeoutMs?: number }) => {
+    const db = await openDb(o.db);
+    try {
+      await setPartyEndpoint(db, partyId, { ...(o.grpc ? { grpc: o.grpc } : {}), ...(o.web ? { web: o.web } : {}), ...(o.callbackOrigin ? { callbackOrigins: o.callbackOrigin } : {}) });
+      if (o.contractedChannel || o.decisionTimeoutMs !== undefined) await setBankTerms(db, partyId, { ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}), ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}) });
+    } finally {
+      await db.destroy();
+    }
+    process.stdout.write(`${partyId} updated; routers and parties see it within seconds\n`);
+  });
+operator
+  .command('funding <platformId> <rules>')
+  .description("replace a platform's funding list (JSON array of { bankId, priority, minAmount, maxAmount, terms, regions, dailyQuota }) — the banks its cascade may reach")
+  .option('--db <url>', 'store URL', defaults.db)
+  .action(async (platformId: string, file: string, o: { db: string }) => {
+    const rules = JSON.parse(readFileSync(file, 'utf8')) as FundingRule[];
+    const db = await openDb(o.db);
+    try {
+      await setFundingRules(db, platformId, rules);
+    } finally {
+      await db.destroy();
+    }
+    process.stdout.write(`${platformId}: ${rules.length} funding rules\n`);
+  });
+operator
+  .command('revoke <keyId>')
+  .description('revoke a party certificate from now (as revoke-certificate): routers within 5 s, parties at their next directory refresh')
+  .option('--db <url>', 'store URL', defaults.db)
+  .action(async (keyId: string, o: { db: string }) => {
+    const db = await openDb(o.db);
+    try {
+      if (!(await revokeCertificate(db, keyId))) throw new Error('no such certificate that is not already revoked');
+      process.stdout.write(`revoked ${keyId}\n`);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+// The reference parties as their own processes (contracts/parties.md)
+for (const role of ['channel', 'bank', 'platform'] as const) {
+  program
+    .command(role)
+    .description(`run a reference ${role} as its own process, from its configuration file (contracts/parties.md)`)
+    .requiredOption('--config <file>', "the party's configuration (JSON)")
+    .action(async (o: { config: string }) => {
+      const running = await runParty(o.config, role);
+      process.stderr.write(`dzl ${role} ${running.partyId} running: ${Object.entries(running.endpoints).map(([k, v]) => `${k} ${v}`).join(', ')}; directory version ${running.directory.version}\n`);
+      const stop = () => void running.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
 
 program
   .command('payload-key-rotate')

@@ -91,7 +91,7 @@ export function bankH5App(bank: ReferenceBank, directory: () => NetworkDirectory
   return app;
 }
 
-export async function listenH5(app: Koa): Promise<{ url: string; server: Server }> {
-  const server = await listenBounded(app.callback(), 0, '127.0.0.1');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/h5/apply`, server };
+export async function listenH5(app: Koa, port = 0, host = '127.0.0.1'): Promise<{ url: string; server: Server }> {
+  const server = await listenBounded(app.callback(), port, host);
+  return { url: `http://${host}:${(server.address() as AddressInfo).port}/h5/apply`, server };
 }

@@ -8,7 +8,7 @@ import getRawBody from 'raw-body';
 import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { DzlError, toDzlError } from '../common/errors';
+import { DzlError, isErrorCode, toDzlError } from '../common/errors';
 import type { Consent } from '../consent/consent';
 import { namespaced } from '../domain/ids';
 import { classOf } from '../fields/catalogue';
@@ -21,6 +21,7 @@ import { signRequest, verifyRequest } from '../seal/requestSignature';
 import { b64url } from '../seal/bytes';
 import { PartyInbox } from './inbox';
 import { listenBounded } from '../common/http';
+import type { Vault } from '../atrest/vault';
 
 export const CONSENT_TEXT_VERSION = 'dzl-consent-2026.11';
 export const CONSENT_TEXT = '本人同意贵平台将本人的申请信息及风险信息提供给下列持牌征信机构，并由其加工后提供给下列资金方，用于信用评估及贷款合同订立。';
@@ -72,6 +73,17 @@ export interface PlatformOptions {
   directory: () => NetworkDirectory;
   routerUrl: string;
   channelId: string;
+  /** Where a platform process keeps what the router told it (outcomes, decisions, disbursements), encrypted, before it receipts them. */
+  vault?: Vault;
+  /** The callback receiver's address (default 127.0.0.1 and a free port). */
+  callbackHost?: string;
+}
+
+/** What the platform holds of one application: the router's final outcome, the bank's decision, the disbursement. */
+export interface PlatformRecord {
+  outcome?: { outcome: string; reasonCode?: string };
+  decision?: ReceivedDecision;
+  disbursement?: Fields;
 }
 
 export class ReferencePlatform {
@@ -100,7 +112,10 @@ export class ReferencePlatform {
     const channel = directory.party(bank)?.contractedChannel ?? this.opts.channelId;
     const consent = { ...this.consentFor([bank]), recipients: [channel, bank] };
     const issued = await this.request('POST', '/v1/redirects', { bank, consent, ...(this.callbackUrl ? { callbackUrl: this.callbackUrl } : {}) });
-    if (issued.status !== 201) throw new Error(`redirect refused: ${JSON.stringify(issued.body)}`);
+    if (issued.status !== 201) {
+      const code = (issued.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+      throw new DzlError(isErrorCode(code) ? code : 'PARTY_ANSWER_INVALID', `the router refused the redirect (HTTP ${issued.status})`);
+    }
     const { applicationId, token, redirectUrl } = issued.body as { applicationId: string; token: string; redirectUrl: string };
     const salt = newSalt();
     const common = { applicationId, model: 'direct_redirect' as const, platform: this.partyId, channel, consentRef: consent.id, salt, classOf };
@@ -227,19 +242,27 @@ export class ReferencePlatform {
         const from = verifyRequest(ctx.get('authorization'), ctx.method, ctx.url, raw, this.opts.directory().signerOf);
         if (from !== 'router') throw new DzlError('REQUEST_UNAUTHENTICATED', 'callbacks are accepted from the router only');
         const msg = JSON.parse(raw.toString('utf8')) as { applicationId: string; outcome: string; reasonCode?: string; hop?: SealedHop };
-        if (msg.outcome !== 'disbursed') this.outcomes.set(msg.applicationId, { outcome: msg.outcome, ...(msg.reasonCode ? { reasonCode: msg.reasonCode } : {}) });
+        if (msg.outcome !== 'disbursed') {
+          const outcome = { outcome: msg.outcome, ...(msg.reasonCode ? { reasonCode: msg.reasonCode } : {}) };
+          this.outcomes.set(msg.applicationId, outcome);
+          await this.opts.vault?.put(msg.applicationId, 'outcome', 'final', outcome);
+        }
         if (!msg.hop) {
           ctx.body = { acknowledged: msg.applicationId };
           return;
         }
         if (msg.outcome === 'disbursed') {
-          const done = await this.disbursementInbox.receive(msg.hop, async (opened) => void this.disbursements.set(opened.header.applicationId, opened.fields));
+          const done = await this.disbursementInbox.receive(msg.hop, async (opened) => {
+            this.disbursements.set(opened.header.applicationId, opened.fields);
+            await this.opts.vault?.put(opened.header.applicationId, 'disbursement', opened.header.hopId, opened.fields);
+          });
           ctx.body = { receipt: done.receipt };
           return;
         }
         const answer = await this.inbox.receive(msg.hop, async (opened) => {
           const d = decisionOf(opened);
           this.decisions.set(d.applicationId, d);
+          await this.opts.vault?.put(d.applicationId, 'decision', d.hopId, d);
           return d;
         });
         ctx.body = { receipt: answer.receipt };
@@ -253,10 +276,20 @@ export class ReferencePlatform {
   }
 
   async listenForCallbacks(port = 0): Promise<string> {
-    const server = await listenBounded(this.callbackApp().callback(), port, '127.0.0.1');
+    const host = this.opts.callbackHost ?? '127.0.0.1';
+    const server = await listenBounded(this.callbackApp().callback(), port, host);
     this.server = server;
-    this.callbackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dzl/callback`;
+    this.callbackUrl = `http://${host}:${(server.address() as AddressInfo).port}/dzl/callback`;
     return this.callbackUrl;
+  }
+
+  /** What the platform holds of an application: from memory, or from its vault after a restart. */
+  async record(applicationId: string): Promise<PlatformRecord> {
+    const vault = this.opts.vault;
+    const outcome = this.outcomes.get(applicationId) ?? (await vault?.get<PlatformRecord['outcome']>(applicationId, 'outcome', 'final'));
+    const decision = this.decisions.get(applicationId) ?? (await vault?.list<ReceivedDecision>(applicationId, 'decision'))?.[0]?.value;
+    const disbursement = this.disbursements.get(applicationId) ?? (await vault?.list<Fields>(applicationId, 'disbursement'))?.[0]?.value;
+    return { ...(outcome ? { outcome } : {}), ...(decision ? { decision } : {}), ...(disbursement ? { disbursement } : {}) };
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,7 @@
  * one, so a newer directory has a larger version and the log says what each version held. A
  * party refuses a directory older than the one it holds (a replayed one would hide a revocation).
  */
-import { DzlError } from '../common/errors';
+import { DzlError, isErrorCode } from '../common/errors';
 import { b64url, fromB64url } from '../seal/bytes';
 import { canonicalJson, parseCanonical } from '../seal/canonical';
 import { certificateValidAt, signBytes, verifyCertified, type SigningIdentity } from '../seal/hop';
@@ -86,8 +86,20 @@ export function verifyPublishedDirectory(doc: unknown, caPem: string, held?: Pic
 
 /** GET /v1/directory, signed with the party's own key (§17): the document, not yet verified. */
 export async function fetchDirectory(routerUrl: string, signing: SigningIdentity): Promise<unknown> {
-  const res = await fetch(`${routerUrl}/v1/directory`, { headers: { authorization: signRequest(signing, 'GET', '/v1/directory', Buffer.alloc(0)) } });
-  const body = (await res.json()) as unknown;
-  if (!res.ok) throw new DzlError('PARTY_UNAVAILABLE', `the router answered the directory request with HTTP ${res.status}`);
-  return body;
+  let res: Response;
+  try {
+    res = await fetch(`${routerUrl}/v1/directory`, { headers: { authorization: signRequest(signing, 'GET', '/v1/directory', Buffer.alloc(0)) }, signal: AbortSignal.timeout(10_000) });
+  } catch {
+    throw new DzlError('PARTY_UNAVAILABLE', 'the router did not answer the directory request');
+  }
+  if (!res.ok) {
+    const code = ((await res.json().catch(() => undefined)) as { error?: { code?: unknown } } | undefined)?.error?.code;
+    // the router's own refusal (a revoked or unregistered caller) is the party's to see by its code
+    throw new DzlError(isErrorCode(code) ? code : 'PARTY_UNAVAILABLE', `the router answered the directory request with HTTP ${res.status}`);
+  }
+  try {
+    return (await res.json()) as unknown;
+  } catch {
+    throw new DzlError('DIRECTORY_INVALID', 'the directory answer is not JSON');
+  }
 }
