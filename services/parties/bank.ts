@@ -9,12 +9,12 @@ import type * as grpc from '@grpc/grpc-js';
 import { DzlError, isErrorCode } from '../common/errors';
 import { namespaced } from '../domain/ids';
 import type { NoticeBody } from '../evidence/lifecycle';
-import { clientCredentials, fromGrpcError, hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, unaryCall, type WireHop } from '../grpc/transport';
+import { classifyPartyFailure, clientCredentials, fromGrpcError, hopFromWire, hopToWire, loadDzlProtos, receiptFromWire, receiptToWire, startGrpcServer, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
 import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
 import type { Vault } from '../atrest/vault';
 import { decodeHop, type Fields, type OpenedHop, type SealedHop } from '../seal/hop';
-import type { SignedReceipt } from '../seal/receipt';
+import { verifyReceipt, type SignedReceipt } from '../seal/receipt';
 import { checkOpenedRedirect, readRedirectToken } from '../seal/redirectToken';
 import { signRequest } from '../seal/requestSignature';
 import { fromRouter } from './grpcHandler';
@@ -217,6 +217,22 @@ export class ReferenceBank {
     }
   }
 
+  /**
+   * A call the bank makes on its own (an asynchronous decision, a disbursement): retried while
+   * the router answers that it cannot take it yet or cannot be reached (PARTY_UNAVAILABLE,
+   * UNAVAILABLE, a deadline), within a bounded budget; any other answer is final.
+   */
+  private async callRouterRetrying<T>(method: string, request: object, attempts = 6): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await this.callRouter<T>(method, request);
+      } catch (err) {
+        if (i >= attempts || this.closed || !classifyPartyFailure(err).transient) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(4_000, 250 * 2 ** (i - 1))));
+      }
+    }
+  }
+
   /** The customer applied on our page with this token: claim it at the router (once). */
   async claim(token: string): Promise<string> {
     try {
@@ -251,7 +267,7 @@ export class ReferenceBank {
     if (await this.isStopped(applicationId)) return;
     const hopId = decodeHop(hop).header.hopId;
     try {
-      const res = await this.callRouter<{ accepted: boolean }>('SubmitDecision', { decision_hop: hopToWire(hop) });
+      const res = await this.callRouterRetrying<{ accepted: boolean }>('SubmitDecision', { decision_hop: hopToWire(hop) });
       this.observer.decisionSubmitted?.({ applicationId, hopId, accepted: res.accepted });
     } catch (err) {
       this.observer.decisionSubmitted?.({ applicationId, hopId, accepted: false, code: fromGrpcError(err)?.code ?? 'PARTY_UNAVAILABLE' });
@@ -277,8 +293,39 @@ export class ReferenceBank {
     return sealed;
   }
 
+  /**
+   * The router refused the decision we returned with a delivery (BankService.DecisionRefused):
+   * its signed rejection of one of our decision hops for that application. Kept, so the approval
+   * is never treated as standing (no disbursement follows it).
+   */
+  async decisionRefused(applicationId: string, input: unknown): Promise<{ hopId: string; code: string }> {
+    const kept = await this.opts.vault.list<KeptDecision>(applicationId, 'decision');
+    for (const k of kept) {
+      const h = decodeHop(k.value.hop);
+      let receipt;
+      try {
+        receipt = verifyReceipt(input, { hopId: h.header.hopId, headerDigest: h.headerDigest, by: 'router' }, this.opts.directory().signerOf);
+      } catch {
+        continue;
+      }
+      if (receipt.body.status !== 'rejected') break;
+      const code = String(receipt.body.reason ?? 'ROUTE_NOT_ALLOWED');
+      await this.opts.vault.put(applicationId, 'decision_refused', h.header.hopId, { code, receivedAt: new Date().toISOString() });
+      this.observer.decisionRefused?.({ applicationId, hopId: h.header.hopId, code });
+      return { hopId: h.header.hopId, code };
+    }
+    throw new DzlError('RECEIPT_INVALID', `not the router's signed rejection of a decision ${this.partyId} returned for that application`);
+  }
+
+  /** Whether the router refused this decision hop of ours. */
+  async wasRefused(applicationId: string, decisionHopId: string): Promise<boolean> {
+    return (await this.opts.vault.get(applicationId, 'decision_refused', decisionHopId)) !== undefined;
+  }
+
   private async reportDisbursement(decisionHop: SealedHop, opened: OpenedHop, amount: number): Promise<void> {
     const { header } = opened;
+    // an approval the router refused stands nowhere: nothing to disburse
+    if (await this.wasRefused(header.applicationId, decodeHop(decisionHop).header.hopId)) return;
     const hop = sealReply(this.opts.identity, this.opts.directory(), opened, {
       kind: 'disbursement',
       to: header.platform,
@@ -286,7 +333,7 @@ export class ReferenceBank {
       fields: { 'disbursement.amount': amount, 'disbursement.at': new Date().toISOString(), 'disbursement.loanId': `LN${Date.now()}${Math.floor(Math.random() * 1000)}` },
     });
     try {
-      await this.callRouter('ReportDisbursement', { disbursement_hop: hopToWire(hop.sealed) });
+      await this.callRouterRetrying('ReportDisbursement', { disbursement_hop: hopToWire(hop.sealed) });
       this.observer.disbursementReported?.({ applicationId: header.applicationId, hopId: hop.header.hopId, accepted: true });
     } catch (err) {
       this.observer.disbursementReported?.({ applicationId: header.applicationId, hopId: hop.header.hopId, accepted: false, code: fromGrpcError(err)?.code ?? 'PARTY_UNAVAILABLE' });
@@ -301,6 +348,10 @@ export class ReferenceBank {
       }),
       DeliverRedirect: fromRouter(this.opts.directory, 'delivers redirect hops to a bank', async (req: { hop?: WireHop }) => ({ receipt: receiptToWire((await this.deliverRedirect(hopFromWire(req.hop))).receipt) })),
       ReceiveNotice: this.notices.grpcHandler(),
+      DecisionRefused: fromRouter(this.opts.directory, 'tells a bank its decision was refused', async (req: { receipt?: WireReceipt; application_id?: string }) => {
+        await this.decisionRefused(req.application_id ?? '', receiptFromWire(req.receipt));
+        return {};
+      }),
     };
   }
 

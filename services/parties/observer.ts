@@ -12,6 +12,8 @@ export interface PartyObserver {
   decided?(e: { applicationId: string; creditReportHopId: string; outcome: DecisionOutcome; product: string }): void;
   /** A bank's asynchronous decision, and what the router answered. */
   decisionSubmitted?(e: { applicationId: string; hopId: string; accepted: boolean; code?: string }): void;
+  /** The router refused a decision the bank returned with a delivery (its signed rejection). */
+  decisionRefused?(e: { applicationId: string; hopId: string; code: string }): void;
   /** A bank's disbursement report, and what the router answered. */
   disbursementReported?(e: { applicationId: string; hopId: string; accepted: boolean; code?: string }): void;
   /** A notice the party verified and acted on (stopped, deleted) before acknowledging it. */

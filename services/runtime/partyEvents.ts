@@ -14,6 +14,8 @@ export class PartyEvents implements PartyObserver {
   readonly submitted = new Map<string, { accepted: boolean; code?: string }>();
   /** The router's answer to each disbursement report, by application. */
   readonly disbursed = new Map<string, { hopId: string; accepted: boolean; code?: string }>();
+  /** Decisions the router refused, as its signed rejections told the bank: decision hop id → code. */
+  readonly refusedDecisions = new Map<string, string>();
   /** Notices the party verified and acted on, each once. */
   readonly notices: NoticeBody[] = [];
 
@@ -27,6 +29,10 @@ export class PartyEvents implements PartyObserver {
 
   decisionSubmitted(e: { hopId: string; accepted: boolean; code?: string }): void {
     this.submitted.set(e.hopId, { accepted: e.accepted, ...(e.code ? { code: e.code } : {}) });
+  }
+
+  decisionRefused(e: { hopId: string; code: string }): void {
+    this.refusedDecisions.set(e.hopId, e.code);
   }
 
   disbursementReported(e: { applicationId: string; hopId: string; accepted: boolean; code?: string }): void {

@@ -49,6 +49,7 @@ function loggingObserver(log: Logger): PartyObserver {
     creditReportReceived: (e) => log.info(e, 'credit report received'),
     decided: (e) => log.info({ applicationId: e.applicationId, creditReportHopId: e.creditReportHopId, status: e.outcome.status, product: e.product }, 'decided'),
     decisionSubmitted: (e) => log.info(e, 'decision submitted'),
+    decisionRefused: (e) => log.warn(e, 'the router refused our decision'),
     disbursementReported: (e) => log.info(e, 'disbursement reported'),
     noticeActedOn: (n) => log.info({ noticeId: n.noticeId, reason: n.reason, applicationId: n.applicationId }, 'notice acted on'),
   };

@@ -11,11 +11,11 @@ import { DzlError, isErrorCode } from '../common/errors';
 import type { Consent } from '../consent/consent';
 import { admitHop, requireConsentOf, requireRecipient, type CustodyDeps } from '../custody/custody';
 import type { HopKind } from '../domain/hops';
-import { classifyPartyFailure, hopFromWire, hopToWire, receiptFromWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
+import { classifyPartyFailure, hopFromWire, hopToWire, receiptFromWire, receiptToWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
 import { recordReceipt } from '../ledger/ledger';
 import type { DecisionResult, DeliveryActivities, HopRef, Refused, StepResult } from '../orchestration/contract';
 import { decodeHop, RELAYED_MAX_AGE_MS } from '../seal/hop';
-import { verifyReceipt } from '../seal/receipt';
+import { signReceipt, verifyReceipt } from '../seal/receipt';
 import { appendState } from '../store/applicationStates';
 import { getApplication, type ApplicationRow } from '../store/applications';
 import { markDelivered, recordAttemptOutcome } from '../store/attempts';
@@ -38,7 +38,11 @@ interface Step {
   next?: { kind: HopKind; to: (app: ApplicationRow) => string };
 }
 
-type Delivered = { accepted: true } | { admitted: Awaited<ReturnType<typeof admitHop>> } | Refused;
+/** A refusal of a party's reply hop names that hop, so the party can be told (a bank's decision). */
+type RefusedAnswer = Refused & { refusedAnswer?: { hopId: string; headerDigest: string; bankId: string } };
+/** What the workflow gets of a refusal (its history holds this and nothing else). */
+const refusedOnly = (r: RefusedAnswer): Refused => ({ status: r.status, code: r.code, stage: r.stage });
+type Delivered = { accepted: true } | { admitted: Awaited<ReturnType<typeof admitHop>> } | RefusedAnswer;
 
 export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities {
   // Answers come back at once, but a redelivery after a crash may return one sealed long ago.
@@ -66,14 +70,42 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
   const refuse = (app: ApplicationRow, step: Pick<Step, 'stage' | 'endsApplication'>, refusedBy: string, err: DzlError, hopId?: string, input?: unknown) =>
     recordStepRefusal(deps.db, deps.log, { applicationId: app.id, stage: step.stage, refusedBy, endsApplication: step.endsApplication, ...(hopId ? { hopId } : {}), ...(input !== undefined ? { input } : {}) }, err);
 
-  /** Takes a party's reply hop into custody, or records why not. */
+  /** Takes a party's reply hop into custody, or records why not (and which hop, when it decodes). */
   async function admitAnswer(app: ApplicationRow, step: Step, consent: Consent, input: WireHop | undefined, from: string, parentHopId: string): Promise<Delivered> {
     try {
       const admitted = await admitHop(custody, hopFromWire(input), consent, { kind: step.next!.kind, from, to: step.next!.to(app), applicationId: app.id, parentHopId });
       return { admitted };
     } catch (err) {
-      if (err instanceof DzlError) return refuse(app, { ...step, stage: `${step.stage}:answer` }, 'router', err, undefined, input);
-      throw err;
+      if (!(err instanceof DzlError)) throw err;
+      const refused = await refuse(app, { ...step, stage: `${step.stage}:answer` }, 'router', err, undefined, input);
+      const answer = decodedAnswer(input, from);
+      return answer ? { ...refused, refusedAnswer: answer } : refused;
+    }
+  }
+
+  /** The refused answer's hop id and digest, when it decodes as a hop from the party asked. */
+  function decodedAnswer(input: WireHop | undefined, from: string): { hopId: string; headerDigest: string; bankId: string } | undefined {
+    try {
+      const h = decodeHop(hopFromWire(input));
+      return h.header.from === from ? { hopId: h.header.hopId, headerDigest: h.headerDigest, bankId: from } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A bank learns that the router refused the decision it returned with the delivery
+   * (BankService.DecisionRefused, envelope.md §15.5): the router's signed rejection of that hop.
+   * Best effort: the refusal is in the evidence log either way, and a bank that does not answer
+   * does not hold the cascade up.
+   */
+  async function tellBankOfRefusal(applicationId: string, answer: { hopId: string; headerDigest: string; bankId: string }, code: string): Promise<void> {
+    const receipt = signReceipt(deps.router.signing, { hopId: answer.hopId, headerDigest: answer.headerDigest }, 'rejected', code);
+    try {
+      await unaryCall(deps.parties.bank(answer.bankId), 'DecisionRefused', { receipt: receiptToWire(receipt), application_id: applicationId }, Math.min(callTimeout(), 5_000));
+    } catch (err) {
+      const failure = classifyPartyFailure(err);
+      deps.log.warn({ bankId: answer.bankId, hopId: answer.hopId, code: failure.transient ? 'PARTY_UNAVAILABLE' : failure.refusal.code }, 'the bank was not told of the refusal of its decision');
     }
   }
 
@@ -134,7 +166,7 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
             ...(res.bank_hop ? { next: res.bank_hop } : {}),
           })),
       );
-      if (!('admitted' in r)) return r as Refused;
+      if (!('admitted' in r)) return refusedOnly(r as RefusedAnswer);
       const nextHopId = r.admitted.hop.header.hopId;
       await appendState(deps.db, ref.applicationId, { state: 'credit_report_sealed', hopId: nextHopId });
       return { status: 'forwarded', nextHopId };
@@ -158,7 +190,7 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
         throw err;
       }
       const r = await admitAnswer(app, step, consent, res.bank_hop, app.channelId, ref.applicationHopId);
-      return 'admitted' in r ? { status: 'forwarded', nextHopId: r.admitted.hop.header.hopId } : (r as Refused);
+      return 'admitted' in r ? { status: 'forwarded', nextHopId: r.admitted.hop.header.hopId } : refusedOnly(r as RefusedAnswer);
     },
 
     async deliverToBank(ref): Promise<DecisionResult> {
@@ -173,7 +205,10 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
         },
       );
       if ('accepted' in r) return { status: 'delivered' };
-      if (!('admitted' in r)) return r;
+      if (!('admitted' in r)) {
+        if (r.refusedAnswer) await tellBankOfRefusal(ref.applicationId, r.refusedAnswer, r.code);
+        return refusedOnly(r);
+      }
       const { hopId: nextHopId, outcome, from } = r.admitted.hop.header;
       // a decision that came with the delivery is recorded here, saving the workflow a step
       await recordAttemptOutcome(deps.db, { applicationId: ref.applicationId, bankId: from, outcome: outcome!.status, ...(outcome!.reasonCode ? { reasonCode: outcome!.reasonCode } : {}), hopId: nextHopId, at: Date.now() });
@@ -184,7 +219,7 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
       const r = await deliver(ref, { stage: 'platform→bank (redirect)', endsApplication: true, answerOptional: true }, (_app, hop, stored) =>
         unaryCall<object, { receipt?: WireReceipt }>(deps.parties.bank(stored.to), 'DeliverRedirect', { hop }, callTimeout()).then((res) => (res.receipt ? { receipt: res.receipt } : {})),
       );
-      return 'status' in r ? r : { status: 'delivered' as const };
+      return 'status' in r ? refusedOnly(r) : { status: 'delivered' as const };
     },
 
     async recordAttempt(a) {

@@ -217,6 +217,12 @@ describe('hostile parties — real Temporal, gRPC (mTLS), HTTP', function () {
             assert.equal(route[0]!.reasonCode, 'RECEIPT_INVALID');
           }
           if (misbehaviour === 'approval-without-terms') assert.equal(route[0]!.reasonCode, 'HOP_MANIFEST_MISMATCH', 'refused by the router, before custody (envelope.md §15.4)');
+          // a decision returned with the delivery and refused: the bank is told, by the router's signed rejection (§15.5)
+          if (misbehaviour === 'approval-without-terms' || misbehaviour === 'decision-for-rival') {
+            assert.deepEqual(bad.told().map((t) => t.code), [route[0]!.reasonCode], 'the bank learned that its decision was refused, and why');
+          } else {
+            assert.deepEqual(bad.told(), [], 'nothing to tell of an answer that is not a decision hop of this bank');
+          }
           assert.deepEqual([route[1]!.bank, route[1]!.outcome], [SUZHOU, 'approved']);
           assert.ok(bad.asked() >= 1);
           // the bank's 4 s, then the workflow's own bookkeeping on a loaded machine: seconds, not the relay window's days

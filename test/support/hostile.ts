@@ -2,11 +2,11 @@
 import { referenceChannelPolicy, type ChannelPolicy } from '../../services/parties/plugins';
 import * as grpc from '@grpc/grpc-js';
 import { classOf } from '../../services/fields/catalogue';
-import { hopFromWire, hopToWire, loadDzlProtos, receiptToWire, startGrpcServer, type WireHop } from '../../services/grpc/transport';
+import { hopFromWire, hopToWire, loadDzlProtos, receiptFromWire, receiptToWire, startGrpcServer, type WireHop, type WireReceipt } from '../../services/grpc/transport';
 import type { PartyIdentity } from '../../services/pki/identity';
 import type { NetworkDirectory } from '../../services/registry/directory';
 import { decodeHop, newSalt, sealHop } from '../../services/seal/hop';
-import { signReceipt } from '../../services/seal/receipt';
+import { signReceipt, verifyReceipt } from '../../services/seal/receipt';
 
 /** A channel that forwards some of the application's raw fields to the bank, past the minimisation policy. */
 export function leakingChannel(fields: string[]): ChannelPolicy {
@@ -34,8 +34,16 @@ export type BankMisbehaviour =
  * A bank's gRPC service as a careless or malicious bank would run it, with that bank's own keys:
  * everything a real bank could send, nothing the router's own code would.
  */
-export async function hostileBank(me: PartyIdentity, directory: () => NetworkDirectory, misbehaviour: BankMisbehaviour, rivalPlatform: string): Promise<{ server: grpc.Server; address: string; asked: () => number }> {
+export async function hostileBank(
+  me: PartyIdentity,
+  directory: () => NetworkDirectory,
+  misbehaviour: BankMisbehaviour,
+  rivalPlatform: string,
+): Promise<{ server: grpc.Server; address: string; asked: () => number; told: () => { hopId: string; code: string }[] }> {
   let asked = 0;
+  /** The decision hops this bank returned, and the router's rejections of them it was sent (verified). */
+  const returned = new Map<string, string>();
+  const told: { hopId: string; code: string }[] = [];
   const { BankService } = loadDzlProtos();
   const impl: grpc.UntypedServiceImplementation = {
     DeliverCreditReport: (call: grpc.ServerUnaryCall<{ hop?: WireHop }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -55,19 +63,33 @@ export async function hostileBank(me: PartyIdentity, directory: () => NetworkDir
           parentHopId: h.hopId, applicationId: h.applicationId, kind: 'decision', model: h.model, to: directory().encryptionCertificate(h.platform),
           platform: h.platform, channel: h.channel, consentRef: h.consentRef, fields: { 'decision.status': 'approved' }, salt: newSalt(), classOf, outcome: { status: 'approved' },
         });
+        returned.set(bare.header.hopId, bare.headerDigest);
         return cb(null, { receipt, decision_hop: hopToWire(bare.sealed) });
       }
       const sealed = sealHop(me.signing, {
         parentHopId: h.hopId, applicationId: h.applicationId, kind: 'decision', model: h.model, to: directory().encryptionCertificate(rivalPlatform),
         platform: rivalPlatform, channel: h.channel, consentRef: h.consentRef, fields: { 'decision.status': 'approved', 'decision.limit': 5_000_000 }, salt: newSalt(), classOf, outcome: { status: 'approved' },
       });
+      returned.set(sealed.header.hopId, sealed.headerDigest);
       return cb(null, { receipt, decision_hop: hopToWire(sealed.sealed) });
+    },
+    DecisionRefused: (call: grpc.ServerUnaryCall<{ receipt?: WireReceipt }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      try {
+        const unverified = JSON.parse(Buffer.from(call.request.receipt?.receipt ?? Buffer.alloc(0)).toString('utf8')) as { hopId: string };
+        const digest = returned.get(unverified.hopId);
+        if (!digest) throw new Error('not a hop of ours');
+        const r = verifyReceipt(receiptFromWire(call.request.receipt), { hopId: unverified.hopId, headerDigest: digest, by: 'router' }, directory().signerOf);
+        if (r.body.status === 'rejected') told.push({ hopId: r.body.hopId, code: String(r.body.reason) });
+        cb(null, {});
+      } catch {
+        cb({ code: grpc.status.INVALID_ARGUMENT } as grpc.ServiceError);
+      }
     },
     DeliverRedirect: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED } as grpc.ServiceError),
     ReceiveNotice: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED } as grpc.ServiceError),
   };
   const s = await startGrpcServer(me, [{ service: BankService.service, impl }]);
-  return { server: s.server, address: s.address, asked: () => asked };
+  return { server: s.server, address: s.address, asked: () => asked, told: () => [...told] };
 }
 
 /** A channel that answers an application with a credit report addressed to another bank than the one asked. */
