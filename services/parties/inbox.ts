@@ -82,8 +82,9 @@ export class PartyInbox<T> {
       result = await act(opened);
     } catch (err) {
       // A refusal of the content (a DzlError) is answered with a signed rejection; anything else
-      // is our own failure and propagates, so the sender retries.
-      if (!(err instanceof DzlError)) throw err;
+      // is our own failure and propagates, so the sender retries — PARTY_UNAVAILABLE too (our own
+      // system, a plug-in, did not answer: contracts/parties.md §2).
+      if (!(err instanceof DzlError) || err.code === 'PARTY_UNAVAILABLE') throw err;
       return { receipt: signReceipt(this.me.signing, { hopId, headerDigest }, 'rejected', err.code) };
     }
     return { receipt: signReceipt(this.me.signing, { hopId, headerDigest }, 'accepted'), result };

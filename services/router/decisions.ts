@@ -12,7 +12,8 @@ import { recordingRefusals } from '../ledger/ledger';
 import { decisionUpdate, TASK_QUEUE, workflowIds } from '../orchestration/contract';
 import { dzlErrorOf } from '../orchestration/failures';
 import { decodeHop } from '../seal/hop';
-import { appendState } from '../store/applicationStates';
+import { appendState, statesOf } from '../store/applicationStates';
+import { isFinalOutcome } from '../domain/applications';
 import { getApplication, type ApplicationRow } from '../store/applications';
 import { approvedAttempt, attemptOf } from '../store/attempts';
 import { recordDisbursement } from '../store/disbursements';
@@ -69,6 +70,11 @@ async function takeDecision(deps: DecisionDeps, bankId: string, input: unknown):
   return { accepted: true, applicationId: app.id };
 }
 
+/** Whether the application has a final outcome already (its approval can then never be recorded). */
+async function hasEnded(deps: DecisionDeps, app: ApplicationRow): Promise<boolean> {
+  return (await statesOf(deps.db, app.id)).some((s) => isFinalOutcome(s.state));
+}
+
 /**
  * A bank's disbursement (放款) after its approval: custody of the hop, a row for reconciliation,
  * and a notice workflow that calls the platform back until it acknowledges.
@@ -78,7 +84,15 @@ export async function reportDisbursement(deps: DecisionDeps, bankId: string, inp
     const { header } = decodeHop(input);
     const app = await applicationOf(deps, header.applicationId);
     const approval = await approvedAttempt(deps.db, app.id, bankId);
-    if (!approval) throw new DzlError('ROUTE_NOT_ALLOWED', `${bankId} did not approve ${app.id}; only the approving bank reports its disbursement`);
+    if (!approval) {
+      // an approval the bank returned a moment ago is recorded once the worker has taken it: the
+      // bank's attempt still open on a running application is "not yet" (retry), not "never"
+      const attempt = await attemptOf(deps.db, app.id, bankId);
+      if (attempt?.deliveredAt !== undefined && attempt.outcome === undefined && !(await hasEnded(deps, app))) {
+        throw new DzlError('PARTY_UNAVAILABLE', `the decision of ${bankId} on ${app.id} is not recorded yet; report the disbursement again shortly`, { applicationId: app.id });
+      }
+      throw new DzlError('ROUTE_NOT_ALLOWED', `${bankId} did not approve ${app.id}; only the approving bank reports its disbursement`);
+    }
     if (app.payloadsErasedAt) {
       throw new DzlError('ROUTE_NOT_ALLOWED', `the retention of ${app.id} has elapsed (its sealed payloads are erased); report a disbursement within the approved retention`, { applicationId: app.id });
     }
@@ -86,6 +100,9 @@ export async function reportDisbursement(deps: DecisionDeps, bankId: string, inp
     if (!consent) throw new DzlError('CONSENT_MISSING', `consent ${app.consentId} of ${app.id} is not on record`);
     const { hop } = await admitHop(deps, input, consent, { kind: 'disbursement', from: bankId, to: app.platformId, applicationId: app.id, parentHopId: approval.hopId! });
     await recordDisbursement(deps.db, { hopId: hop.header.hopId, applicationId: app.id, platformId: app.platformId, bankId, day: new Date().toISOString().slice(0, 10) });
+    // in true order: the approval the disbursement follows is in the history before it, even when
+    // the bank reports the disbursement before the workflow has told the platform of the approval
+    await appendState(deps.db, app.id, { state: 'approved', hopId: approval.hopId! });
     await appendState(deps.db, app.id, { state: 'disbursed', hopId: hop.header.hopId });
     try {
       await deps.temporal.workflow.start(disbursementNotice, { taskQueue: TASK_QUEUE, workflowId: workflowIds.disbursement(hop.header.hopId), args: [{ applicationId: app.id, hopId: hop.header.hopId }] });

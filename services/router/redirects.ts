@@ -163,10 +163,18 @@ export async function claimRedirect(deps: RedirectDeps, bankId: string, token: s
     // the application must be there before the token's one claim is spent
     const app = await getApplication(deps.db, claims.a);
     if (!app) throw new DzlError('APPLICATION_NOT_FOUND', `the platform has not yet sent the hops of ${claims.a}; try again shortly`);
-    if (!(await claimToken(deps.db, claims.t, Date.now()))) {
+    // the claim and its state in one transaction, before the workflow learns of it: the history
+    // shows the claim before the credit report it releases, whatever happens next (envelope.md §15.6)
+    const first = await deps.db.transaction(async (trx) => {
+      const taken = await claimToken(trx, claims.t, Date.now());
+      if (taken) await appendState(trx, claims.a, { state: 'claimed_by_bank' });
+      return taken;
+    });
+    if (!first) {
       const row = await redirectByToken(deps.db, claims.t);
-      if (row?.claimedAt) throw new DzlError('REDIRECT_TOKEN_USED', 'this redirect token was already used; start again from the platform');
-      throw new DzlError('REDIRECT_TOKEN_EXPIRED', 'this redirect token has expired; start again from the platform');
+      if (!row?.claimedAt) throw new DzlError('REDIRECT_TOKEN_EXPIRED', 'this redirect token has expired; start again from the platform');
+      // claimed already — by this bank, the only one the token is for: a retry after the router
+      // failed between the claim and the workflow goes on; the workflow refuses a true second use
     }
     try {
       await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(claimUpdate);
@@ -174,9 +182,8 @@ export async function claimRedirect(deps: RedirectDeps, bankId: string, token: s
       // the workflow's validator: the token was used, or the customer withdrew consent
       const refused = dzlErrorOf(err);
       if (refused) throw refused;
-      throw new DzlError('REDIRECT_TOKEN_EXPIRED', 'the application behind this token is no longer waiting for the customer');
+      throw new DzlError(first ? 'REDIRECT_TOKEN_EXPIRED' : 'REDIRECT_TOKEN_USED', first ? 'the application behind this token is no longer waiting for the customer' : 'this redirect token was already used; start again from the platform');
     }
-    await appendState(deps.db, claims.a, { state: 'claimed_by_bank' });
     return { applicationId: claims.a };
   });
 }
