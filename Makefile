@@ -8,7 +8,7 @@ MOCHA := ./node_modules/.bin/mocha
 # node-gyp builds better-sqlite3 from source against the local Node headers (no download)
 export npm_config_nodedir ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
 
-.PHONY: setup deps temporal-cli browser proto-tools build lint demo test test-unit record-histories bench bench-log network clean
+.PHONY: setup deps temporal-cli browser proto-tools build lint demo demo-processes test test-unit record-histories bench bench-log network clean
 
 setup: deps temporal-cli build
 
@@ -34,6 +34,11 @@ build: deps
 
 demo: setup
 	node dist/services/demo/demo.js
+
+# The same network as separate OS processes, each party onboarded with its own keys (README);
+# the router's store on MariaDB (DZL_DB_URL); DZL_KEEP=1 leaves it running until Ctrl-C
+demo-processes: setup
+	node dist/services/demo/processDemo.js
 
 # The house rules (eslint.config.mjs): one-way dependencies between folders, no import cycle.
 lint: deps
