@@ -34,7 +34,10 @@ import { admitRequest, initParty, installAdmission, loadOwnIdentity, type PartyR
 import { fetchDirectory, verifyPublishedDirectory } from '../registry/published';
 import type { CaMaterial } from '../pki/ca';
 import type { PartyRole } from '../domain/parties';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { callOperatorApi } from '../operator/requestAuth';
+import type { Db } from '../store/db';
 import { join } from 'node:path';
 
 interface AdmitCliOptions {
@@ -205,93 +208,147 @@ party
     process.stdout.write(`directory version ${body.version}, issued ${body.issuedAt}, verified\n${t.toString()}\n`);
   });
 
-const operator = program.command('operator').description("the network operator's review and registration of parties");
-operator
-  .command('admit <request>')
-  .description('issue certificates from a party\'s request.json and register it (one party evidence leaf); writes the admission to send back')
-  .requiredOption('--out <file>', 'the admission file for the party')
-  .option('--db <url>', 'store URL', defaults.db)
-  .option('--dir <dir>', 'network folder (its ca/ holds the CA)', defaults.network)
-  .option('--grpc <host:port>', "a channel's or bank's gRPC endpoint")
-  .option('--web <url>', "a bank's application page (direct redirect)")
-  .option('--callback-origin <origin...>', "a platform's callback origins")
-  .option('--contracted-channel <id>', "a bank's contracted licensed channel")
-  .option('--decision-timeout-ms <ms>', "a bank's decision timeout", (v) => Number(v))
-  .option('--licence <number>', "a channel's credit-reporting licence number")
-  .option('--licence-issuer <issuer>', 'who issued the licence', 'PBOC')
-  .option('--licence-valid-until <rfc3339>', 'until when the licence is valid')
-  .option('--tls-name <name...>', 'DNS names for the TLS certificate', ['localhost'])
-  .option('--tls-ip <ip...>', 'IP addresses for the TLS certificate', ['127.0.0.1'])
-  .option('--valid-days <n>', 'certificate validity', (v) => Number(v), 365)
-  .option('--renew', 'the party is registered already: this is its renewal (new certificates, same role)', false)
-  .action(async (file: string, o: AdmitCliOptions) => {
-    const request = JSON.parse(readFileSync(file, 'utf8')) as PartyRequest;
-    const ca: CaMaterial = { certPem: readFileSync(join(o.dir, 'ca', 'ca.crt'), 'utf8'), keyPem: readFileSync(join(o.dir, 'ca', 'ca.key'), 'utf8') };
-    const admission = admitRequest(ca, request, { validDays: o.validDays, dnsNames: o.tlsName, ipAddresses: o.tlsIp });
-    const now = new Date().toISOString();
-    const db = await openDb(o.db);
-    try {
-      await admitParty(db, {
-        ...request.party,
-        ...(o.grpc ? { grpcEndpoint: o.grpc } : {}),
-        ...(o.web ? { webUrl: o.web } : {}),
-        ...(o.callbackOrigin ? { callbackOrigins: o.callbackOrigin } : {}),
-        ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}),
-        ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
-        ...(o.licence ? { licence: { number: o.licence, issuer: o.licenceIssuer, validFrom: now, validUntil: o.licenceValidUntil ?? new Date(Date.now() + 365 * 86_400_000).toISOString(), status: 'active' as const } } : {}),
-      }, Object.values(admission.certificates), ca.certPem, { renew: o.renew });
-    } finally {
-      await db.destroy();
-    }
-    writeFileSync(o.out, JSON.stringify(admission, null, 2));
-    process.stdout.write(`${request.party.id} admitted as ${request.party.role}; send ${o.out} back to it\n`);
+const operator = program.command('operator').description("the network operator's review and registration of parties: through the operator API (--api) or on the store (--db)");
+
+interface OperatorTarget { db: string; api?: string; operatorId?: string; operatorKey?: string }
+
+/** Where an operator command takes effect: the operator API, signed with the operator's own key, or the store it is run beside. */
+function withOperatorTarget(c: Command): Command {
+  return c
+    .option('--db <url>', 'store URL (without --api: the command writes the store itself)', defaults.db)
+    .option('--api <url>', "the router's HTTP API: the change goes through the authenticated operator API", process.env.DZL_OPERATOR_API)
+    .option('--operator-id <id>', 'the operator signing the call (listed in the network’s operators/operators.json)', process.env.DZL_OPERATOR_ID)
+    .option('--operator-key <file>', "the operator's Ed25519 private key (PEM)", process.env.DZL_OPERATOR_KEY);
+}
+
+/** Runs a change through the operator API when --api is given, else on the store. */
+async function operatorChange(o: OperatorTarget, viaApi: { method: string; path: string; body?: unknown }, onStore: (db: Db) => Promise<void>): Promise<void> {
+  if (o.api) {
+    if (!o.operatorId || !o.operatorKey) throw new Error('--api needs --operator-id and --operator-key (or DZL_OPERATOR_ID, DZL_OPERATOR_KEY)');
+    await callOperatorApi(o.api, o.operatorId, createPrivateKey(readFileSync(o.operatorKey, 'utf8')), viaApi.method, viaApi.path, viaApi.body);
+    return;
+  }
+  const db = await openDb(o.db);
+  try {
+    await onStore(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+withOperatorTarget(
+  operator
+    .command('admit <request>')
+    .description('issue certificates from a party\'s request.json with the network CA and register it (one party evidence leaf); writes the admission to send back')
+    .requiredOption('--out <file>', 'the admission file for the party')
+    .option('--dir <dir>', 'network folder (its ca/ holds the CA)', defaults.network)
+    .option('--grpc <host:port>', "a channel's or bank's gRPC endpoint")
+    .option('--web <url>', "a bank's application page (direct redirect)")
+    .option('--callback-origin <origin...>', "a platform's callback origins")
+    .option('--contracted-channel <id>', "a bank's contracted licensed channel")
+    .option('--decision-timeout-ms <ms>', "a bank's decision timeout", (v) => Number(v))
+    .option('--licence <number>', "a channel's credit-reporting licence number")
+    .option('--licence-issuer <issuer>', 'who issued the licence', 'PBOC')
+    .option('--licence-valid-until <rfc3339>', 'until when the licence is valid')
+    .option('--tls-name <name...>', 'DNS names for the TLS certificate', ['localhost'])
+    .option('--tls-ip <ip...>', 'IP addresses for the TLS certificate', ['127.0.0.1'])
+    .option('--valid-days <n>', 'certificate validity', (v) => Number(v), 365)
+    .option('--renew', 'the party is registered already: this is its renewal (new certificates, same role)', false),
+).action(async (file: string, o: AdmitCliOptions & OperatorTarget) => {
+  const request = JSON.parse(readFileSync(file, 'utf8')) as PartyRequest;
+  const ca: CaMaterial = { certPem: readFileSync(join(o.dir, 'ca', 'ca.crt'), 'utf8'), keyPem: readFileSync(join(o.dir, 'ca', 'ca.key'), 'utf8') };
+  const admission = admitRequest(ca, request, { validDays: o.validDays, dnsNames: o.tlsName, ipAddresses: o.tlsIp });
+  const now = new Date().toISOString();
+  const terms = {
+    ...(o.grpc ? { grpcEndpoint: o.grpc } : {}),
+    ...(o.web ? { webUrl: o.web } : {}),
+    ...(o.callbackOrigin ? { callbackOrigins: o.callbackOrigin } : {}),
+    ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}),
+    ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
+    ...(o.licence ? { licence: { number: o.licence, issuer: o.licenceIssuer, validFrom: now, validUntil: o.licenceValidUntil ?? new Date(Date.now() + 365 * 86_400_000).toISOString(), status: 'active' as const } } : {}),
+  };
+  const certificates = Object.values(admission.certificates);
+  await operatorChange(o, { method: 'POST', path: '/v1/operator/parties', body: { party: request.party, certificates, ...terms, ...(o.renew ? { renew: true } : {}) } }, (db) =>
+    admitParty(db, { ...request.party, ...terms }, certificates, ca.certPem, { renew: o.renew }),
+  );
+  writeFileSync(o.out, JSON.stringify(admission, null, 2));
+  process.stdout.write(`${request.party.id} admitted as ${request.party.role}; send ${o.out} back to it\n`);
+});
+
+withOperatorTarget(
+  operator
+    .command('update <partyId>')
+    .description("change a registered party's endpoints or a bank's terms (one party evidence leaf, a new directory version)")
+    .option('--grpc <host:port>', "a channel's or bank's gRPC endpoint")
+    .option('--web <url>', "a bank's application page")
+    .option('--callback-origin <origin...>', "a platform's callback origins")
+    .option('--contracted-channel <id>', "a bank's contracted licensed channel")
+    .option('--decision-timeout-ms <ms>', "a bank's decision timeout", (v) => Number(v)),
+).action(async (partyId: string, o: OperatorTarget & { grpc?: string; web?: string; callbackOrigin?: string[]; contractedChannel?: string; decisionTimeoutMs?: number }) => {
+  const body = {
+    ...(o.grpc ? { grpcEndpoint: o.grpc } : {}),
+    ...(o.web ? { webUrl: o.web } : {}),
+    ...(o.callbackOrigin ? { callbackOrigins: o.callbackOrigin } : {}),
+    ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}),
+    ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
+  };
+  await operatorChange(o, { method: 'PATCH', path: `/v1/operator/parties/${encodeURIComponent(partyId)}`, body }, async (db) => {
+    await setPartyEndpoint(db, partyId, { ...(o.grpc ? { grpc: o.grpc } : {}), ...(o.web ? { web: o.web } : {}), ...(o.callbackOrigin ? { callbackOrigins: o.callbackOrigin } : {}) });
+    if (o.contractedChannel || o.decisionTimeoutMs !== undefined) await setBankTerms(db, partyId, { ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}), ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}) });
   });
+  process.stdout.write(`${partyId} updated; routers and parties see it within seconds\n`);
+});
+
+withOperatorTarget(
+  operator
+    .command('funding <platformId> <rules>')
+    .description("replace a platform's funding list (JSON array of { bankId, priority, minAmount, maxAmount, terms, regions, dailyQuota }) — the banks its cascade may reach"),
+).action(async (platformId: string, file: string, o: OperatorTarget) => {
+  const rules = JSON.parse(readFileSync(file, 'utf8')) as FundingRule[];
+  await operatorChange(o, { method: 'PUT', path: `/v1/operator/platforms/${encodeURIComponent(platformId)}/funding`, body: { rules } }, (db) => setFundingRules(db, platformId, rules));
+  process.stdout.write(`${platformId}: ${rules.length} funding rules\n`);
+});
+
+withOperatorTarget(
+  operator.command('revoke <keyId>').description('revoke a party certificate from now (as revoke-certificate): routers within 5 s, parties at their next directory refresh'),
+).action(async (keyId: string, o: OperatorTarget) => {
+  await operatorChange(o, { method: 'POST', path: `/v1/operator/certificates/${encodeURIComponent(keyId)}/revoke` }, async (db) => {
+    if (!(await revokeCertificate(db, keyId))) throw new Error('no such certificate that is not already revoked');
+  });
+  process.stdout.write(`revoked ${keyId}\n`);
+});
 
 operator
-  .command('update <partyId>')
-  .description("change a registered party's endpoints or a bank's terms (one party evidence leaf, a new directory version)")
-  .option('--db <url>', 'store URL', defaults.db)
-  .option('--grpc <host:port>', "a channel's or bank's gRPC endpoint")
-  .option('--web <url>', "a bank's application page")
-  .option('--callback-origin <origin...>', "a platform's callback origins")
-  .option('--contracted-channel <id>', "a bank's contracted licensed channel")
-  .option('--decision-timeout-ms <ms>', "a bank's decision timeout", (v) => Number(v))
-  .action(async (partyId: string, o: { db: string; grpc?: string; web?: string; callbackOrigin?: string[]; contractedChannel?: string; decisionTimeoutMs?: number }) => {
-    const db = await openDb(o.db);
-    try {
-      await setPartyEndpoint(db, partyId, { ...(o.grpc ? { grpc: o.grpc } : {}), ...(o.web ? { web: o.web } : {}), ...(o.callbackOrigin ? { callbackOrigins: o.callbackOrigin } : {}) });
-      if (o.contractedChannel || o.decisionTimeoutMs !== undefined) await setBankTerms(db, partyId, { ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}), ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}) });
-    } finally {
-      await db.destroy();
-    }
-    process.stdout.write(`${partyId} updated; routers and parties see it within seconds\n`);
+  .command('keygen')
+  .description("an operator's own Ed25519 key pair: the private key stays with the operator; the public key goes to the network's operators.json (dzl operator allow)")
+  .requiredOption('--id <id>', 'the operator (lower-case letters, digits, . _ -)')
+  .requiredOption('--out <dir>', 'where to write <id>.key.pem (0600) and <id>.pub.pem')
+  .action((o: { id: string; out: string }) => {
+    if (!/^[a-z0-9][a-z0-9._-]{1,62}$/.test(o.id)) throw new Error('operator ids are lower-case letters, digits, . _ -');
+    const key = join(o.out, `${o.id}.key.pem`);
+    if (existsSync(key)) throw new Error(`${key} exists: an operator's key is never overwritten`);
+    mkdirSync(o.out, { recursive: true, mode: 0o700 });
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(key, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(join(o.out, `${o.id}.pub.pem`), publicKey.export({ type: 'spki', format: 'pem' }));
+    process.stdout.write(`${key} and ${o.id}.pub.pem written; have the network admin run dzl operator allow with the public key\n`);
   });
 operator
-  .command('funding <platformId> <rules>')
-  .description("replace a platform's funding list (JSON array of { bankId, priority, minAmount, maxAmount, terms, regions, dailyQuota }) — the banks its cascade may reach")
-  .option('--db <url>', 'store URL', defaults.db)
-  .action(async (platformId: string, file: string, o: { db: string }) => {
-    const rules = JSON.parse(readFileSync(file, 'utf8')) as FundingRule[];
-    const db = await openDb(o.db);
-    try {
-      await setFundingRules(db, platformId, rules);
-    } finally {
-      await db.destroy();
-    }
-    process.stdout.write(`${platformId}: ${rules.length} funding rules\n`);
-  });
-operator
-  .command('revoke <keyId>')
-  .description('revoke a party certificate from now (as revoke-certificate): routers within 5 s, parties at their next directory refresh')
-  .option('--db <url>', 'store URL', defaults.db)
-  .action(async (keyId: string, o: { db: string }) => {
-    const db = await openDb(o.db);
-    try {
-      if (!(await revokeCertificate(db, keyId))) throw new Error('no such certificate that is not already revoked');
-      process.stdout.write(`revoked ${keyId}\n`);
-    } finally {
-      await db.destroy();
-    }
+  .command('allow')
+  .description("list an operator's public key in the network's operators/operators.json (the operator API's and the codec server's operators; read by routers at once)")
+  .option('--network <dir>', 'network folder', defaults.network)
+  .requiredOption('--id <id>', 'the operator')
+  .requiredOption('--public-key <file>', "the operator's public key (PEM)")
+  .action((o: { network: string; id: string; publicKey: string }) => {
+    const pem = readFileSync(o.publicKey, 'utf8');
+    if (createPublicKey(pem).asymmetricKeyType !== 'ed25519') throw new Error('an operator key is Ed25519');
+    const file = join(o.network, 'operators', 'operators.json');
+    mkdirSync(join(o.network, 'operators'), { recursive: true, mode: 0o700 });
+    const current = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { operators: { id: string; publicKeyPem: string }[] }) : { operators: [] };
+    current.operators = [...current.operators.filter((x) => x.id !== o.id), { id: o.id, publicKeyPem: pem }];
+    writeFileSync(`${file}.tmp`, JSON.stringify(current, null, 2));
+    renameSync(`${file}.tmp`, file);
+    process.stdout.write(`${o.id} is an operator of the network (${current.operators.length} in ${file})\n`);
   });
 
 // The reference parties as their own processes (contracts/parties.md)

@@ -16,6 +16,8 @@ import { freePort } from '../temporal/devServer';
 
 const run = promisify(execFile);
 export const DZL_CLI = resolve(__dirname, '..', 'cli', 'dzl.js');
+/** The network operator of the process network: its own Ed25519 key signs every operator API call. */
+export const OPERATOR_ID = 'ops-dev';
 
 export interface ChannelSpec {
   id: string;
@@ -55,6 +57,8 @@ export interface ProcessNetwork {
   ports: Record<string, number>;
   /** The platform's own API (contracts/parties.md §3). */
   platformApi(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the API's JSON
+  /** What an operator command needs to go through the operator API, signed by the operator's key. */
+  operatorArgs: string[];
   /** Runs `dzl <args>` to completion (an operator's or a party's command). */
   dzl(...args: string[]): Promise<{ stdout: string }>;
   processes: { name: string; child: ChildProcess }[];
@@ -69,6 +73,7 @@ export async function startProcessNetwork(o: ProcessNetworkOptions): Promise<Pro
   const port: Record<string, number> = {};
   for (const name of ['router', 'routerGrpc', 'callback', 'platformApi', ...o.channels.map((c) => c.id), ...o.banks.flatMap((b) => [b.id, `${b.id}:web`])]) port[name] = await freePort();
   const routerUrl = `http://127.0.0.1:${port.router}`;
+  const operatorArgs = ['--api', routerUrl, '--operator-id', OPERATOR_ID, '--operator-key', join(o.root, 'operator-keys', `${OPERATOR_ID}.key.pem`)];
 
   /** `dzl <args>` as a process of its own, its output in its own log; resolves once it printed `ready`. */
   const start = (name: string, ready: RegExp, ...args: string[]) =>
@@ -111,6 +116,9 @@ export async function startProcessNetwork(o: ProcessNetworkOptions): Promise<Pro
     // the operator: the network CA and the router's keys — nobody else's
     await dzl('network', 'init', '--dir', operatorDir, '--operator-only');
     await dzl('network', 'register', '--dir', operatorDir, '--db', o.dbUrl);
+    // an operator's own key, listed in the network: every change after the router runs goes through the operator API
+    await dzl('operator', 'keygen', '--id', OPERATOR_ID, '--out', join(o.root, 'operator-keys'));
+    await dzl('operator', 'allow', '--network', operatorDir, '--id', OPERATOR_ID, '--public-key', join(o.root, 'operator-keys', `${OPERATOR_ID}.pub.pem`));
     const common = ['--db', o.dbUrl, '--network', operatorDir, '--temporal', o.temporalAddress, '--allow-private-callbacks'];
     await start('router', /dzl router running/, 'router', ...common, '--port', String(port.router), '--grpc-address', `127.0.0.1:${port.routerGrpc}`);
     await start('worker', /dzl worker running/, 'worker', ...common);
@@ -118,7 +126,7 @@ export async function startProcessNetwork(o: ProcessNetworkOptions): Promise<Pro
     const onboard = async (id: string, role: string, legalName: string, admit: string[]) => {
       const folder = join(o.root, id);
       await dzl('party', 'init', '--dir', folder, '--id', id, '--role', role, '--legal-name', legalName);
-      await dzl('operator', 'admit', join(folder, 'request.json'), '--out', join(o.root, `${id}.admission.json`), '--db', o.dbUrl, '--dir', operatorDir, ...admit);
+      await dzl('operator', 'admit', join(folder, 'request.json'), '--out', join(o.root, `${id}.admission.json`), '--dir', operatorDir, ...operatorArgs, ...admit);
       await dzl('party', 'install', join(o.root, `${id}.admission.json`), '--dir', folder);
     };
     const configure = (id: string, config: Record<string, unknown>) => {
@@ -133,7 +141,7 @@ export async function startProcessNetwork(o: ProcessNetworkOptions): Promise<Pro
     await onboard(o.platform.id, 'platform', o.platform.legalName, ['--callback-origin', `http://127.0.0.1:${port.callback}`]);
     const rules = join(o.root, 'funding.json');
     writeFileSync(rules, JSON.stringify(o.platform.funding.map((bankId, i) => ({ bankId, priority: i + 1, minAmount: 100_000, maxAmount: 50_000_000, terms: [3, 6, 12, 24, 36], regions: ['*'], dailyQuota: 100_000 }))));
-    await dzl('operator', 'funding', o.platform.id, rules, '--db', o.dbUrl);
+    await dzl('operator', 'funding', o.platform.id, rules, ...operatorArgs);
 
     const running = /running: /;
     await Promise.all([
@@ -165,6 +173,7 @@ export async function startProcessNetwork(o: ProcessNetworkOptions): Promise<Pro
       const res = await fetch(`http://127.0.0.1:${port.platformApi}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       return { status: res.status, body: await res.json() };
     },
+    operatorArgs,
     dzl,
     processes,
     stop,

@@ -54,6 +54,8 @@ export const ERROR_CODES = {
   CHANNEL_NOT_LICENSED: { http: 403, grpc: GRPC.PERMISSION_DENIED },
   PARTY_UNKNOWN: { http: 404, grpc: GRPC.NOT_FOUND },
   PARTY_ROLE_MISMATCH: { http: 403, grpc: GRPC.PERMISSION_DENIED },
+  /** The operator API: admitting a party id that is registered already, without saying it is a renewal. */
+  PARTY_ALREADY_REGISTERED: { http: 409, grpc: GRPC.ALREADY_EXISTS },
   /** An application, hop or consent id that is not in the namespace of the party that chose it (`<party id>:…`). */
   ID_OUTSIDE_NAMESPACE: { http: 403, grpc: GRPC.PERMISSION_DENIED },
   CONSENT_MISSING: { http: 403, grpc: GRPC.PERMISSION_DENIED },

@@ -3,6 +3,7 @@
  * transaction, a `party` evidence leaf with the party's new snapshot (role, legal name, licence,
  * certificates, revocations), so the log says which certificates and licence stood when.
  */
+import { DzlError } from '../common/errors';
 import { recordParty } from '../ledger/ledger';
 import type { NetworkFile } from '../network/folder';
 import type { ChannelLicence, PartyRecord } from '../registry/directory';
@@ -46,8 +47,8 @@ export async function admitParty(db: Db, party: Omit<PartyRecord, 'certificates'
   await db.transaction(async (trx) => {
     // an id already registered is another organisation's until the operator says this is its renewal
     const existing = await partySnapshot(trx, party.id);
-    if (existing && !opts.renew) throw new Error(`${party.id} is already registered: admit a renewal with --renew, after checking it is the same organisation`);
-    if (existing && existing.role !== party.role) throw new Error(`${party.id} is registered as a ${existing.role}; a renewal keeps its role`);
+    if (existing && !opts.renew) throw new DzlError('PARTY_ALREADY_REGISTERED', `${party.id} is already registered: admit a renewal with --renew, after checking it is the same organisation`, { party: party.id });
+    if (existing && existing.role !== party.role) throw new DzlError('PARTY_ROLE_MISMATCH', `${party.id} is registered as a ${existing.role}; a renewal keeps its role`, { party: party.id });
     await upsertParty(trx, {
       id: party.id,
       role: party.role,
@@ -96,7 +97,7 @@ export async function revokeCertificate(db: Db, keyId: string, at: Date = new Da
   return db.transaction(async (trx) => {
     const owner = await certificateOwner(trx, keyId);
     if (!owner) return false;
-    await revokeCertificateRow(trx, keyId, at.getTime());
+    if (!(await revokeCertificateRow(trx, keyId, at.getTime()))) return false;
     await snapshot(trx, owner);
     return true;
   });

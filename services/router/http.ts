@@ -20,6 +20,7 @@ import { currentDirectory } from './directory';
 import { issueRedirect, submitRedirectHops, type RedirectDeps } from './redirects';
 import { errorPage, regulatorPageRoutes } from './regulatorPage';
 import { tileLogRoutes } from './tiles';
+import { OPERATOR_PREFIX, operatorAuthenticator, operatorRoutes, type OperatorApiDeps } from './operatorApi';
 import {
   auditDirectConnections,
   bundleForApplication,
@@ -125,6 +126,8 @@ export function partyAuthenticator(directory: () => NetworkDirectory, noise: Una
 
 export interface HttpDeps extends RedirectDeps {
   log: Logger;
+  /** The network operators' keys, for the operator API (none: every operator call is refused). */
+  operators?: OperatorApiDeps['operators'];
   /** Where refusals of callers that proved no identity are counted (ledger/noise.ts). */
   noise: UnauthenticatedRefusals;
   regulator: RegulatorDeps;
@@ -219,6 +222,10 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
     ctx.body = await auditDirectConnections(reg, { witnessed: ctx.query.witnessed === '1' });
   });
 
+  // the network operator's API: signed by an operator's own key, not a party's (envelope.md §24)
+  operatorRoutes(router, { db: deps.db, directory: deps.directory, nonces: deps.nonces, operators: deps.operators ?? (() => new Map()), log: deps.log });
+  const operatorAuth = operatorAuthenticator({ nonces: deps.nonces, operators: deps.operators ?? (() => new Map()) });
+
   // duration by method and status class only: a path would name ids
   app.use(async (ctx, next) => {
     const end = httpRequests.startTimer({ method: ctx.method });
@@ -253,7 +260,18 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
     }
   });
   app.use(bodyReader(deps.noise));
-  app.use(partyAuthenticator(deps.directory, deps.noise));
+  const partyAuth = partyAuthenticator(deps.directory, deps.noise);
+  app.use(async (ctx, next) => {
+    if (!ctx.path.startsWith(OPERATOR_PREFIX)) return partyAuth(ctx, next);
+    try {
+      await operatorAuth(ctx, async () => undefined);
+    } catch (err) {
+      // a caller that proves no operator is noise anyone can make: counted, aggregated
+      if (err instanceof DzlError) deps.noise.note('operator', err.code);
+      throw err;
+    }
+    await next();
+  });
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use(async (ctx) => {

@@ -13,6 +13,7 @@ import type { Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { operatorsFromFile } from '../temporal/codecServer';
 import { listenBounded } from '../common/http';
 import { createLogger, type Logger } from '../common/logger';
 import { ensureLogKeys, loadCheckpointSigner, loadPartyIdentity, loadPayloadKeys, readNetworkFile } from '../network/folder';
@@ -190,7 +191,9 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   const noise = new UnauthenticatedRefusals(db, logger(cfg, 'dzl-router'));
-  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, noise, router: routerIdentity, outbound: outboundOf(cfg), ...(cfg.retention ? { retention: cfg.retention } : {}) });
+  // the network operators (public keys): the operator API's callers, and the codec server's
+  const operators = operatorsFromFile(join(cfg.networkDir, 'operators', 'operators.json'));
+  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, noise, router: routerIdentity, outbound: outboundOf(cfg), operators, ...(cfg.retention ? { retention: cfg.retention } : {}) });
   const host = listen.host ?? '127.0.0.1';
   const server: Server = await listenBounded(app.callback(), listen.port ?? 0, host);
   const url = `http://${urlHost(host)}:${(server.address() as AddressInfo).port}`;

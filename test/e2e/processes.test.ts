@@ -125,7 +125,7 @@ describe('the open network as separate processes — each party onboarded with i
   it('carries a direct redirect through the other channel, after the operator moved the bank to it (a new directory version)', async () => {
     const me = loadOwnIdentity(net.folder('platform-p'));
     const before = verifyPublishedDirectory(await fetchDirectory(routerUrl, me.signing), me.caPem).body.version;
-    await net.dzl('operator', 'update', 'bank-b', '--contracted-channel', 'channel-b', '--db', db.url);
+    await net.dzl('operator', 'update', 'bank-b', '--contracted-channel', 'channel-b', ...net.operatorArgs);
     const after = verifyPublishedDirectory(await fetchDirectory(routerUrl, me.signing), me.caPem).body;
     assert.ok(after.version > before, 'the change is a party leaf: a new directory version');
     assert.equal(after.parties.find((p) => p.id === 'bank-b')?.contractedChannel, 'channel-b');
@@ -149,7 +149,7 @@ describe('the open network as separate processes — each party onboarded with i
     const platform = loadOwnIdentity(platformFolder);
     const keyId = certificateFingerprint(readFileSync(join(platformFolder, 'sig.crt'), 'utf8'));
     // a hop the platform signed before the revocation would be taken; one signed after is not
-    await net.dzl('operator', 'revoke', keyId, '--db', db.url);
+    await net.dzl('operator', 'revoke', keyId, ...net.operatorArgs);
     const revokedAt = Date.now();
     // the platform's requests are signed with that key: the status of its first application, asked again and again
     const routerRefused = await eventually('the router refuses the revoked platform key', async () => {
