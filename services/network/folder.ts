@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { PartyRecord } from '../registry/directory';
 import { NetworkDirectory } from '../registry/directory';
 import type { PartyIdentity } from '../pki/identity';
-import { createCsr, createNetworkCa, generateRsaKeyPair, issueFromCsr, type CaMaterial, type CertificateUsage } from '../pki/ca';
+import { createNetworkCa, type CaMaterial, type CertificateUsage } from '../pki/ca';
+import { installAdmission, issueAdmission, makePartyFolder } from './onboarding';
 import { certificateFingerprint } from '../pki/certificate';
 import { generateNoteKey, noteSignerFromPem, SIG_COSIGNATURE_V1, type NoteSigner } from '../evidence/note';
 
@@ -64,24 +65,14 @@ export function createDevNetwork(dir: string, parties: PartySpec[] = DEV_PARTIES
   writeFileSync(join(dir, 'ca', 'ca.crt'), ca.certPem);
   writeFileSync(join(dir, 'ca', 'ca.key'), ca.keyPem, { mode: 0o600 });
   const records: PartyRecord[] = [];
+  // the same steps a joining party and the operator take (services/network/onboarding.ts): the
+  // party's keys and requests in its own folder, the CA's admission, the install
   for (const spec of parties) {
     const pdir = join(dir, 'parties', spec.id);
-    mkdirSync(pdir, { recursive: true });
-    const certificates: string[] = [];
-    for (const usage of USAGES) {
-      const keys = generateRsaKeyPair();
-      const csr = createCsr({ partyId: spec.id, role: spec.role, legalName: spec.legalName }, keys);
-      const pem = issueFromCsr(ca, csr, usage, {
-        validFrom,
-        validUntil: new Date(now + 2 * YEAR),
-        ...(usage === 'tls' ? { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] } : {}),
-      });
-      writeFileSync(join(pdir, `${usage}.key`), keys.privateKeyPem, { mode: 0o600 });
-      writeFileSync(join(pdir, `${usage}.csr`), csr);
-      writeFileSync(join(pdir, `${usage}.crt`), pem);
-      certificates.push(pem);
-    }
-    records.push({ ...spec, certificates });
+    const request = makePartyFolder(pdir, { id: spec.id, role: spec.role, legalName: spec.legalName });
+    const admission = issueAdmission(ca, request, { validFrom, validUntil: new Date(now + 2 * YEAR), dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    installAdmission(pdir, admission);
+    records.push({ ...spec, certificates: USAGES.map((u) => admission.certificates[u]) });
   }
   // The router's key for Temporal payloads: never leaves the router's side.
   mkdirSync(join(dir, 'parties', 'router'), { recursive: true });

@@ -39,6 +39,14 @@ export function initParty(dir: string, party: PartyRequest['party'], suite: Suit
   if (party.id === 'router') throw new Error('the id router is the network operator\'s own');
   if (!PARTY_ID.test(party.id)) throw new Error('a party id is lowercase letters, digits and hyphens, starting with a letter');
   if (!PARTY_ROLES.includes(party.role) || party.role === 'router') throw new Error('a joining party is a platform, channel, bank or regulator');
+  return makePartyFolder(dir, party, suite);
+}
+
+/**
+ * The keys and requests of any party, the router's own included: what `dzl party init` does after
+ * its checks, and what `dzl network init` does for every party of a development network.
+ */
+export function makePartyFolder(dir: string, party: PartyRequest['party'], suite: SuiteName = 'RSA'): PartyRequest {
   // an SM party needs the SM2 CA beside the RSA one (its TLS stays RSA): not yet (issue 12, phase 2)
   if (suite !== 'RSA') throw new Error('onboarding issues RSA certificates only, for now: an SM2 party is set up with the SM2 CA by the operator');
   if (existsSync(join(dir, 'party.json'))) throw new Error(`${dir} already holds a party: its keys are never overwritten`);
@@ -58,6 +66,9 @@ export function initParty(dir: string, party: PartyRequest['party'], suite: Suit
 
 export interface AdmitOptions {
   validDays?: number;
+  /** The certificates' validity, when not from 5 minutes ago for validDays. */
+  validFrom?: Date;
+  validUntil?: Date;
   /** Names and addresses the party's TLS server answers on (its gRPC endpoint's host). */
   dnsNames?: string[];
   ipAddresses?: string[];
@@ -70,13 +81,20 @@ export interface AdmitOptions {
  */
 export function admitRequest(ca: CaMaterial, input: unknown, opts: AdmitOptions = {}): Admission {
   const r = (input ?? {}) as Partial<PartyRequest>;
+  if (r.party?.id === 'router' || r.party?.role === 'router') throw new Error('not a party request of version 1 (dzl party init writes one)');
+  return issueAdmission(ca, r, opts);
+}
+
+/** The CA's side of any party's request, the router's own included (`dzl network init`). */
+export function issueAdmission(ca: CaMaterial, input: unknown, opts: AdmitOptions = {}): Admission {
+  const r = (input ?? {}) as Partial<PartyRequest>;
   const p = r.party;
-  if (r.v !== 1 || !p || typeof p.id !== 'string' || !PARTY_ID.test(p.id) || p.id === 'router' || !PARTY_ROLES.includes(p.role as PartyRole) || p.role === 'router' || typeof p.legalName !== 'string' || !r.csrs) {
+  if (r.v !== 1 || !p || typeof p.id !== 'string' || !(PARTY_ID.test(p.id) || p.id === 'router') || !PARTY_ROLES.includes(p.role as PartyRole) || typeof p.legalName !== 'string' || !r.csrs) {
     throw new Error('not a party request of version 1 (dzl party init writes one)');
   }
   const now = opts.now ?? new Date();
-  const validFrom = new Date(now.getTime() - 5 * 60_000);
-  const validUntil = new Date(now.getTime() + (opts.validDays ?? 365) * 86_400_000);
+  const validFrom = opts.validFrom ?? new Date(now.getTime() - 5 * 60_000);
+  const validUntil = opts.validUntil ?? new Date(now.getTime() + (opts.validDays ?? 365) * 86_400_000);
   const certificates = {} as Record<CertificateUsage, string>;
   for (const usage of CERTIFICATE_USAGES) {
     const csr = r.csrs[usage];
