@@ -88,7 +88,7 @@ network
     process.stdout.write(`registered ${readNetworkFile(o.dir).parties.length} parties in ${o.db.split('@').pop()}\n`);
   });
 
-interface ProcessOptions { db: string; network: string; temporal: string; retainApproved: string; retainOther: string; allowPrivateCallbacks: boolean; host: string; port: string; grpcAddress?: string; advertiseGrpc?: string; advertiseUrl?: string; opsHost: string; opsPort: string }
+interface ProcessOptions { temporalMetrics?: string; db: string; network: string; temporal: string; retainApproved: string; retainOther: string; allowPrivateCallbacks: boolean; host: string; port: string; grpcAddress?: string; advertiseGrpc?: string; advertiseUrl?: string; opsHost: string; opsPort: string }
 
 for (const [name, describe] of [['router', 'run the router: HTTP API for platforms and regulators, gRPC for banks and regulators'], ['worker', 'run a worker: activities and workflows']] as const) {
   const command = program
@@ -105,6 +105,10 @@ for (const [name, describe] of [['router', 'run the router: HTTP API for platfor
     // healthz, readyz, metrics: for the orchestrator and Prometheus, never the public interface
     .option('--ops-host <host>', 'operations endpoint listen address', process.env.DZL_OPS_HOST ?? '127.0.0.1')
     .option('--ops-port <port>', 'operations endpoint port (0: a free one, printed)', process.env.DZL_OPS_PORT ?? '0');
+  if (name === 'worker') {
+    // the Temporal SDK's own metrics (task slots, poll latency, sticky cache): a second scrape target
+    command.option('--temporal-metrics <host:port>', "serve the Temporal SDK's own Prometheus metrics here (temporal_*)", process.env.DZL_TEMPORAL_METRICS);
+  }
   if (name === 'router') {
     command
       .option('--host <host>', 'HTTP listen address (0.0.0.0 behind a load balancer)', process.env.DZL_HTTP_HOST ?? '127.0.0.1')
@@ -127,9 +131,9 @@ for (const [name, describe] of [['router', 'run the router: HTTP API for platfor
       // bundled once at `make build`; bundling here instead costs seconds before the worker polls
       const bundle = prebuiltWorkflowBundle();
       if ('unusable' in bundle) process.stderr.write(`dzl worker: ${bundle.unusable}; bundling the workflows now\n`);
-      const worker = await startWorker(cfg, { opsHost: o.opsHost, opsPort: Number(o.opsPort), ...('codePath' in bundle ? { bundle } : {}) });
+      const worker = await startWorker(cfg, { opsHost: o.opsHost, opsPort: Number(o.opsPort), ...(o.temporalMetrics ? { temporalMetrics: o.temporalMetrics } : {}), ...('codePath' in bundle ? { bundle } : {}) });
       running = worker;
-      process.stderr.write(`dzl worker running${'codePath' in bundle ? ` (workflows from ${bundle.codePath})` : ''}, ops ${worker.opsUrl}\n`);
+      process.stderr.write(`dzl worker running${'codePath' in bundle ? ` (workflows from ${bundle.codePath})` : ''}, ops ${worker.opsUrl}${o.temporalMetrics ? `, Temporal SDK metrics http://${o.temporalMetrics}/metrics` : ''}\n`);
     }
     const stop = () => void running.close().then(() => process.exit(0));
     process.once('SIGINT', stop);

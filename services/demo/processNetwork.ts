@@ -57,6 +57,8 @@ export interface ProcessNetwork {
   ports: Record<string, number>;
   /** The platform's own API (contracts/parties.md §3). */
   platformApi(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the API's JSON
+  /** Each process's operations endpoint (healthz, readyz, metrics), as it printed it; the worker's Temporal SDK metrics at ports.temporalMetrics. */
+  opsUrls: Record<string, string>;
   /** What an operator command needs to go through the operator API, signed by the operator's key. */
   operatorArgs: string[];
   /** Runs `dzl <args>` to completion (an operator's or a party's command). */
@@ -69,9 +71,10 @@ export async function startProcessNetwork(o: ProcessNetworkOptions): Promise<Pro
   mkdirSync(o.root, { recursive: true });
   const operatorDir = join(o.root, 'operator');
   const processes: { name: string; child: ChildProcess }[] = [];
+  const opsUrls: Record<string, string> = {};
   const dzl = (...args: string[]) => run(process.execPath, [DZL_CLI, ...args], { cwd: o.root });
   const port: Record<string, number> = {};
-  for (const name of ['router', 'routerGrpc', 'callback', 'platformApi', ...o.channels.map((c) => c.id), ...o.banks.flatMap((b) => [b.id, `${b.id}:web`])]) port[name] = await freePort();
+  for (const name of ['router', 'routerGrpc', 'temporalMetrics', 'callback', 'platformApi', ...o.channels.map((c) => c.id), ...o.banks.flatMap((b) => [b.id, `${b.id}:web`])]) port[name] = await freePort();
   const routerUrl = `http://127.0.0.1:${port.router}`;
   const operatorArgs = ['--api', routerUrl, '--operator-id', OPERATOR_ID, '--operator-key', join(o.root, 'operator-keys', `${OPERATOR_ID}.key.pem`)];
 
@@ -89,6 +92,8 @@ export async function startProcessNetwork(o: ProcessNetworkOptions): Promise<Pro
         seen += chunk.toString('utf8');
         if (ready.test(seen)) {
           clearTimeout(timer);
+          const ops = /ops (http:\/\/[^\s,;]+)/.exec(seen)?.[1];
+          if (ops) opsUrls[name] = ops;
           resolveStart(child);
         }
       });
@@ -121,7 +126,7 @@ export async function startProcessNetwork(o: ProcessNetworkOptions): Promise<Pro
     await dzl('operator', 'allow', '--network', operatorDir, '--id', OPERATOR_ID, '--public-key', join(o.root, 'operator-keys', `${OPERATOR_ID}.pub.pem`));
     const common = ['--db', o.dbUrl, '--network', operatorDir, '--temporal', o.temporalAddress, '--allow-private-callbacks'];
     await start('router', /dzl router running/, 'router', ...common, '--port', String(port.router), '--grpc-address', `127.0.0.1:${port.routerGrpc}`);
-    await start('worker', /dzl worker running/, 'worker', ...common);
+    await start('worker', /dzl worker running/, 'worker', ...common, '--temporal-metrics', `127.0.0.1:${port.temporalMetrics}`);
 
     const onboard = async (id: string, role: string, legalName: string, admit: string[]) => {
       const folder = join(o.root, id);
@@ -174,6 +179,7 @@ export async function startProcessNetwork(o: ProcessNetworkOptions): Promise<Pro
       return { status: res.status, body: await res.json() };
     },
     operatorArgs,
+    opsUrls,
     dzl,
     processes,
     stop,

@@ -319,20 +319,26 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-/** The SDK's own logs go through the project's logger at warn level (they carry ids only). */
-function installTemporalRuntime(log: Logger): void {
+/**
+ * The SDK's own logs go through the project's logger at warn level (they carry ids only); its own
+ * metrics (task slots, poll and schedule-to-start latencies, sticky cache, activity and workflow
+ * task outcomes, with the temporal_ prefix) are served for Prometheus at `metricsAddress` when given.
+ */
+function installTemporalRuntime(log: Logger, metricsAddress?: string): void {
   try {
     Runtime.install({
       logger: new DefaultLogger('WARN', (entry) => log.warn({ temporal: entry.meta?.['sdkComponent'] }, entry.message)),
+      ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } } : {}),
     });
   } catch {
-    // already installed in this process
+    // already installed in this process (tests run several workers in one)
+    if (metricsAddress) log.warn({ metricsAddress }, 'the Temporal runtime was installed already; its metrics are not served here');
   }
 }
 
-export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBundleOption; maxConcurrentActivities?: number; opsHost?: string; opsPort?: number } = {}): Promise<RunningWorker> {
+export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBundleOption; maxConcurrentActivities?: number; opsHost?: string; opsPort?: number; temporalMetrics?: string } = {}): Promise<RunningWorker> {
   const log = logger(cfg, 'dzl-worker');
-  installTemporalRuntime(log);
+  installTemporalRuntime(log, opts.temporalMetrics);
   const db = await openDb(cfg.dbUrl);
   const { caPem } = readNetworkFile(cfg.networkDir);
   const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));

@@ -111,6 +111,22 @@ describe('the open network as separate processes — each party onboarded with i
     }
   });
 
+  it('is observable: every process answers healthz and readyz on its ops port, metrics name codes, and the worker serves the Temporal SDK\'s own', async () => {
+    assert.deepEqual(Object.keys(net.opsUrls).sort(), ['bank-a', 'bank-b', 'channel-a', 'channel-b', 'platform-p', 'router', 'worker']);
+    for (const [name, ops] of Object.entries(net.opsUrls)) {
+      assert.equal((await fetch(`${ops}/healthz`)).status, 200, `${name} healthz`);
+      const ready = await fetch(`${ops}/readyz`);
+      assert.equal(ready.status, 200, `${name} readyz: ${await ready.text()}`);
+      assert.match(await (await fetch(`${ops}/metrics`)).text(), /^dzl_/m, `${name} metrics`);
+    }
+    const sdk = await eventually('the Temporal SDK metrics', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${net.ports.temporalMetrics}/metrics`)).text();
+      if (!/^temporal_/m.test(text)) throw new Error('no temporal_ metric yet');
+      return text;
+    });
+    assert.match(sdk, /temporal_worker_task_slots_available|temporal_num_pollers|temporal_request/);
+  });
+
   it('carries a data-channel application through a cascade: the module plug-in declines, the next bank approves', async () => {
     const submitted = await platformApi('POST', '/applications', { fields: CUSTOMER, route: { attributes: { amount: 5_000_000, termMonths: 12, region: '330000' } }, banks: ['bank-a', 'bank-b'] });
     assert.equal(submitted.status, 202, JSON.stringify(submitted.body.router?.error?.code));
