@@ -26,7 +26,7 @@ import { parseCertificate } from '../pki/certificate';
 import { prebuiltWorkflowBundle, startRouter, startWorker, temporalTlsFromEnv } from '../runtime/stack';
 import { getApplication } from '../store/applications';
 import { openDb } from '../store/db';
-import { admitParty, registerNetwork, revokeCertificate, setBankTerms, setPartyEndpoint } from '../operator/registry';
+import { admitParty, checkTermsForRole, registerNetwork, revokeCertificate, setBankTerms, setPartyEndpoint } from '../operator/registry';
 import { setFundingRules } from '../store/fundingRoutes';
 import type { FundingRule } from '../routing/funding';
 import { runParty } from '../runtime/partyProcess';
@@ -271,6 +271,7 @@ withOperatorTarget(
     ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
     ...(o.licence ? { licence: { number: o.licence, issuer: o.licenceIssuer, validFrom: now, validUntil: o.licenceValidUntil ?? new Date(Date.now() + 365 * 86_400_000).toISOString(), status: 'active' as const } } : {}),
   };
+  checkTermsForRole(request.party.id, request.party.role, terms);
   const certificates = Object.values(admission.certificates);
   await operatorChange(o, { method: 'POST', path: '/v1/operator/parties', body: { party: request.party, certificates, ...terms, ...(o.renew ? { renew: true } : {}) } }, (db) =>
     admitParty(db, { ...request.party, ...terms }, certificates, ca.certPem, { renew: o.renew }),

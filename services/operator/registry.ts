@@ -77,6 +77,34 @@ export async function setPartyEndpoint(db: Conn, partyId: string, ep: { grpc?: s
   });
 }
 
+/** Endpoints and a bank's terms together: one transaction, one `party` leaf. */
+export async function updateParty(
+  db: Db,
+  partyId: string,
+  change: { endpoint?: { grpc?: string; web?: string; callbackOrigins?: string[] }; terms?: { contractedChannel?: string; decisionTimeoutMs?: number } },
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    if (change.endpoint) await setPartyEndpointRow(trx, partyId, change.endpoint);
+    if (change.terms) await setBankTermsRow(trx, partyId, change.terms);
+    await snapshot(trx, partyId);
+  });
+}
+
+/** What each role's registration may carry: a member of another role's is refused (PARTY_ROLE_MISMATCH). */
+export function checkTermsForRole(partyId: string, role: string, terms: { grpcEndpoint?: unknown; webUrl?: unknown; callbackOrigins?: unknown; contractedChannel?: unknown; decisionTimeoutMs?: unknown; licence?: unknown }): void {
+  const owners: [keyof typeof terms, readonly string[]][] = [
+    ['grpcEndpoint', ['channel', 'bank']],
+    ['webUrl', ['bank']],
+    ['contractedChannel', ['bank']],
+    ['decisionTimeoutMs', ['bank']],
+    ['callbackOrigins', ['platform']],
+    ['licence', ['channel']],
+  ];
+  for (const [member, roles] of owners) {
+    if (terms[member] !== undefined && !roles.includes(role)) throw new DzlError('PARTY_ROLE_MISMATCH', `${partyId} is a ${role}; ${member} is a ${roles.join(' or ')}'s`, { party: partyId });
+  }
+}
+
 /** A bank's terms: its contracted channel and decision timeout; a change is a `party` leaf. */
 export async function setBankTerms(db: Conn, bankId: string, terms: { contractedChannel?: string; decisionTimeoutMs?: number }): Promise<void> {
   await db.transaction(async (trx) => {

@@ -6,7 +6,10 @@
  * SHA-256:
  *
  *   Authorization: DZL-Operator-Ed25519 id=<operator>,ts=<RFC 3339>,nonce=<b64u 16 bytes>,sig=<b64u>
- *   signed bytes = "dzl-operator-request/v1\n" METHOD "\n" path?query "\n" ts "\n" nonce "\n" b64u(SHA-256(body))
+ *   signed bytes = "dzl-operator-request/v1\n" host "\n" METHOD "\n" path?query "\n" ts "\n" nonce "\n" b64u(SHA-256(body))
+ *
+ * `host` is the authority the operator addressed (host:port of the router's URL, as the Host
+ * header carries it), so a call captured on one network's router does not replay on another's.
  */
 import { createHash, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { DzlError, isErrorCode } from '../common/errors';
@@ -17,14 +20,14 @@ const MAX_SKEW_MS = 5 * 60_000;
 const MAX_AUTHORIZATION_BYTES = 1024;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-function signedBytes(method: string, path: string, ts: string, nonce: string, body: Uint8Array): Buffer {
-  return Buffer.from(`dzl-operator-request/v1\n${method.toUpperCase()}\n${path}\n${ts}\n${nonce}\n${b64url(createHash('sha256').update(body).digest())}`);
+function signedBytes(host: string, method: string, path: string, ts: string, nonce: string, body: Uint8Array): Buffer {
+  return Buffer.from(`dzl-operator-request/v1\n${host.toLowerCase()}\n${method.toUpperCase()}\n${path}\n${ts}\n${nonce}\n${b64url(createHash('sha256').update(body).digest())}`);
 }
 
-export function signOperatorRequest(operatorId: string, key: KeyObject, method: string, path: string, body: Uint8Array, now = new Date()): string {
+export function signOperatorRequest(operatorId: string, key: KeyObject, host: string, method: string, path: string, body: Uint8Array, now = new Date()): string {
   const ts = now.toISOString();
   const nonce = b64url(randomBytes(16));
-  const sig = b64url(sign(null, signedBytes(method, path, ts, nonce, body), key));
+  const sig = b64url(sign(null, signedBytes(host, method, path, ts, nonce, body), key));
   return `${OPERATOR_SCHEME} id=${operatorId},ts=${ts},nonce=${nonce},sig=${sig}`;
 }
 
@@ -35,7 +38,7 @@ export interface OperatorCaller {
 }
 
 /** The operator who signed this request; REQUEST_UNAUTHENTICATED otherwise (nothing the caller sent is quoted). */
-export function verifyOperatorRequest(authorization: string | undefined, method: string, path: string, body: Uint8Array, operators: ReadonlyMap<string, KeyObject>, now = new Date()): OperatorCaller {
+export function verifyOperatorRequest(authorization: string | undefined, host: string, method: string, path: string, body: Uint8Array, operators: ReadonlyMap<string, KeyObject>, now = new Date()): OperatorCaller {
   const fail = (why: string) => new DzlError('REQUEST_UNAUTHENTICATED', `${why}; the operator API takes Authorization: ${OPERATOR_SCHEME} id=…,ts=…,nonce=…,sig=…`);
   if (!authorization || authorization.length > MAX_AUTHORIZATION_BYTES || !authorization.startsWith(`${OPERATOR_SCHEME} `)) throw fail('missing, oversized or another scheme of Authorization');
   const params = new Map(
@@ -53,7 +56,7 @@ export function verifyOperatorRequest(authorization: string | undefined, method:
   if (fromB64url(nonce)?.length !== 16) throw fail('nonce is not 16 bytes of base64url');
   const key = operators.get(operatorId);
   if (!key) throw fail('id is not an operator of this network');
-  if (!verify(null, signedBytes(method, path, ts, nonce, body), key, sig)) throw fail('signature does not verify');
+  if (!verify(null, signedBytes(host, method, path, ts, nonce, body), key, sig)) throw fail('signature does not verify');
   return { operatorId, nonce, at: new Date(Date.parse(ts)) };
 }
 
@@ -64,9 +67,10 @@ export async function callOperatorApi(api: string, operatorId: string, key: KeyO
   try {
     res = await fetch(`${api.replace(/\/$/, '')}${path}`, {
       method,
-      headers: { 'content-type': 'application/json', authorization: signOperatorRequest(operatorId, key, method, path, bytes) },
+      headers: { 'content-type': 'application/json', authorization: signOperatorRequest(operatorId, key, new URL(api).host, method, path, bytes) },
       ...(body === undefined ? {} : { body: bytes }),
       signal: AbortSignal.timeout(30_000),
+      redirect: 'error',
     });
   } catch {
     throw new DzlError('PARTY_UNAVAILABLE', 'the router did not answer the operator API');

@@ -324,8 +324,9 @@ export class ReferenceBank {
 
   private async reportDisbursement(decisionHop: SealedHop, opened: OpenedHop, amount: number): Promise<void> {
     const { header } = opened;
-    // an approval the router refused stands nowhere: nothing to disburse
+    // an approval the router refused stands nowhere, and a withdrawn application is stopped: nothing to disburse
     if (await this.wasRefused(header.applicationId, decodeHop(decisionHop).header.hopId)) return;
+    if (await this.isStopped(header.applicationId)) return;
     const hop = sealReply(this.opts.identity, this.opts.directory(), opened, {
       kind: 'disbursement',
       to: header.platform,

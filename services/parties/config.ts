@@ -42,7 +42,9 @@ export const PartyConfig = Type.Object(
     ),
     /** The encrypted store: one SQLite file per party, and its keyring apart (default: beside the folder's keys, under store/ and vault-keys/). */
     store: Type.Optional(Type.Object({ dataDir: Type.Optional(Type.String()), keyDir: Type.Optional(Type.String()) }, closed)),
-    directory: Type.Optional(Type.Object({ refreshMs: Type.Optional(Type.Integer({ minimum: 200, maximum: 3_600_000 })) }, closed)),
+    directory: Type.Optional(
+      Type.Object({ refreshMs: Type.Optional(Type.Integer({ minimum: 200, maximum: 3_600_000 })), maxAgeMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 86_400_000 })) }, closed),
+    ),
     /** Structured logs (pino JSON lines): a file, or standard error. */
     log: Type.Optional(Type.Object({ file: Type.Optional(Type.String()) }, closed)),
     channel: Type.Optional(Type.Object({ policy: Type.Optional(PluginSpec) }, closed)),

@@ -7,7 +7,7 @@
  * that verified: a failed or refused refresh keeps it, and says so once in the log.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { toDzlError } from '../common/errors';
+import { DzlError, toDzlError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { PartyIdentity } from '../pki/identity';
 import type { NetworkDirectory } from '../registry/directory';
@@ -22,6 +22,8 @@ export interface DirectoryClientOptions {
   refreshMs?: number;
   /** How long to wait for a first directory at start when none is cached (ms). */
   startTimeoutMs?: number;
+  /** How long a copy is used without a refresh that verifies (ms): after that the party stops (fails closed). */
+  maxAgeMs?: number;
   log?: Logger;
 }
 
@@ -29,6 +31,9 @@ export class DirectoryClient {
   private held: VerifiedDirectory;
   private timer?: NodeJS.Timeout;
   private failing?: string;
+
+  /** When a document last verified (the cached one at start counts from the start). */
+  private verifiedAt = Date.now();
 
   private constructor(private readonly opts: DirectoryClientOptions, first: VerifiedDirectory) {
     this.held = first;
@@ -67,8 +72,19 @@ export class DirectoryClient {
     }
   }
 
-  /** The directory in force: the last one that verified. */
-  readonly get = (): NetworkDirectory => this.held.directory;
+  /**
+   * The directory in force: the last one that verified — unless no refresh has verified for
+   * maxAgeMs, when nothing the party does may rest on it (PARTY_UNAVAILABLE: the router retries).
+   */
+  readonly get = (): NetworkDirectory => {
+    if (this.stale()) throw new DzlError('PARTY_UNAVAILABLE', 'the party has not verified a current directory of the network; it takes no work until it has');
+    return this.held.directory;
+  };
+
+  /** Whether the held copy is older than maxAgeMs without a verified refresh. */
+  stale(): boolean {
+    return Date.now() - this.verifiedAt > (this.opts.maxAgeMs ?? 60_000);
+  }
 
   get version(): DirectoryBody['version'] {
     return this.held.body.version;
@@ -81,6 +97,7 @@ export class DirectoryClient {
       const fresh = verifyPublishedDirectory(doc, this.opts.identity.caPem, this.held.body);
       if (this.failing) this.opts.log?.info({ version: fresh.body.version }, 'the directory refreshes again');
       this.failing = undefined;
+      this.verifiedAt = Date.now();
       const changed = fresh.body.version !== this.held.body.version;
       this.held = fresh;
       if (changed) {
@@ -90,7 +107,7 @@ export class DirectoryClient {
       return changed;
     } catch (err) {
       const code = toDzlError(err).code;
-      if (this.failing !== code) this.opts.log?.warn({ code, version: this.held.body.version }, 'the directory did not refresh; keeping the one held');
+      if (this.failing !== code) this.opts.log?.warn({ code, version: this.held.body.version }, 'the directory did not refresh; keeping the one held until it is stale');
       this.failing = code;
       return false;
     }

@@ -45,7 +45,8 @@ const invalid = (what: string, problem: string) => new DzlError('PARTY_ANSWER_IN
 async function callOwnSystem(url: string, body: unknown, timeoutMs: number): Promise<unknown> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    // never follows a redirect: the application's plaintext goes to the configured system and nowhere else
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
   } catch {
     throw new DzlError('PARTY_UNAVAILABLE', 'the plug-in endpoint did not answer');
   }
@@ -83,8 +84,27 @@ export function loadDecisionEngine(spec: PluginSpec | undefined, baseDir: string
 
 function checkedDecision(answer: unknown): BankDecision {
   if (!decisionAnswer(answer)) throw invalid('decision engine', decisionAnswer.problem());
-  if (answer.fields['decision.status'] !== answer.outcome.status) throw invalid('decision engine', 'decision.status differs from outcome.status');
+  const f = answer.fields;
+  if (f['decision.status'] !== answer.outcome.status) throw invalid('decision engine', 'decision.status differs from outcome.status');
+  const other = Object.keys(f).find((k) => !DECISION_FIELDS.has(k));
+  if (other !== undefined) throw invalid('decision engine', 'a field outside decision.status, limit, aprBasisPoints, termMonths, reasonCode');
+  // a reason code is a code, the outcome's own: the platform sees it (the status only, in the redirect model)
+  const reason = answer.outcome.status === 'declined' ? answer.outcome.reasonCode : undefined;
+  if (f['decision.reasonCode'] !== undefined && f['decision.reasonCode'] !== reason) throw invalid('decision engine', "decision.reasonCode differs from the outcome's reason code");
+  for (const k of ['decision.limit', 'decision.aprBasisPoints', 'decision.termMonths'] as const) {
+    if (f[k] !== undefined && !(Number.isSafeInteger(f[k]) && (f[k] as number) >= 0)) throw invalid('decision engine', `${k} is not a whole number ≥ 0`);
+  }
   return answer as BankDecision;
+}
+
+const DECISION_FIELDS = new Set(['decision.status', 'decision.limit', 'decision.aprBasisPoints', 'decision.termMonths', 'decision.reasonCode']);
+
+/** A field value a plug-in may produce: a short string, a finite number, a boolean, or a short list of short strings. */
+function plainValue(v: unknown): boolean {
+  if (typeof v === 'string') return v.length <= 256;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (typeof v === 'boolean') return true;
+  return Array.isArray(v) && v.length <= 32 && v.every((x) => typeof x === 'string' && x.length <= 64);
 }
 
 /** A channel's credit product: a module's `createChannelPolicy(options)` or `channelPolicy`, or an HTTP endpoint that scores. */
@@ -99,7 +119,7 @@ export function loadChannelPolicy(spec: PluginSpec | undefined, baseDir: string)
       product: policy.product,
       score: async (fields) => checkedScore(await policy.score(fields)),
       // a module may narrow what each bank gets; the router refuses more than the minimisation policy allows either way
-      reportFor: typeof policy.reportFor === 'function' ? (input) => policy.reportFor(input) : reference.reportFor,
+      reportFor: typeof policy.reportFor === 'function' ? (input) => checkedReport(policy.reportFor(input), input.allowed) : reference.reportFor,
     };
   }
   const reference = referenceChannelPolicy(spec.provenance);
@@ -120,6 +140,14 @@ function checkedScore(fields: Fields): Fields {
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw invalid('scoring', 'not an object of fields');
   const other = Object.keys(fields).find((f) => !f.startsWith('product.'));
   if (other !== undefined) throw invalid('scoring', 'a field outside product.*');
+  if (!Object.values(fields).every(plainValue)) throw invalid('scoring', 'a value that is not a short string, a number, a boolean or a short list of strings');
+  return fields;
+}
+
+/** What a module's reportFor gives a bank: only fields the minimisation policy allows it. */
+function checkedReport(fields: Fields, allowed: (field: string) => boolean): Fields {
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw invalid('channel policy', 'reportFor did not give an object of fields');
+  if (Object.keys(fields).some((f) => !allowed(f))) throw invalid('channel policy', 'reportFor gave a bank a field the minimisation policy does not allow it');
   return fields;
 }
 

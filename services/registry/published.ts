@@ -57,7 +57,9 @@ export interface VerifiedDirectory {
  * force and not revoked at `issuedAt`; and, against `held` (the copy a party keeps), neither older
  * nor of the same version with other contents.
  */
-export function verifyPublishedDirectory(doc: unknown, caPem: string, held?: Pick<DirectoryBody, 'version' | 'issuedAt' | 'parties'>): VerifiedDirectory {
+const MAX_SKEW_MS = 5 * 60_000;
+
+export function verifyPublishedDirectory(doc: unknown, caPem: string, held?: Pick<DirectoryBody, 'version' | 'issuedAt' | 'parties'>, now: Date = new Date()): VerifiedDirectory {
   const raw = (doc ?? {}) as Record<string, unknown>;
   const bytes = fromB64url(raw.directory);
   const sig = fromB64url(raw.signature);
@@ -78,9 +80,23 @@ export function verifyPublishedDirectory(doc: unknown, caPem: string, held?: Pic
     throw invalid("is not signed by a router's signing certificate in force");
   }
   if (!verifyCertified(signer, bytes, sig)) throw invalid('signature does not verify');
-  if (held && (body.version < held.version || Date.parse(body.issuedAt) < Date.parse(held.issuedAt))) throw invalid('is older than the one already held');
-  // one version, one registry: the same version with other parties is not the router's
-  if (held && body.version === held.version && !canonicalJson(body.parties).equals(canonicalJson(held.parties))) throw invalid('says other things than the one already held under the same version');
+  // a clock far ahead would make every later directory look older: not taken
+  if (at.getTime() > now.getTime() + MAX_SKEW_MS) throw invalid('is issued in the future');
+  if (held) {
+    // ordered by version alone: routers behind one address need not agree to the millisecond
+    if (body.version < held.version || at.getTime() < Date.parse(held.issuedAt) - MAX_SKEW_MS) throw invalid('is older than the one already held');
+    // one version, one registry: the same version with other parties is not the router's
+    if (body.version === held.version && !canonicalJson(body.parties).equals(canonicalJson(held.parties))) throw invalid('says other things than the one already held under the same version');
+    // a revocation is for good: a signer the held copy lists as revoked signs nothing newer, and no
+    // newer directory drops a revocation or moves it later (which would un-revoke what a stolen key signed)
+    for (const p of held.parties) {
+      for (const [keyId, revokedAt] of Object.entries(p.revoked ?? {})) {
+        if (keyId === body.signedBy) throw invalid('is signed by a router key the held directory lists as revoked');
+        const listed = body.parties.find((q) => q.id === p.id)?.revoked?.[keyId];
+        if (listed === undefined || Date.parse(listed) > Date.parse(revokedAt)) throw invalid('drops or postpones a revocation the held directory lists');
+      }
+    }
+  }
   return { body, directory };
 }
 
@@ -88,7 +104,7 @@ export function verifyPublishedDirectory(doc: unknown, caPem: string, held?: Pic
 export async function fetchDirectory(routerUrl: string, signing: SigningIdentity): Promise<unknown> {
   let res: Response;
   try {
-    res = await fetch(`${routerUrl}/v1/directory`, { headers: { authorization: signRequest(signing, 'GET', '/v1/directory', Buffer.alloc(0)) }, signal: AbortSignal.timeout(10_000) });
+    res = await fetch(`${routerUrl}/v1/directory`, { headers: { authorization: signRequest(signing, 'GET', '/v1/directory', Buffer.alloc(0)) }, signal: AbortSignal.timeout(10_000), redirect: 'error' });
   } catch {
     throw new DzlError('PARTY_UNAVAILABLE', 'the router did not answer the directory request');
   }

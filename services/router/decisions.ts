@@ -83,6 +83,9 @@ export async function reportDisbursement(deps: DecisionDeps, bankId: string, inp
   return recordingRefusals(deps.db, { stage: 'disbursement', from: bankId, input }, async () => {
     const { header } = decodeHop(input);
     const app = await applicationOf(deps, header.applicationId);
+    // an application that ended otherwise (withdrawn, refused, expired, …) has no loan to disburse
+    const ended = (await statesOf(deps.db, app.id)).find((st) => isFinalOutcome(st.state) && st.state !== 'approved');
+    if (ended) throw new DzlError(ended.state === 'withdrawn' ? 'CONSENT_WITHDRAWN' : 'ROUTE_NOT_ALLOWED', `${app.id} ended ${ended.state}; there is no loan to disburse`, { applicationId: app.id });
     const approval = await approvedAttempt(deps.db, app.id, bankId);
     if (!approval) {
       // an approval the bank returned a moment ago is recorded once the worker has taken it: the

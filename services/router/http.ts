@@ -135,7 +135,9 @@ export interface HttpDeps extends RedirectDeps {
 
 export function createHttpApp(deps: HttpDeps): Koa<State> {
   const app = new Koa<State>();
-  const router = new Router<State>();
+  // paths match exactly as written (case included): an authenticator chosen by path prefix and the
+  // route a request reaches must agree on what the path is
+  const router = new Router<State>({ sensitive: true });
 
   router.post('/v1/applications', async (ctx) => {
     const answer = await acceptApplication(deps, ctx.state.party, ctx.get('idempotency-key') || undefined, ctx.state.json);
@@ -262,7 +264,7 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
   app.use(bodyReader(deps.noise));
   const partyAuth = partyAuthenticator(deps.directory, deps.noise);
   app.use(async (ctx, next) => {
-    if (!ctx.path.startsWith(OPERATOR_PREFIX)) return partyAuth(ctx, next);
+    if (!ctx.path.toLowerCase().startsWith(OPERATOR_PREFIX)) return partyAuth(ctx, next);
     try {
       await operatorAuth(ctx, async () => undefined);
     } catch (err) {

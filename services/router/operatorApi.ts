@@ -15,7 +15,7 @@ import { DzlError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { PARTY_ROLES } from '../domain/parties';
 import { checker, Timestamp } from '../evidence/schema';
-import { admitParty, revokeCertificate, setBankTerms, setChannelLicence, setPartyEndpoint } from '../operator/registry';
+import { admitParty, checkTermsForRole, revokeCertificate, setChannelLicence, updateParty } from '../operator/registry';
 import { verifyOperatorRequest } from '../operator/requestAuth';
 import type { NetworkDirectory } from '../registry/directory';
 import type { NonceStore } from '../seal/replay';
@@ -98,7 +98,7 @@ interface OperatorState {
 /** Authenticates an operator call: a signature by a listed operator's key, its nonce unused. */
 export function operatorAuthenticator(deps: Pick<OperatorApiDeps, 'nonces' | 'operators'>): Koa.Middleware<OperatorState> {
   return async (ctx, next) => {
-    const caller = verifyOperatorRequest(ctx.get('authorization') || undefined, ctx.method, ctx.url, ctx.state.raw, deps.operators());
+    const caller = verifyOperatorRequest(ctx.get('authorization') || undefined, ctx.host, ctx.method, ctx.url, ctx.state.raw, deps.operators());
     if (!(await deps.nonces.remember(`operator:${caller.operatorId}`, caller.nonce, caller.at))) throw new DzlError('REQUEST_UNAUTHENTICATED', 'this operator request was already taken (its nonce is used)');
     ctx.state.operator = caller.operatorId;
     await next();
@@ -122,6 +122,7 @@ async function changed(deps: OperatorApiDeps, operator: string | undefined, acti
 export function operatorRoutes<S extends OperatorState>(router: Router<S>, deps: OperatorApiDeps): void {
   router.post('/v1/operator/parties', async (ctx) => {
     const a = parse(check.admission, ctx.state.json, 'an admission');
+    checkTermsForRole(a.party.id, a.party.role, a);
     if (a.contractedChannel) await requireRole(deps, a.contractedChannel, ['channel']);
     // the certificates must be the network CA's, each naming this party and role (addCertificate checks)
     await admitParty(
@@ -142,11 +143,12 @@ export function operatorRoutes<S extends OperatorState>(router: Router<S>, deps:
     const id = ctx.params.id!;
     const u = parse(check.update, ctx.state.json, 'an update');
     const role = await requireRole(deps, id, ['platform', 'channel', 'bank', 'regulator']);
-    if ((u.contractedChannel || u.decisionTimeoutMs !== undefined || u.webUrl) && role !== 'bank') throw new DzlError('PARTY_ROLE_MISMATCH', `${id} is a ${role}; a contracted channel, decision timeout and application page are a bank's`, { party: id });
-    if (u.callbackOrigins && role !== 'platform') throw new DzlError('PARTY_ROLE_MISMATCH', `${id} is a ${role}; callback origins are a platform's`, { party: id });
+    checkTermsForRole(id, role, u);
     if (u.contractedChannel) await requireRole(deps, u.contractedChannel, ['channel']);
-    if (u.grpcEndpoint || u.webUrl || u.callbackOrigins) await setPartyEndpoint(deps.db, id, { ...(u.grpcEndpoint ? { grpc: u.grpcEndpoint } : {}), ...(u.webUrl ? { web: u.webUrl } : {}), ...(u.callbackOrigins ? { callbackOrigins: u.callbackOrigins } : {}) });
-    if (u.contractedChannel || u.decisionTimeoutMs !== undefined) await setBankTerms(deps.db, id, { ...(u.contractedChannel ? { contractedChannel: u.contractedChannel } : {}), ...(u.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: u.decisionTimeoutMs } : {}) });
+    await updateParty(deps.db, id, {
+      ...(u.grpcEndpoint || u.webUrl || u.callbackOrigins ? { endpoint: { ...(u.grpcEndpoint ? { grpc: u.grpcEndpoint } : {}), ...(u.webUrl ? { web: u.webUrl } : {}), ...(u.callbackOrigins ? { callbackOrigins: u.callbackOrigins } : {}) } } : {}),
+      ...(u.contractedChannel || u.decisionTimeoutMs !== undefined ? { terms: { ...(u.contractedChannel ? { contractedChannel: u.contractedChannel } : {}), ...(u.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: u.decisionTimeoutMs } : {}) } } : {}),
+    });
     ctx.body = await changed(deps, ctx.state.operator, 'update', id);
   });
 

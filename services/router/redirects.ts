@@ -25,7 +25,8 @@ import { b64url, sha256 } from '../seal/bytes';
 import { canonicalJson } from '../seal/canonical';
 import { verifyHop } from '../seal/hop';
 import { checkRedirectHop, issueRedirectToken, readRedirectToken } from '../seal/redirectToken';
-import { appendState } from '../store/applicationStates';
+import { appendState, statesOf } from '../store/applicationStates';
+import { isFinalOutcome } from '../domain/applications';
 import { getApplication, insertApplication, type ApplicationRow } from '../store/applications';
 import { planAttempts } from '../store/attempts';
 import { getConsent } from '../store/consents';
@@ -165,6 +166,11 @@ export async function claimRedirect(deps: RedirectDeps, bankId: string, token: s
     if (!app) throw new DzlError('APPLICATION_NOT_FOUND', `the platform has not yet sent the hops of ${claims.a}; try again shortly`);
     // the claim and its state in one transaction, before the workflow learns of it: the history
     // shows the claim before the credit report it releases, whatever happens next (envelope.md §15.6)
+    // an application that ended (expired, withdrawn, refused) takes no claim: the history never shows one after its end
+    if ((await statesOf(deps.db, claims.a)).some((st) => isFinalOutcome(st.state))) {
+      if ((await redirectByToken(deps.db, claims.t))?.claimedAt) throw new DzlError('REDIRECT_TOKEN_USED', 'this redirect token was already used; start again from the platform');
+      throw new DzlError('REDIRECT_TOKEN_EXPIRED', 'the application behind this token is no longer waiting for the customer');
+    }
     const first = await deps.db.transaction(async (trx) => {
       const taken = await claimToken(trx, claims.t, Date.now());
       if (taken) await appendState(trx, claims.a, { state: 'claimed_by_bank' });

@@ -70,6 +70,7 @@ export async function runParty(configFile: string, expectRole?: RunningParty['ro
     identity,
     cacheFile: join(folder, 'directory.json'),
     ...(config.directory?.refreshMs ? { refreshMs: config.directory.refreshMs } : {}),
+    ...(config.directory?.maxAgeMs ? { maxAgeMs: config.directory.maxAgeMs } : {}),
     log,
   });
   const closers: (() => Promise<void> | void)[] = [() => directory.close()];
@@ -110,6 +111,8 @@ export async function runParty(configFile: string, expectRole?: RunningParty['ro
       endpoints.callback = await platform.listenForCallbacks(split(config.listen?.callback, '127.0.0.1:0').port);
       closers.unshift(() => platform.close());
       const api = split(config.listen?.api, '127.0.0.1:0');
+      // without a token the API is for this machine's own callers: bound to loopback, or not at all
+      if (!config.platform!.apiToken && !isLoopback(api.host)) throw new Error(`${configFile}: listen.api off loopback needs platform.apiToken`);
       const server = await listenBounded(platformApi(platform, config.platform!.apiToken, log).callback(), api.port, api.host);
       closers.unshift(() => new Promise<void>((r) => server.close(() => r())));
       endpoints.api = `http://${api.host}:${(server.address() as AddressInfo).port}`;
@@ -132,6 +135,11 @@ export async function runParty(configFile: string, expectRole?: RunningParty['ro
     for (const c of closers) await Promise.resolve(c()).catch(() => undefined);
     throw err;
   }
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').replace(/^::ffff:/, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /** Finishes calls in flight for a moment, then ends the rest. */
@@ -168,7 +176,13 @@ export function platformApi(platform: ReferencePlatform, token: string | undefin
       if (expected) {
         const given = Buffer.from(ctx.get('authorization'));
         if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new DzlError('REQUEST_UNAUTHENTICATED', 'the platform API takes its bearer token');
+      } else if (!isLoopback(ctx.req.socket.remoteAddress ?? '') || !isLoopback(ctx.hostname)) {
+        // no token: this machine's callers only, by address and by the name they used (a page that
+        // rebinds its own name to 127.0.0.1 still says its own name)
+        throw new DzlError('REQUEST_UNAUTHENTICATED', 'the platform API without a token answers loopback callers at a loopback address only');
       }
+      // JSON only: a browser's form or text/plain post (no preflight) is not the platform's system
+      if (ctx.method === 'POST' && !ctx.is('application/json')) throw new DzlError('REQUEST_MALFORMED', 'the platform API takes application/json');
       const body = async <T>() => JSON.parse((await getRawBody(ctx.req, { limit: '256kb' })).toString('utf8') || '{}') as T;
       if (ctx.method === 'POST' && ctx.path === '/applications') {
         const r = await body<SubmitRequest>();

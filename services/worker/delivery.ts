@@ -14,7 +14,7 @@ import type { HopKind } from '../domain/hops';
 import { classifyPartyFailure, hopFromWire, hopToWire, receiptFromWire, receiptToWire, unaryCall, type WireHop, type WireReceipt } from '../grpc/transport';
 import { recordReceipt } from '../ledger/ledger';
 import type { DecisionResult, DeliveryActivities, HopRef, Refused, StepResult } from '../orchestration/contract';
-import { decodeHop, RELAYED_MAX_AGE_MS } from '../seal/hop';
+import { decodeHop, RELAYED_MAX_AGE_MS, verifyHop } from '../seal/hop';
 import { signReceipt, verifyReceipt } from '../seal/receipt';
 import { appendState } from '../store/applicationStates';
 import { getApplication, type ApplicationRow } from '../store/applications';
@@ -78,19 +78,25 @@ export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities
     } catch (err) {
       if (!(err instanceof DzlError)) throw err;
       const refused = await refuse(app, { ...step, stage: `${step.stage}:answer` }, 'router', err, undefined, input);
-      const answer = decodedAnswer(input, from);
+      const answer = await refusedAnswerOf(input, from, app.id);
       return answer ? { ...refused, refusedAnswer: answer } : refused;
     }
   }
 
-  /** The refused answer's hop id and digest, when it decodes as a hop from the party asked. */
-  function decodedAnswer(input: WireHop | undefined, from: string): { hopId: string; headerDigest: string; bankId: string } | undefined {
+  /**
+   * The refused answer the router may sign a rejection of: a hop the party asked signed itself
+   * (its signature verifies), of this application, and not a hop the router holds — the router
+   * never signs a rejection of a hop it took, nor of one that is not that party's.
+   */
+  async function refusedAnswerOf(input: WireHop | undefined, from: string, applicationId: string): Promise<{ hopId: string; headerDigest: string; bankId: string } | undefined> {
+    let h;
     try {
-      const h = decodeHop(hopFromWire(input));
-      return h.header.from === from ? { hopId: h.header.hopId, headerDigest: h.headerDigest, bankId: from } : undefined;
+      h = verifyHop(hopFromWire(input), { signerOf: deps.directory().signerOf, maxAgeMs: RELAYED_MAX_AGE_MS });
     } catch {
       return undefined;
     }
+    if (h.header.from !== from || h.header.applicationId !== applicationId || (await getSealedHop(deps.db, h.header.hopId))) return undefined;
+    return { hopId: h.header.hopId, headerDigest: h.headerDigest, bankId: from };
   }
 
   /**

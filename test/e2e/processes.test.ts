@@ -10,7 +10,7 @@
  * revoked through the operator path is refused by the router and by a party within seconds.
  */
 import { strict as assert } from 'node:assert';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -125,6 +125,24 @@ describe('the open network as separate processes — each party onboarded with i
       return text;
     });
     assert.match(sdk, /temporal_worker_task_slots_available|temporal_num_pollers|temporal_request/);
+  });
+
+  it("keeps the platform's own API to this machine's callers: no browser form post, no other host name", async () => {
+    const raw = (headers: Record<string, string>, body: string) =>
+      new Promise<{ status: number; code?: string }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: net.ports.platformApi, path: '/applications', method: 'POST', headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, code: (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: { code?: string } }).error?.code }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const application = JSON.stringify({ fields: CUSTOMER, route: { bank: 'bank-b' } });
+    // what a web page in the operator's browser could send without a preflight
+    assert.deepEqual(await raw({ 'content-type': 'text/plain' }, application), { status: 400, code: 'REQUEST_MALFORMED' });
+    // a page that rebound its own name to 127.0.0.1 still sends its own name
+    assert.deepEqual(await raw({ 'content-type': 'application/json', host: 'evil.example' }, application), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
   });
 
   it('carries a data-channel application through a cascade: the module plug-in declines, the next bank approves', async () => {

@@ -31,6 +31,7 @@ describe('the operator API — real Temporal, HTTP, MariaDB', function () {
   const networkDir = join(dir, 'network');
   const alice = generateKeyPairSync('ed25519');
   const mallory = generateKeyPairSync('ed25519');
+  const host = () => new URL(url).host;
   const call = (method: string, path: string, body?: unknown, key: KeyObject = alice.privateKey, id = 'ops-alice') => callOperatorApi(url, id, key, method, path, body);
   const version = async () => ((await call('PATCH', `/v1/operator/parties/${DEV.banks[0]}`, { decisionTimeoutMs: 30_000 + Math.floor(Math.random() * 1000) })) as { directoryVersion: number }).directoryVersion;
 
@@ -104,16 +105,24 @@ describe('the operator API — real Temporal, HTTP, MariaDB', function () {
     assert.deepEqual(await send(undefined), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
     // a platform signing with its own registered key is a party, not an operator
     assert.deepEqual(await send(signRequest(loadPartyIdentity(networkDir, DEV.platform).signing, 'PATCH', path, body)), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
-    assert.deepEqual(await send(signOperatorRequest('ops-mallory', mallory.privateKey, 'PATCH', path, body)), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
-    assert.deepEqual(await send(signOperatorRequest('ops-alice', mallory.privateKey, 'PATCH', path, body)), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
-    const signed = signOperatorRequest('ops-alice', alice.privateKey, 'PATCH', path, body);
+    assert.deepEqual(await send(signOperatorRequest('ops-mallory', mallory.privateKey, host(), 'PATCH', path, body)), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
+    assert.deepEqual(await send(signOperatorRequest('ops-alice', mallory.privateKey, host(), 'PATCH', path, body)), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
+    const signed = signOperatorRequest('ops-alice', alice.privateKey, host(), 'PATCH', path, body);
     assert.equal((await send(signed)).status, 200);
     assert.deepEqual(await send(signed), { status: 401, code: 'REQUEST_UNAUTHENTICATED' }, 'the same request again: its nonce is used');
     // the signature binds the path and the body
-    assert.deepEqual(await send(signOperatorRequest('ops-alice', alice.privateKey, 'PATCH', path, body), `/v1/operator/parties/${DEV.banks[1]}`), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
-    assert.deepEqual(await send(signOperatorRequest('ops-alice', alice.privateKey, 'PATCH', path, body), path, Buffer.from(JSON.stringify({ decisionTimeoutMs: 1_000 }))), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
+    assert.deepEqual(await send(signOperatorRequest('ops-alice', alice.privateKey, host(), 'PATCH', path, body), `/v1/operator/parties/${DEV.banks[1]}`), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
+    assert.deepEqual(await send(signOperatorRequest('ops-alice', alice.privateKey, host(), 'PATCH', path, body), path, Buffer.from(JSON.stringify({ decisionTimeoutMs: 1_000 }))), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
+    // signed for another router (another network's, another host): not this one's to take
+    assert.deepEqual(await send(signOperatorRequest('ops-alice', alice.privateKey, 'router.staging.example:8080', 'PATCH', path, body)), { status: 401, code: 'REQUEST_UNAUTHENTICATED' });
+    // a party's signature on the operator API under another spelling of the path: never the operator's routes
+    for (const spelled of [`/V1/operator/parties/${DEV.banks[0]}`, `/v1/Operator/parties/${DEV.banks[0]}`, `/v1/OPERATOR/parties/${DEV.banks[0]}`]) {
+      const r = await send(signRequest(loadPartyIdentity(networkDir, DEV.banks[0]).signing, 'PATCH', spelled, body), spelled);
+      assert.ok(r.status === 401 || r.status === 404, `${spelled}: ${r.status} ${r.code}`);
+    }
+    assert.notEqual((await partySnapshot(net.db, DEV.banks[0]))?.decisionTimeoutMs, 1_000);
     // and an operator's signature is no party's: the party API does not take it
-    const status = await fetch(`${url}/v1/directory`, { headers: { authorization: signOperatorRequest('ops-alice', alice.privateKey, 'GET', '/v1/directory', Buffer.alloc(0)) } });
+    const status = await fetch(`${url}/v1/directory`, { headers: { authorization: signOperatorRequest('ops-alice', alice.privateKey, host(), 'GET', '/v1/directory', Buffer.alloc(0)) } });
     assert.equal(status.status, 401);
   });
 });

@@ -20,16 +20,18 @@ const refusedWith = (code: string) => (err: unknown) => err instanceof DzlError 
 
 describe('party process configuration and plug-ins', () => {
   let server: Server;
-  let answer: (body: unknown) => { status: number; body: string; delayMs?: number };
+  let answer: (body: unknown) => { status: number; body: string; delayMs?: number; location?: string };
   let url = '';
+  let followed = 0;
 
   before(async () => {
     server = createServer((req, res) => {
+      if (req.url?.includes('followed')) followed++;
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const a = answer(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        setTimeout(() => res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body), a.delayMs ?? 0);
+        setTimeout(() => res.writeHead(a.status, { 'content-type': 'application/json', ...(a.location ? { location: a.location } : {}) }).end(a.body), a.delayMs ?? 0);
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -56,12 +58,17 @@ describe('party process configuration and plug-ins', () => {
     ['a member the contract does not define', { status: 200, body: JSON.stringify({ outcome: { status: 'approved' }, fields: { 'decision.status': 'approved' }, note: '张三 330106199003154821' }) }, 'PARTY_ANSWER_INVALID'],
     ['a reason code that is a sentence', { status: 200, body: JSON.stringify({ outcome: { status: 'declined', reasonCode: 'customer 张三 failed' }, fields: { 'decision.status': 'declined' } }) }, 'PARTY_ANSWER_INVALID'],
     ['text that is not JSON', { status: 200, body: 'NullPointerException at 张三' }, 'PARTY_ANSWER_INVALID'],
+    ['a reason code in the fields that is not the outcome\'s', { status: 200, body: JSON.stringify({ outcome: { status: 'declined', reasonCode: 'SCORE_LOW' }, fields: { 'decision.status': 'declined', 'decision.reasonCode': 'ZHANG_SAN_330106' } }) }, 'PARTY_ANSWER_INVALID'],
+    ['a field a decision does not have', { status: 200, body: JSON.stringify({ outcome: { status: 'approved' }, fields: { 'decision.status': 'approved', 'customer.name': '张三' } }) }, 'PARTY_ANSWER_INVALID'],
+    ['a limit that is not a whole number', { status: 200, body: JSON.stringify({ outcome: { status: 'approved' }, fields: { 'decision.status': 'approved', 'decision.limit': '100 张三' } }) }, 'PARTY_ANSWER_INVALID'],
+    ['a redirect elsewhere (never followed: the fields go nowhere else)', { status: 307, body: '{}', location: '/collect?followed=1' }, 'PARTY_UNAVAILABLE'],
     ['an HTTP 500', { status: 500, body: '{}' }, 'PARTY_UNAVAILABLE'],
     ['nothing within its timeout', { status: 200, body: '{}', delayMs: 1_500 }, 'PARTY_UNAVAILABLE'],
   ] as const) {
     it(`refuses a decision engine that answers ${what} with ${code}, quoting nothing`, async () => {
       answer = () => reply;
       await assert.rejects(Promise.resolve(engine(300).decide(FIELDS)), (err: unknown) => refusedWith(code)(err) && !/张三|Null|330106/.test((err as Error).message));
+      assert.equal(followed, 0, 'a redirect was followed: the fields went elsewhere');
     });
   }
 
