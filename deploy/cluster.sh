@@ -5,7 +5,8 @@
 #   deploy/cluster.sh tools     build the Temporal server and temporal-sql-tool into .tools/ (once)
 #   deploy/cluster.sh tls       development certificates for DZL_CLUSTER_TLS=1 (openssl)
 #   deploy/cluster.sh schema    roles, databases and schemas (PostgreSQL for Temporal, MariaDB for dzl)
-#   deploy/cluster.sh up        tools + schema, then start every process and wait until each answers
+#   deploy/cluster.sh up        tools + schema, then start every process — Temporal's, the routers,
+#                               the workers, each reference party — and wait until each answers
 #   deploy/cluster.sh down      stop every process: SIGTERM, then SIGKILL after DZL_CLUSTER_STOP_TIMEOUT
 #   deploy/cluster.sh status    one line per process: up/down, pid, ports
 #   deploy/cluster.sh smoke     applications through the running cluster, then a plaintext scan
@@ -332,6 +333,22 @@ start_dzl() {
   say "  routers publish $advertise (gRPC) and $advertise_url (HTTP) as the router's endpoints for banks"
 }
 
+# The reference parties, each a process of its own (contracts/parties.md): their configurations
+# and registrations from deploy/bin/parties.js, then one `dzl channel|bank|platform` each
+start_parties() {
+  local plan role id config
+  plan=$(DZL_CLUSTER_DIR="$RUN" DZL_NETWORK_DIR="$DZL_NETWORK_DIR" DZL_DB_URL="$DZL_DB_URL" DZL_ROUTERS="$DZL_ROUTERS" DZL_ROUTER_HOST="$DZL_ROUTER_HOST" \
+    DZL_ROUTER_HTTP_BASE="$DZL_ROUTER_HTTP_BASE" DZL_PARTIES_PORT_BASE="$DZL_PARTIES_PORT_BASE" node "$ROOT/dist/deploy/bin/parties.js" configure) || die "the parties' configurations could not be written"
+  while read -r role id config; do
+    start_process "party-$id" "$role, config $config" -- "${DZL[@]}" "$role" --config "$config"
+  done <<<"$plan"
+  while read -r role id config; do
+    wait_ready "party-$id" 60 log_says "party-$id" "running: "
+  done <<<"$plan"
+  # routers and workers reload the registry every 5 s: the parties' endpoints are in it after that
+  sleep 6
+}
+
 cmd_up() {
   local t0=$SECONDS
   cmd_tools
@@ -341,6 +358,8 @@ cmd_up() {
   start_temporal
   say "starting dzl: $DZL_ROUTERS routers, $DZL_WORKERS workers on ${DZL_DB_URL%%\?*}"
   start_dzl
+  say "starting the reference parties: two channels, four banks, two platforms (one process each)"
+  start_parties
   say "cluster up in $((SECONDS - t0)) s"
   cmd_status
 }

@@ -1,127 +1,44 @@
 /**
- * The reference parties for a cluster, in one helper process: the two channels and four banks
- * behind mutual-TLS gRPC (each with its encrypted store), each bank's H5 page, and the platform
- * with its callback endpoint — the wiring of startLocalNetwork without its router and worker,
- * pointed at the cluster's routers through the registry they publish themselves in.
- * Parties as processes of their own are another issue; this is what the smoke test needs.
+ * The cluster's reference parties as processes of their own (contracts/parties.md): for each of
+ * the development network's channels, banks and platforms, a configuration file naming its
+ * folder (the network's parties/<id>, which `dzl network init` builds with the onboarding
+ * steps), its ports and its plug-in; and, through the operator facade, its registered endpoints,
+ * a bank's terms and the platforms' funding list. deploy/cluster.sh then starts one
+ * `dzl channel|bank|platform --config …` per line this prints.
  *
- *   node dist/deploy/bin/parties.js      run them until SIGTERM (environment: deploy/cluster.env)
+ *   node dist/deploy/bin/parties.js configure     write the configurations, register, print "role id config"
+ *
+ * Ports (DZL_PARTIES_PORT_BASE, default 17300): channels +0…, banks' gRPC +2…, banks' pages +6…,
+ * the platforms' callbacks +10…, their own APIs +12…, every party's ops endpoint +20….
  */
-import type * as grpc from '@grpc/grpc-js';
-import type { Server } from 'node:http';
-import { join } from 'node:path';
-import { decide, ReferenceBank, type BankDecision } from '../../services/parties/bank';
-import { bankH5App, listenH5 } from '../../services/parties/bankH5';
-import { ReferenceChannel } from '../../services/parties/channel';
-import { DEFAULT_BANK_MODEL } from '../../services/parties/plugins';
-import { openPartyStore, type PartyStore } from '../../services/parties/partyStore';
-import { ReferencePlatform } from '../../services/parties/platform';
-import { loadDirectory, loadPartyIdentity, readNetworkFile } from '../../services/network/folder';
-import { DEV, DEV_FUNDING_RULES } from '../../services/runtime/localNetwork';
-import type { Fields } from '../../services/seal/hop';
-import { openDb, type Db } from '../../services/store/db';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readNetworkFile } from '../../services/network/folder';
 import { setBankTerms, setPartyEndpoint } from '../../services/operator/registry';
+import { DEV, DEV_FUNDING_RULES } from '../../services/runtime/localNetwork';
+import { openDb } from '../../services/store/db';
 import { setFundingRules } from '../../services/store/fundingRoutes';
-import { loadDirectoryFromDb } from '../../services/store/parties';
+
+/** The second platform submits through the second router: two platforms, one per router. */
+export const CLUSTER_PLATFORMS = [DEV.platform, 'platform-jinhe'] as const;
+
+export interface ClusterPartyPlan {
+  id: string;
+  role: 'channel' | 'bank' | 'platform';
+  config: string;
+  /** The platform's own API (contracts/parties.md §3), for a platform. */
+  api?: string;
+}
 
 export interface ClusterPartiesOptions {
   dbUrl: string;
   networkDir: string;
-  /** Where the parties' encrypted stores and, apart, their keyrings live. */
   runDir: string;
-  /** Channels on base, base+1; banks on base+2…; the platforms' callbacks on base+10…. */
   portBase: number;
-  /** The routers' HTTP base URLs: one reference platform submits through each. */
+  /** The routers' HTTP base URLs: platform i submits through router i (modulo their number). */
   routerUrls: string[];
   /** Banks that answer later, through the router's gRPC (RouterService.SubmitDecision). */
-  asyncBanks?: Record<string, number>;
-}
-
-export interface ClusterParties {
-  db: Db;
-  /** One platform per router, all the same party (platform-huixin). */
-  platforms: ReferencePlatform[];
-  /** The router's endpoints as the registry publishes them (what the banks were pointed at). */
-  router: { grpc: string; url: string };
-  close(): Promise<void>;
-}
-
-/** bank-hangzhou declines loans above ¥100,000 (as in the demo), so a large one cascades. */
-export const cautious = (f: Fields): BankDecision =>
-  Number(f['loan.amount']) > 10_000_000
-    ? { outcome: { status: 'declined', reasonCode: 'AMOUNT_ABOVE_APPETITE' }, fields: { 'decision.status': 'declined', 'decision.reasonCode': 'AMOUNT_ABOVE_APPETITE' } }
-    : decide(f);
-
-/** The registry's refresh period in routers and workers (services/registry/handle.ts). */
-const REGISTRY_REFRESH_MS = 5000;
-
-export async function startClusterParties(o: ClusterPartiesOptions): Promise<ClusterParties> {
-  const { caPem } = readNetworkFile(o.networkDir);
-  const fileDirectory = loadDirectory(o.networkDir);
-  const parties = () => fileDirectory;
-  const db = await openDb(o.dbUrl, { migrate: false });
-  const published = (await loadDirectoryFromDb(db, caPem)).party('router');
-  if (!published?.grpcEndpoint || !published.webUrl) throw new Error('no router has published its endpoints in the registry: is the cluster up (make cluster-up)?');
-  const router = { grpc: published.grpcEndpoint, url: published.webUrl };
-
-  const grpcServers: grpc.Server[] = [];
-  const webServers: Server[] = [];
-  const stores: PartyStore[] = [];
-  const banks: ReferenceBank[] = [];
-  const storeDirs = { dataDir: join(o.runDir, 'party-data'), keyDir: join(o.runDir, 'party-keys') };
-  let port = o.portBase;
-  for (const id of DEV.channels) {
-    const store = await openPartyStore(storeDirs, id);
-    stores.push(store);
-    const ch = await new ReferenceChannel({ identity: loadPartyIdentity(o.networkDir, id), directory: parties, vault: store.vault }).listen(`127.0.0.1:${port++}`);
-    grpcServers.push(ch.server);
-    await setPartyEndpoint(db, id, { grpc: ch.address });
-  }
-  await setFundingRules(db, DEV.platform, DEV_FUNDING_RULES);
-  for (const id of DEV.banks) {
-    const store = await openPartyStore(storeDirs, id);
-    stores.push(store);
-    const asyncAfterMs = o.asyncBanks?.[id];
-    if (asyncAfterMs !== undefined) await setBankTerms(db, id, { decisionTimeoutMs: 60_000 });
-    const bank = new ReferenceBank({
-      identity: loadPartyIdentity(o.networkDir, id),
-      directory: parties,
-      vault: store.vault,
-      ...(id === DEV.banks[0] ? { engine: { model: DEFAULT_BANK_MODEL, decide: cautious } } : {}),
-      ...(asyncAfterMs !== undefined ? { async: { afterMs: asyncAfterMs } } : {}),
-      routerGrpc: router.grpc,
-      routerUrl: router.url,
-    });
-    const b = await bank.listen(`127.0.0.1:${port++}`);
-    grpcServers.push(b.server);
-    banks.push(bank);
-    const h5 = await listenH5(bankH5App(bank, parties, fileDirectory.party(id)!.legalName));
-    webServers.push(h5.server);
-    await setPartyEndpoint(db, id, { grpc: b.address, web: h5.url });
-  }
-  const platforms: ReferencePlatform[] = [];
-  // the router calls back only at origins the platform registered
-  await setPartyEndpoint(db, DEV.platform, { callbackOrigins: o.routerUrls.map((_, i) => `http://127.0.0.1:${o.portBase + 10 + i}`) });
-  for (const [i, routerUrl] of o.routerUrls.entries()) {
-    const platform = new ReferencePlatform({ identity: loadPartyIdentity(o.networkDir, DEV.platform), directory: parties, routerUrl, channelId: DEV.channel });
-    await platform.listenForCallbacks(o.portBase + 10 + i);
-    platforms.push(platform);
-  }
-  // the routers and workers reload the registry on a timer: wait until they see the new endpoints
-  await new Promise((r) => setTimeout(r, REGISTRY_REFRESH_MS + 1000));
-  return {
-    db,
-    platforms,
-    router,
-    close: async () => {
-      for (const p of platforms) await p.close();
-      for (const s of grpcServers) s.forceShutdown();
-      for (const w of webServers) w.close();
-      for (const b of banks) b.close();
-      for (const s of stores) await s.close();
-      await db.destroy();
-    },
-  };
+  asyncBanks: Record<string, number>;
 }
 
 export function clusterPartiesFromEnv(): ClusterPartiesOptions {
@@ -141,16 +58,79 @@ export function clusterPartiesFromEnv(): ClusterPartiesOptions {
   };
 }
 
+/** Where each party listens, from the port base: the same numbers every time. */
+export function clusterPartyPlan(o: ClusterPartiesOptions): ClusterPartyPlan[] {
+  const dir = resolve(o.runDir, 'parties');
+  const plan: ClusterPartyPlan[] = [];
+  DEV.channels.forEach((id) => plan.push({ id, role: 'channel', config: join(dir, `${id}.json`) }));
+  DEV.banks.forEach((id) => plan.push({ id, role: 'bank', config: join(dir, `${id}.json`) }));
+  CLUSTER_PLATFORMS.forEach((id, i) => plan.push({ id, role: 'platform', config: join(dir, `${id}.json`), api: `http://127.0.0.1:${o.portBase + 12 + i}` }));
+  return plan;
+}
+
+export async function configureClusterParties(o: ClusterPartiesOptions): Promise<ClusterPartyPlan[]> {
+  const network = resolve(o.networkDir);
+  const dir = resolve(o.runDir, 'parties');
+  mkdirSync(dir, { recursive: true });
+  const known = new Set(readNetworkFile(network).parties.map((p) => p.id));
+  const plan = clusterPartyPlan(o);
+  const db = await openDb(o.dbUrl, { migrate: false });
+  const engine = resolve(__dirname, '..', 'plugins', 'cautiousEngine.js');
+  try {
+    let ops = o.portBase + 20;
+    for (const p of plan) {
+      if (!known.has(p.id)) throw new Error(`${p.id} is not a party of the network in ${network}`);
+      const common = {
+        role: p.role,
+        folder: join(network, 'parties', p.id),
+        routerUrl: o.routerUrls[0],
+        store: { dataDir: join(resolve(o.runDir), 'party-data'), keyDir: join(resolve(o.runDir), 'party-keys') },
+        log: { file: join(resolve(o.runDir), 'logs', `party-${p.id}.json.log`) },
+      };
+      let config: Record<string, unknown>;
+      if (p.role === 'channel') {
+        const grpc = `127.0.0.1:${o.portBase + DEV.channels.indexOf(p.id as (typeof DEV.channels)[number])}`;
+        await setPartyEndpoint(db, p.id, { grpc });
+        config = { ...common, listen: { grpc, ops: `127.0.0.1:${ops++}` } };
+      } else if (p.role === 'bank') {
+        const i = DEV.banks.indexOf(p.id as (typeof DEV.banks)[number]);
+        const grpc = `127.0.0.1:${o.portBase + 2 + i}`;
+        const web = `127.0.0.1:${o.portBase + 6 + i}`;
+        await setPartyEndpoint(db, p.id, { grpc, web: `http://${web}/h5/apply` });
+        const asyncAfterMs = o.asyncBanks[p.id];
+        if (asyncAfterMs !== undefined) await setBankTerms(db, p.id, { decisionTimeoutMs: 60_000 });
+        config = {
+          ...common,
+          listen: { grpc, web, ops: `127.0.0.1:${ops++}` },
+          // bank-hangzhou's own engine declines loans above ¥100,000, so a large one cascades
+          bank: { ...(i === 0 ? { engine: { module: engine, options: { maxAmount: 10_000_000 } } } : {}), ...(asyncAfterMs !== undefined ? { asyncAfterMs } : {}) },
+        };
+      } else {
+        const i = CLUSTER_PLATFORMS.indexOf(p.id as (typeof CLUSTER_PLATFORMS)[number]);
+        const callback = `127.0.0.1:${o.portBase + 10 + i}`;
+        await setPartyEndpoint(db, p.id, { callbackOrigins: [`http://${callback}`] });
+        await setFundingRules(db, p.id, DEV_FUNDING_RULES);
+        config = { ...common, routerUrl: o.routerUrls[i % o.routerUrls.length], listen: { callback, api: p.api!.replace('http://', ''), ops: `127.0.0.1:${ops++}` }, platform: { channel: DEV.channel } };
+      }
+      writeFileSync(p.config, JSON.stringify(config, null, 2));
+    }
+  } finally {
+    await db.destroy();
+  }
+  return plan;
+}
+
 if (require.main === module) {
-  startClusterParties(clusterPartiesFromEnv())
-    .then((p) => {
-      process.stderr.write(`dzl parties running; banks call the router at ${p.router.grpc}; platform callbacks: ${p.platforms.map((x) => x.callbackUrl).join(' ')}\n`);
-      const stop = () => void p.close().then(() => process.exit(0));
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+  if (process.argv[2] !== 'configure') {
+    process.stderr.write('usage: parties.js configure\n');
+    process.exit(2);
+  }
+  configureClusterParties(clusterPartiesFromEnv())
+    .then((plan) => {
+      for (const p of plan) process.stdout.write(`${p.role} ${p.id} ${p.config}\n`);
     })
     .catch((err: unknown) => {
-      process.stderr.write(`dzl parties: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`parties: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);
     });
 }

@@ -1,12 +1,12 @@
 /**
  * `make cluster-smoke`: proves the running cluster (make cluster-up) works end to end. The
- * reference parties start in this process (deploy/bin/parties.ts); three data-channel
- * applications go platform → router → Temporal cluster → worker → channel → bank → callback,
- * through both routers: a synchronous approval, an asynchronous decision the bank submits to
- * the router's published gRPC endpoint, and a funding cascade. Then Temporal's PostgreSQL, dzl's
- * MariaDB, the parties' stores and the cluster's logs are scanned for the customers' names, ID
- * numbers and mobiles, and every payload in the applications' histories must be encrypted.
- * Exits non-zero on any failure.
+ * reference parties run as processes of their own (deploy/bin/parties.ts, started by
+ * deploy/cluster.sh); three data-channel applications go platform → router → Temporal cluster →
+ * worker → channel → bank → callback, through both routers (one platform process on each): a
+ * synchronous approval, an asynchronous decision the bank submits to the router's published gRPC
+ * endpoint, and a funding cascade. Then Temporal's PostgreSQL, dzl's MariaDB, the parties' stores
+ * and the cluster's logs are scanned for the customers' names, ID numbers and mobiles, and every
+ * payload in the applications' histories must be encrypted. Exits non-zero on any failure.
  */
 import { Connection, Client } from '@temporalio/client';
 import { spawnSync } from 'node:child_process';
@@ -15,12 +15,13 @@ import { join } from 'node:path';
 import { scanForPlaintext } from '../../services/demo/scan';
 import { hopsOfApplication } from '../../services/ledger/ledger';
 import { SAMPLE_CUSTOMERS, sensitiveValues, type SampleCustomer } from '../../services/parties/samples';
-import type { PreparedApplication, ReferencePlatform } from '../../services/parties/platform';
-import { workflowIdFor } from '../../services/router/intake';
-import { DEV, waitForState } from '../../services/runtime/localNetwork';
+import type { ReceivedDecision } from '../../services/parties/platform';
+import { DEV } from '../../services/runtime/localNetwork';
+import { getApplication } from '../../services/store/applications';
+import { openDb } from '../../services/store/db';
 import { ENCODING } from '../../services/temporal/codec';
 import { temporalTlsConfig, temporalTlsFromEnv } from '../../services/runtime/stack';
-import { clusterPartiesFromEnv, startClusterParties } from './parties';
+import { CLUSTER_PLATFORMS, clusterPartiesFromEnv, clusterPartyPlan } from './parties';
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -28,10 +29,17 @@ const say = (s: string) => process.stdout.write(`${s}\n`);
 interface Case {
   label: string;
   customer: SampleCustomer;
-  platform: ReferencePlatform;
+  /** The platform process's own API (contracts/parties.md §3). */
+  api: string;
   routerUrl: string;
-  prepare: (p: ReferencePlatform) => PreparedApplication;
+  body: unknown;
   expect: string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the platform API's JSON
+async function platformApi(api: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${api}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  return { status: res.status, body: await res.json() };
 }
 
 async function main(): Promise<void> {
@@ -40,20 +48,21 @@ async function main(): Promise<void> {
   const temporalAddress = env('TEMPORAL_FRONTEND_ADDRESS', '127.0.0.1:17233');
   const namespace = env('TEMPORAL_NAMESPACE', 'default');
   say(`dzl cluster smoke — routers ${opts.routerUrls.join(' ')}, Temporal ${temporalAddress} (${namespace}), store ${opts.dbUrl.replace(/\/\/[^@/]*@/, '//')}`);
-  const parties = await startClusterParties(opts);
-  say(`  reference parties in this process (pid ${process.pid}): channels and banks on ${opts.portBase}–${opts.portBase + 5}; banks call the router at ${parties.router.grpc}`);
+  const plan = clusterPartyPlan(opts);
+  const apis = CLUSTER_PLATFORMS.map((id) => plan.find((p) => p.id === id)!.api!);
+  say(`  the reference parties are processes of their own (make cluster-status); the platforms' APIs ${apis.join(' ')}`);
+  const db = await openDb(opts.dbUrl, { migrate: false });
   const [c0, c1, , c3] = SAMPLE_CUSTOMERS as [SampleCustomer, SampleCustomer, SampleCustomer, SampleCustomer];
-  const [p1, p2] = [parties.platforms[0]!, parties.platforms[1] ?? parties.platforms[0]!];
+  const second = opts.routerUrls.length > 1 ? 1 : 0;
   const cases: Case[] = [
-    { label: `${DEV.banks[0]}, decided at delivery`, customer: c0, platform: p1, routerUrl: opts.routerUrls[0]!, prepare: (p) => p.prepare(c0.fields, DEV.banks[0]), expect: 'approved' },
-    { label: `${DEV.banks[2]}, decided later through the router's gRPC`, customer: c1, platform: p2, routerUrl: opts.routerUrls[1] ?? opts.routerUrls[0]!, prepare: (p) => p.prepare(c1.fields, DEV.banks[2]), expect: 'declined' },
+    { label: `${DEV.banks[0]}, decided at delivery`, customer: c0, api: apis[0]!, routerUrl: opts.routerUrls[0]!, body: { fields: c0.fields, route: { bank: DEV.banks[0] } }, expect: 'approved' },
+    { label: `${DEV.banks[2]}, decided later through the router's gRPC`, customer: c1, api: apis[second]!, routerUrl: opts.routerUrls[second]!, body: { fields: c1.fields, route: { bank: DEV.banks[2] } }, expect: 'declined' },
     {
       label: `funding cascade ${DEV.banks[0]} → ${DEV.banks[1]}`,
       customer: c3,
-      platform: p1,
+      api: apis[0]!,
       routerUrl: opts.routerUrls[0]!,
-      prepare: (p) =>
-        p.prepare(c3.fields, { attributes: { amount: Number(c3.fields['loan.amount']), termMonths: Number(c3.fields['loan.termMonths']), region: 'GD' } }, { consent: p.consentFor([DEV.banks[0], DEV.banks[1]]) }),
+      body: { fields: c3.fields, route: { attributes: { amount: Number(c3.fields['loan.amount']), termMonths: Number(c3.fields['loan.termMonths']), region: 'GD' } }, banks: [DEV.banks[0], DEV.banks[1]] },
       expect: 'approved',
     },
   ];
@@ -68,20 +77,26 @@ async function main(): Promise<void> {
   try {
     const submitted = [];
     for (const c of cases) {
-      const app = c.prepare(c.platform);
       const t0 = Date.now();
-      const res = await c.platform.submit(app);
-      if (res.status !== 202) throw new Error(`${c.label}: submission refused ${res.status} ${JSON.stringify(res.body)}`);
-      submitted.push({ c, app, t0 });
+      const res = await platformApi(c.api, 'POST', '/applications', c.body);
+      if (res.status !== 202) throw new Error(`${c.label}: submission refused ${res.status} ${res.body?.router?.error?.code ?? res.body?.error?.code}`);
+      submitted.push({ c, applicationId: res.body.applicationId as string, t0 });
     }
-    for (const { c, app, t0 } of submitted) {
-      const { state, body } = await waitForState(c.platform, app.applicationId, ['platform_notified', 'refused'], 90_000);
-      // the callback may land just after the state: give it a moment
-      for (let i = 0; i < 50 && !c.platform.decisions.has(app.applicationId); i++) await new Promise((r) => setTimeout(r, 100));
-      const decision = c.platform.decisions.get(app.applicationId);
+    for (const { c, applicationId, t0 } of submitted) {
+      let held: { outcome?: { outcome: string }; decision?: ReceivedDecision } = {};
+      let route: { bank: string; outcome?: string; reasonCode?: string }[] = [];
+      let state = '';
+      for (const deadline = Date.now() + 90_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+        const r = await platformApi(c.api, 'GET', `/applications/${encodeURIComponent(applicationId)}`);
+        held = r.body.held ?? {};
+        route = r.body.router?.route ?? [];
+        state = r.body.router?.state ?? '';
+        if (held.outcome && (held.decision || held.outcome.outcome === 'refused')) break;
+      }
+      const decision = held.decision;
       const ms = Date.now() - t0;
-      const hops = await hopsOfApplication(parties.db, app.applicationId);
-      const workflowId = workflowIdFor(DEV.platform, app.idempotencyKey);
+      const hops = await hopsOfApplication(db, applicationId);
+      const workflowId = (await getApplication(db, applicationId))?.workflowId ?? '';
       workflowIds.push(workflowId);
       const history = await raw.workflow.getHandle(workflowId).fetchHistory();
       const workers = new Set<string>();
@@ -90,10 +105,9 @@ async function main(): Promise<void> {
         if (identity) workers.add(identity);
       }
       collectEncodings(history, encodings);
-      const route = (body.route as { bank: string; outcome?: string; reasonCode?: string }[] | undefined) ?? [];
       const f = decision?.fields ?? {};
-      say(`■ ${app.applicationId}  (${c.customer.label}; ${c.label})`);
-      say(`  submitted to ${c.routerUrl}; workflow ${workflowId} on the cluster, its tasks run by worker ${[...workers].join(', ')}`);
+      say(`■ ${applicationId}  (${c.customer.label}; ${c.label})`);
+      say(`  submitted to ${c.routerUrl} by the platform process at ${c.api}; workflow ${workflowId} on the cluster, its tasks run by worker ${[...workers].join(', ')}`);
       say(`  route: ${hops.map((h) => `${h.header.from} →[${h.header.kind}]→ ${h.header.to}`).join('  ·  ')}`);
       if (route.length > 1) say(`  funding cascade: ${route.map((r) => `${r.bank} ${r.outcome ?? '—'}${r.reasonCode ? ` (${r.reasonCode})` : ''}`).join(' → ')}`);
       const shown =
@@ -102,11 +116,11 @@ async function main(): Promise<void> {
           : decision
             ? `DECLINED  ${decision.outcome.reasonCode}`
             : `no decision opened (state ${state})`;
-      say(`  callback: the platform opened the decision — ${shown}  (${ms} ms from submission)`);
-      if (decision?.outcome.status !== c.expect) failures.push(`${app.applicationId}: expected ${c.expect}, got ${decision?.outcome.status ?? state}`);
+      say(`  callback: the platform process opened the decision — ${shown}  (${ms} ms from submission)`);
+      if (decision?.outcome.status !== c.expect) failures.push(`${applicationId}: expected ${c.expect}, got ${decision?.outcome.status ?? state}`);
     }
   } finally {
-    await parties.close();
+    await db.destroy();
   }
 
   // --- what the stores hold ------------------------------------------------------------------
