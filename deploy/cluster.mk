@@ -8,13 +8,15 @@
 #                         for signed-in operators only (node dist/deploy/bin/operatorLink.js <id>)
 #   make cluster-ui-check headless Chromium: an operator who has not signed in sees ciphertext,
 #                         a signed-in one the decoded ids; both recorded by the codec server
+#   make cluster-test     the fault matrix: up, kill or stop each component once under load, one line
+#                         per fault (submitted, final, lost, duplicated, changed, recovered in), down
 #   make cluster-down     stop everything (SIGTERM, then SIGKILL after DZL_CLUSTER_STOP_TIMEOUT)
 # Configuration: deploy/cluster.env; every value can be overridden on the command line or in
 # the environment (make cluster-up DZL_ROUTERS=1). deploy/README.md describes the same
 # processes on several hosts.
 CLUSTER := deploy/cluster.sh
 
-.PHONY: cluster-tools cluster-schema cluster-up cluster-down cluster-status cluster-smoke cluster-ui cluster-ui-check
+.PHONY: cluster-tools cluster-schema cluster-up cluster-down cluster-status cluster-smoke cluster-ui cluster-ui-check cluster-test
 
 cluster-tools: temporal-cli
 	$(CLUSTER) tools
@@ -39,3 +41,6 @@ cluster-ui: build
 
 cluster-ui-check: build
 	$(CLUSTER) ui-check
+
+cluster-test: temporal-cli build
+	$(CLUSTER) test

@@ -10,6 +10,7 @@
 #   deploy/cluster.sh down      stop every process: SIGTERM, then SIGKILL after DZL_CLUSTER_STOP_TIMEOUT
 #   deploy/cluster.sh status    one line per process: up/down, pid, ports
 #   deploy/cluster.sh smoke     applications through the running cluster, then a plaintext scan
+#   deploy/cluster.sh test      the fault matrix on a cluster of its own (up, faults, down)
 #   deploy/cluster.sh ui        the operators' Temporal Web UI and dzl's codec server (decode only)
 #   deploy/cluster.sh ui-check  headless Chromium: ciphertext when not signed in, decoded when signed in
 #
@@ -404,6 +405,17 @@ cmd_smoke() {
   node "$ROOT/dist/deploy/bin/smoke.js"
 }
 
+# The fault matrix (deploy/bin/faults.ts): a cluster of its own, a fresh store, every fault, down
+cmd_test() {
+  cmd_down >/dev/null
+  DZL_DB_URL=$DZL_DB_URL mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS \`${DZL_DB_URL##*/}\`" 2>/dev/null || true
+  cmd_up
+  local rc=0
+  node "$ROOT/dist/deploy/bin/faults.js" "$@" || rc=$?
+  cmd_down >/dev/null
+  return $rc
+}
+
 case "${1:-}" in
   tools) cmd_tools ;;
   tls) cmd_tls ;;
@@ -412,6 +424,7 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   smoke) cmd_smoke ;;
+  test) shift; cmd_test "$@" ;;
   ui) cmd_ui ;;
   ui-check) alive temporal-ui && alive dzl-codec || die "the Web UI is not up: \`make cluster-ui\` first"; node "$ROOT/dist/deploy/bin/uiCheck.js" ;;
   *) die "usage: deploy/cluster.sh tools|tls|schema|up|down|status|smoke|ui|ui-check" ;;

@@ -222,7 +222,7 @@ export class ReferenceBank {
    * the router answers that it cannot take it yet or cannot be reached (PARTY_UNAVAILABLE,
    * UNAVAILABLE, a deadline), within a bounded budget; any other answer is final.
    */
-  private async callRouterRetrying<T>(method: string, request: object, attempts = 6): Promise<T> {
+  private async callRouterRetrying<T>(method: string, request: object, attempts = 8): Promise<T> {
     for (let i = 1; ; i++) {
       try {
         return await this.callRouter<T>(method, request);

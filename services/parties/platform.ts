@@ -84,6 +84,8 @@ export interface PlatformRecord {
   outcome?: { outcome: string; reasonCode?: string };
   decision?: ReceivedDecision;
   disbursement?: Fields;
+  /** How many decision hops the platform opened for it (one, unless something repeated). */
+  decisionsOpened: number;
 }
 
 export class ReferencePlatform {
@@ -287,9 +289,11 @@ export class ReferencePlatform {
   async record(applicationId: string): Promise<PlatformRecord> {
     const vault = this.opts.vault;
     const outcome = this.outcomes.get(applicationId) ?? (await vault?.get<PlatformRecord['outcome']>(applicationId, 'outcome', 'final'));
-    const decision = this.decisions.get(applicationId) ?? (await vault?.list<ReceivedDecision>(applicationId, 'decision'))?.[0]?.value;
+    const kept = (await vault?.list<ReceivedDecision>(applicationId, 'decision')) ?? [];
+    const decision = this.decisions.get(applicationId) ?? kept[0]?.value;
     const disbursement = this.disbursements.get(applicationId) ?? (await vault?.list<Fields>(applicationId, 'disbursement'))?.[0]?.value;
-    return { ...(outcome ? { outcome } : {}), ...(decision ? { decision } : {}), ...(disbursement ? { disbursement } : {}) };
+    const decisionsOpened = vault ? kept.length : decision ? 1 : 0;
+    return { ...(outcome ? { outcome } : {}), ...(decision ? { decision } : {}), ...(disbursement ? { disbursement } : {}), decisionsOpened };
   }
 
   async close(): Promise<void> {

@@ -87,7 +87,8 @@ describe('delivery rules a bank can rely on — real Temporal, gRPC (mTLS), Mari
   it('records a disbursement reported the moment the loan is approved, after the approval, in true order', async () => {
     const app = net.platform.prepare(GOOD, SUZHOU);
     assert.equal((await net.platform.submit(app)).status, 202);
-    await until('the disbursement is reported and taken', () => net.events.get(SUZHOU)!.disbursed.get(app.applicationId)?.accepted || undefined, 30_000);
+    const taken = await until('the disbursement is reported', () => net.events.get(SUZHOU)!.disbursed.get(app.applicationId), 40_000);
+    assert.equal(taken.accepted, true, `the router answered the disbursement with ${taken.code}`);
     await waitForState(net.platform, app.applicationId, ['disbursed'], 30_000);
     const states = (await statesOf(net.db, app.applicationId)).map((s) => s.state);
     assert.ok(states.indexOf('approved') >= 0 && states.indexOf('approved') < states.indexOf('disbursed'), `approved before disbursed: ${states.join(' → ')}`);
