@@ -80,6 +80,15 @@ function pidOf(runDir: string, name: string): number | undefined {
   return existsSync(f) ? Number(readFileSync(f, 'utf8').trim()) : undefined;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Starts whatever of the cluster is down (deploy/cluster.sh up is idempotent); the load goes on meanwhile. */
 function restart(): Promise<void> {
   return new Promise((resolveUp, reject) => {
@@ -121,8 +130,15 @@ async function runFault(fault: Fault, o: { apps: number; rate: number; runDir: s
           const pid = pidOf(o.runDir, p);
           if (pid) process.kill(pid, fault.signal);
         }
-        // the component comes back while the load goes on, as an orchestrator would restart it
+        // the component comes back while the load goes on, as an orchestrator would restart it —
+        // a stopped one once it has exited (its drain is its own business)
+        const stopped = fault.processes.map((p) => pidOf(o.runDir, p));
         void sleep(3_000)
+          .then(async () => {
+            for (let waited = 0; waited < 60_000 && stopped.some((pid) => pid && alive(pid)); waited += 200) await sleep(200);
+            const lingering = stopped.filter((pid) => pid && alive(pid));
+            if (lingering.length) notes.push(`${fault.processes.join(', ')} did not exit within 60 s of ${fault.signal}`);
+          })
           .then(() => restart())
           .then(() => void (restarted = true))
           .catch((err: unknown) => notes.push(String(err)));

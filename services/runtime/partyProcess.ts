@@ -207,9 +207,11 @@ export function platformApi(platform: ReferencePlatform, token: string | undefin
       const m = /^\/applications\/([^/]+)$/.exec(ctx.path);
       if (ctx.method === 'GET' && m) {
         const id = decodeURIComponent(m[1]!);
-        const status = await platform.status(id);
-        ctx.body = { router: status.body, held: await platform.record(id) };
-        ctx.status = status.status;
+        // what the platform holds answers even while the router is away
+        const held = await platform.record(id);
+        const status = await platform.status(id).catch(() => ({ status: 503, body: { error: { code: 'PARTY_UNAVAILABLE', message: 'the router did not answer' } } }));
+        ctx.body = { router: status.body, held };
+        ctx.status = status.status === 200 || held.outcome ? 200 : status.status;
         return;
       }
       ctx.status = 404;

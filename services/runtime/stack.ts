@@ -123,6 +123,9 @@ function logger(cfg: StackConfig, name: string): Logger {
  * Where a router listens. Unset: loopback and free ports (the demo, the tests). A cluster fixes
  * both, so banks' asynchronous calls and regulators can be pointed at a router that restarts.
  */
+/** How long a stopping router lets requests in flight finish before it closes their connections. */
+const ROUTER_DRAIN_MS = 10_000;
+
 export interface RouterListen {
   /** HTTP API (platforms, regulators): default 127.0.0.1 and a free port. */
   host?: string;
@@ -195,7 +198,14 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
   const operators = operatorsFromFile(join(cfg.networkDir, 'operators', 'operators.json'));
   const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, noise, router: routerIdentity, outbound: outboundOf(cfg), operators, ...(cfg.retention ? { retention: cfg.retention } : {}) });
   const host = listen.host ?? '127.0.0.1';
-  const server: Server = await listenBounded(app.callback(), listen.port ?? 0, host);
+  // a router that is stopping tells each caller to close its connection, so that kept-alive
+  // clients move to another router instead of holding this one open
+  let stopping = false;
+  const handler = app.callback();
+  const server: Server = await listenBounded((req, res) => {
+    if (stopping) res.setHeader('connection', 'close');
+    return handler(req, res);
+  }, listen.port ?? 0, host);
   const url = `http://${urlHost(host)}:${(server.address() as AddressInfo).port}`;
   const published = publishedEndpoints(listen, grpcServer.address, url);
   // routers behind one address all publish the same; the registry reaches running parties within seconds
@@ -223,10 +233,15 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
     temporal,
     directory,
     close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
+      // no new connections; idle ones closed now; requests in flight get ROUTER_DRAIN_MS to finish
+      stopping = true;
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const drain = setTimeout(() => server.closeAllConnections(), ROUTER_DRAIN_MS);
+      await closed;
+      clearTimeout(drain);
       await ops.close();
       await noise.close().catch(() => undefined);
-      server.closeAllConnections?.();
       clearInterval(pruning);
       clearInterval(checkpoints);
       grpcServer.server.forceShutdown();

@@ -41,9 +41,10 @@ export async function upsertParty(db: Conn, p: PartyRow): Promise<void> {
       id: p.id,
       role: p.role,
       legal_name: p.legalName,
-      grpc_endpoint: p.grpcEndpoint ?? null,
-      callback_url: p.callbackUrl ?? null,
-      // the H5 page is set by the bank's own registration (setPartyEndpoint), never cleared here
+      // endpoints are set when given and never cleared here: re-registering a network (dzl network
+      // register, at every cluster start) must not take the running parties' and routers' away
+      ...(p.grpcEndpoint ? { grpc_endpoint: p.grpcEndpoint } : {}),
+      ...(p.callbackUrl ? { callback_url: p.callbackUrl } : {}),
       ...(p.webUrl ? { web_url: p.webUrl } : {}),
       licence_json: p.licence ? JSON.stringify(p.licence) : null,
       contracted_channel: p.contractedChannel ?? null,
