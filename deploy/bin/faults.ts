@@ -17,7 +17,7 @@
  *   node dist/deploy/bin/faults.js [--only router-kill,worker-kill] [--apps 40] [--rate 4]
  */
 import { Connection, Client } from '@temporalio/client';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hopsOfApplication } from '../../services/ledger/ledger';
@@ -41,7 +41,58 @@ interface Fault {
   /** The cluster's process names (deploy/cluster.sh status) to signal. */
   processes: string[];
   signal: 'SIGKILL' | 'SIGTERM';
+  /** A database the cluster does not run itself: its pids, and how it is started again. */
+  service?: { pids: () => number[]; start: () => Promise<void> };
 }
+
+/** Runs a command to completion; its output when it fails. */
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolveRun() : reject(new Error(`${cmd} ${args.join(' ')}: ${out.slice(-400)}`))));
+  });
+}
+
+async function untilOk(what: string, probe: () => Promise<void>, ms = 60_000): Promise<void> {
+  for (const deadline = Date.now() + ms; ; ) {
+    try {
+      return await probe();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+      await sleep(500);
+    }
+  }
+}
+
+/** The pids of a program, as pidof finds them. */
+const pidsOf = (name: string) => (): number[] => {
+  const r = spawnSync('pidof', [name], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.split(/\s+/).filter(Boolean).map(Number) : [];
+};
+
+/** MariaDB, dzl's store: as .ci/run starts it. */
+const MARIADB = {
+  pids: pidsOf('mariadbd'),
+  start: async () => {
+    await run('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd']);
+    await untilOk('MariaDB answers again', () => run('mysqladmin', ['-uroot', '-h127.0.0.1', 'ping']));
+  },
+};
+/** PostgreSQL 15, Temporal's store: Debian's cluster 15/main. */
+const POSTGRESQL = {
+  pids: () => {
+    const f = env('DZL_PG_PIDFILE', '/var/lib/postgresql/15/main/postmaster.pid');
+    return existsSync(f) ? [Number(readFileSync(f, 'utf8').split('\n')[0])] : [];
+  },
+  start: async () => {
+    await run('pg_ctlcluster', [env('DZL_PG_VERSION', '15'), env('DZL_PG_CLUSTER', 'main'), 'start']);
+    await untilOk('PostgreSQL answers again', () => run('pg_isready', ['-h', '127.0.0.1', '-p', env('TEMPORAL_PG_PORT', '5432')]));
+  },
+};
 
 const TEMPORAL = ['temporal-history', 'temporal-matching', 'temporal-frontend', 'temporal-worker'];
 export const FAULTS: Fault[] = [
@@ -55,6 +106,8 @@ export const FAULTS: Fault[] = [
   { name: 'callback-receiver-kill', processes: [`party-${DEV.platform}`], signal: 'SIGKILL' },
   ...TEMPORAL.map((p) => ({ name: `${p}-kill`, processes: [p], signal: 'SIGKILL' as const })),
   { name: 'temporal-cluster-kill', processes: TEMPORAL, signal: 'SIGKILL' },
+  { name: 'mariadb-kill', processes: [], signal: 'SIGKILL', service: MARIADB },
+  { name: 'postgresql-kill', processes: [], signal: 'SIGKILL', service: POSTGRESQL },
 ];
 
 interface Submitted {
@@ -124,22 +177,28 @@ async function runFault(fault: Fault, o: { apps: number; rate: number; runDir: s
   const faultAfter = Math.floor(o.apps / 3);
   const submitter = (async () => {
     for (const [i, s] of apps.entries()) {
-      if (i === faultAfter && fault.processes.length) {
+      if (i === faultAfter && (fault.processes.length || fault.service)) {
         faultAt = Date.now();
         for (const p of fault.processes) {
           const pid = pidOf(o.runDir, p);
           if (pid) process.kill(pid, fault.signal);
         }
+        const servicePids = fault.service?.pids() ?? [];
+        if (fault.service && servicePids.length === 0) notes.push(`${fault.name}: no process to kill`);
+        for (const pid of servicePids) process.kill(pid, fault.signal);
         // the component comes back while the load goes on, as an orchestrator would restart it —
         // a stopped one once it has exited (its drain is its own business)
-        const stopped = fault.processes.map((p) => pidOf(o.runDir, p));
+        const stopped = [...fault.processes.map((p) => pidOf(o.runDir, p)), ...servicePids];
         void sleep(3_000)
           .then(async () => {
             for (let waited = 0; waited < 60_000 && stopped.some((pid) => pid && alive(pid)); waited += 200) await sleep(200);
             const lingering = stopped.filter((pid) => pid && alive(pid));
             if (lingering.length) notes.push(`${fault.processes.join(', ')} did not exit within 60 s of ${fault.signal}`);
           })
-          .then(() => restart())
+          .then(async () => {
+            await fault.service?.start();
+            await restart();
+          })
           .then(() => void (restarted = true))
           .catch((err: unknown) => notes.push(String(err)));
       }
@@ -149,7 +208,7 @@ async function runFault(fault: Fault, o: { apps: number; rate: number; runDir: s
     }
   })();
   await submitter;
-  if (fault.processes.length) while (!restarted && notes.length === 0) await sleep(200);
+  if (fault.processes.length || fault.service) while (!restarted && notes.length === 0) await sleep(200);
   // every application to its final outcome at the platform, or the deadline
   const outcomes = new Map<string, string>();
   let recoveredAt: number | undefined;
