@@ -7,9 +7,10 @@
  * every application must reach exactly one final outcome at the platform process, the outcome the
  * same customer gets without a fault; and nothing may be duplicated: one workflow run, one
  * application hop, one credit report and one decision per bank, one decision opened by the
- * platform. One line per fault:
+ * platform; each application's evidence bundle verifies offline — and a repeat of each submission after its end answers the application, starting
+ * nothing. One line per fault:
  *
- *   <fault>: submitted N, final N, lost 0, duplicated 0, changed 0, recovered in S s
+ *   <fault>: submitted N, final N, lost 0, duplicated 0, changed 0, evidence unverified 0, recovered in S s
  *
  * `recovered in`: from the fault until every application submitted before it had its final
  * outcome. Exits 1 if any count but submitted and final is not 0.
@@ -21,7 +22,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hopsOfApplication } from '../../services/ledger/ledger';
-import { loadDirectory, loadPartyIdentity } from '../../services/network/folder';
+import { loadCheckpointSigner, loadDirectory, loadPartyIdentity, readNetworkFile } from '../../services/network/folder';
+import { applicationBundle } from '../../services/ledger/bundles';
+import type { LogConfig } from '../../services/ledger/log';
+import { verifyBundle } from '../../services/evidence/verify';
 import { decide, scoreApplication } from '../../services/parties/plugins';
 import { ReferencePlatform, type PreparedApplication } from '../../services/parties/platform';
 import { syntheticCustomer } from '../../services/parties/samples';
@@ -124,6 +128,8 @@ interface Tally {
   lost: number;
   duplicated: number;
   changed: number;
+  /** Applications whose evidence bundle does not verify offline. */
+  unverified: number;
   recoveredS: number | undefined;
   notes: string[];
 }
@@ -163,7 +169,20 @@ async function held(api: string, applicationId: string): Promise<any> {
   }
 }
 
-async function runFault(fault: Fault, o: { apps: number; rate: number; runDir: string; routers: ReferencePlatform[]; api: string; db: Db; temporal: Client; seed: number }): Promise<Tally> {
+interface RunContext {
+  apps: number;
+  rate: number;
+  runDir: string;
+  routers: ReferencePlatform[];
+  api: string;
+  db: Db;
+  temporal: Client;
+  seed: number;
+  log: LogConfig;
+  trust: { caPem: string; routerVkey: string; origin: string };
+}
+
+async function runFault(fault: Fault, o: RunContext): Promise<Tally> {
   const notes: string[] = [];
   const apps: Submitted[] = [];
   for (let i = 0; i < o.apps; i++) {
@@ -222,8 +241,15 @@ async function runFault(fault: Fault, o: { apps: number; rate: number; runDir: s
     if (recoveredAt === undefined && faultAt !== undefined && before.every((s) => outcomes.has(s.app.applicationId))) recoveredAt = Date.now();
     if (apps.every((s) => outcomes.has(s.app.applicationId) || s.refused)) break;
   }
+  // the platform repeats each submission after its application ended: the same answer, no second run
+  for (const [i, s] of apps.entries()) {
+    if (!outcomes.has(s.app.applicationId)) continue;
+    const r = await o.routers[i % o.routers.length]!.submit(s.app).catch(() => undefined);
+    if (r && r.status !== 200) notes.push(`${s.app.applicationId}: a repeat after the end was answered ${r.status}`);
+  }
   let duplicated = 0;
   let changed = 0;
+  let unverified = 0;
   for (const s of apps) {
     const id = s.app.applicationId;
     const row = await getApplication(o.db, id);
@@ -241,6 +267,18 @@ async function runFault(fault: Fault, o: { apps: number; rate: number; runDir: s
       duplicated++;
       notes.push(`${id}: runs ${runs}, decisions opened ${h?.decisionsOpened ?? 0}`);
     }
+    // its evidence verifies offline, as a regulator would check it
+    try {
+      const bundle = await applicationBundle(o.db, o.log, id);
+      const report = verifyBundle({ bundle, caPem: o.trust.caPem, routerVkey: o.trust.routerVkey, origin: o.trust.origin });
+      if (!report.ok) {
+        unverified++;
+        notes.push(`${id}: evidence does not verify (${report.failures[0] ?? '?'})`);
+      }
+    } catch (err) {
+      unverified++;
+      notes.push(`${id}: no evidence bundle (${err instanceof Error ? err.message.slice(0, 120) : 'error'})`);
+    }
     const got = outcomes.get(id);
     if (got && got !== s.expected) {
       changed++;
@@ -255,6 +293,7 @@ async function runFault(fault: Fault, o: { apps: number; rate: number; runDir: s
     lost: apps.length - final,
     duplicated,
     changed,
+    unverified,
     recoveredS: faultAt === undefined ? 0 : recoveredAt === undefined ? undefined : (recoveredAt - faultAt) / 1000,
     notes,
   };
@@ -313,6 +352,9 @@ async function main(): Promise<void> {
     return p;
   });
   const db = await openDb(opts.dbUrl, { migrate: false });
+  const network = readNetworkFile(opts.networkDir);
+  const log: LogConfig = { origin: network.log!.origin, signer: loadCheckpointSigner(opts.networkDir) };
+  const trust = { caPem: network.caPem, routerVkey: network.log!.routerVkey, origin: network.log!.origin };
   const tls = temporalTlsConfig(temporalTlsFromEnv());
   const connection = await Connection.connect({ address: env('TEMPORAL_FRONTEND_ADDRESS', '127.0.0.1:17233'), ...(tls ? { tls } : {}) });
   const temporal = new Client({ connection, namespace: env('TEMPORAL_NAMESPACE', 'default') });
@@ -322,11 +364,11 @@ async function main(): Promise<void> {
   let seed = Date.now() % 100_000;
   try {
     for (const f of faults) {
-      const t = await runFault(f, { apps, rate, runDir, routers, api, db, temporal, seed });
+      const t = await runFault(f, { apps, rate, runDir, routers, api, db, temporal, seed, log, trust });
       seed += apps;
-      const bad = t.lost + t.duplicated + t.changed > 0;
+      const bad = t.lost + t.duplicated + t.changed + t.unverified > 0;
       failed ||= bad;
-      say(`${f.name}: submitted ${t.submitted}, final ${t.final}, lost ${t.lost}, duplicated ${t.duplicated}, changed ${t.changed}, recovered in ${t.recoveredS === undefined ? 'never' : `${t.recoveredS.toFixed(1)} s`}`);
+      say(`${f.name}: submitted ${t.submitted}, final ${t.final}, lost ${t.lost}, duplicated ${t.duplicated}, changed ${t.changed}, evidence unverified ${t.unverified}, recovered in ${t.recoveredS === undefined ? 'never' : `${t.recoveredS.toFixed(1)} s`}`);
       for (const n of t.notes.slice(0, 5)) say(`  ${n}`);
     }
   } finally {
