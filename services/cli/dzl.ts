@@ -225,6 +225,17 @@ function withOperatorTarget(c: Command): Command {
     .option('--operator-key <file>', "the operator's Ed25519 private key (PEM)", process.env.DZL_OPERATOR_KEY);
 }
 
+/** A party's endpoints and a bank's terms, from the options that name them (the operator API's member names). */
+function termsOf(o: { grpc?: string; web?: string; callbackOrigin?: string[]; contractedChannel?: string; decisionTimeoutMs?: number }) {
+  return {
+    ...(o.grpc ? { grpcEndpoint: o.grpc } : {}),
+    ...(o.web ? { webUrl: o.web } : {}),
+    ...(o.callbackOrigin ? { callbackOrigins: o.callbackOrigin } : {}),
+    ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}),
+    ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
+  };
+}
+
 /** Runs a change through the operator API when --api is given, else on the store. */
 async function operatorChange(o: OperatorTarget, viaApi: { method: string; path: string; body?: unknown }, onStore: (db: Db) => Promise<void>): Promise<void> {
   if (o.api) {
@@ -264,11 +275,7 @@ withOperatorTarget(
   const admission = admitRequest(ca, request, { validDays: o.validDays, dnsNames: o.tlsName, ipAddresses: o.tlsIp });
   const now = new Date().toISOString();
   const terms = {
-    ...(o.grpc ? { grpcEndpoint: o.grpc } : {}),
-    ...(o.web ? { webUrl: o.web } : {}),
-    ...(o.callbackOrigin ? { callbackOrigins: o.callbackOrigin } : {}),
-    ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}),
-    ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
+    ...termsOf(o),
     ...(o.licence ? { licence: { number: o.licence, issuer: o.licenceIssuer, validFrom: now, validUntil: o.licenceValidUntil ?? new Date(Date.now() + 365 * 86_400_000).toISOString(), status: 'active' as const } } : {}),
   };
   checkTermsForRole(request.party.id, request.party.role, terms);
@@ -290,13 +297,7 @@ withOperatorTarget(
     .option('--contracted-channel <id>', "a bank's contracted licensed channel")
     .option('--decision-timeout-ms <ms>', "a bank's decision timeout", (v) => Number(v)),
 ).action(async (partyId: string, o: OperatorTarget & { grpc?: string; web?: string; callbackOrigin?: string[]; contractedChannel?: string; decisionTimeoutMs?: number }) => {
-  const body = {
-    ...(o.grpc ? { grpcEndpoint: o.grpc } : {}),
-    ...(o.web ? { webUrl: o.web } : {}),
-    ...(o.callbackOrigin ? { callbackOrigins: o.callbackOrigin } : {}),
-    ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}),
-    ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
-  };
+  const body = termsOf(o);
   await operatorChange(o, { method: 'PATCH', path: `/v1/operator/parties/${encodeURIComponent(partyId)}`, body }, async (db) => {
     await setPartyEndpoint(db, partyId, { ...(o.grpc ? { grpc: o.grpc } : {}), ...(o.web ? { web: o.web } : {}), ...(o.callbackOrigin ? { callbackOrigins: o.callbackOrigin } : {}) });
     if (o.contractedChannel || o.decisionTimeoutMs !== undefined) await setBankTerms(db, partyId, { ...(o.contractedChannel ? { contractedChannel: o.contractedChannel } : {}), ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}) });

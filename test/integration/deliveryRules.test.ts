@@ -20,20 +20,12 @@ import { verifyReceipt } from '../../services/seal/receipt';
 import type { Fields } from '../../services/seal/hop';
 import { ensureNetwork, env, temporalAddress, workflowBundle } from '../support/env';
 import { freshStore } from '../support/stores';
+import { until } from '../support/wait';
 
 const [HANGZHOU, SUZHOU, NINGBO] = DEV.banks;
 const GOOD = SAMPLE_CUSTOMERS[0]!.fields;
 const RISK: Fields = Object.fromEntries(Object.entries(GOOD).filter(([k]) => k.startsWith('risk.')));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('delivery rules a bank can rely on — real Temporal, gRPC (mTLS), MariaDB', function () {
   this.timeout(120_000);

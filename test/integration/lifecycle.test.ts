@@ -17,6 +17,7 @@ import { clientCredentials, fromGrpcError, hopToWire, loadDzlProtos, unaryCall }
 import { loadPartyIdentity } from '../../services/network/folder';
 import { newSalt, sealHop } from '../../services/seal/hop';
 import { freshStore, type StoreKind } from '../support/stores';
+import { until } from '../support/wait';
 
 const [HANGZHOU, SUZHOU] = DEV.banks;
 const GOOD = SAMPLE_CUSTOMERS[0]!.fields;
@@ -38,15 +39,6 @@ function useNetwork(kind: StoreKind, suite: string, opts: Partial<LocalNetworkOp
   return () => started!;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The same application citing a registered consent by id instead of declaring it inline. */
 function citing<T extends { body: { consent?: unknown } }>(app: T, consentId: string): T {

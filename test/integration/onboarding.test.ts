@@ -17,23 +17,13 @@ import { fetchDirectory, verifyPublishedDirectory, type DirectoryBody, type Publ
 import { startLocalNetwork, type LocalNetwork } from '../../services/runtime/localNetwork';
 import { ensureNetwork, env, ROOT, temporalAddress, tempDir, workflowBundle } from '../support/env';
 import { freshStore } from '../support/stores';
+import { eventually } from '../support/wait';
 
 const run = promisify(execFile);
 const DZL = join(ROOT, 'dist', 'services', 'cli', 'dzl.js');
 const dzl = (...args: string[]) => run(process.execPath, [DZL, ...args], { cwd: ROOT, env: { ...process.env } });
 const bodyOf = (doc: PublishedDirectory) => JSON.parse(Buffer.from(doc.directory, 'base64url').toString('utf8')) as DirectoryBody;
 
-async function eventually<T>(what: string, attempt: () => Promise<T>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
 
 describe('onboarding a bank and the signed directory — separate processes, real Temporal, HTTP, MariaDB', function () {
   this.timeout(180_000);
