@@ -15,7 +15,7 @@ import { decodeHop } from '../seal/hop';
 import { appendState, statesOf } from '../store/applicationStates';
 import { isFinalOutcome } from '../domain/applications';
 import { getApplication, type ApplicationRow } from '../store/applications';
-import { approvedAttempt, attemptOf } from '../store/attempts';
+import { attemptOf } from '../store/attempts';
 import { recordDisbursement } from '../store/disbursements';
 import { creditReportFor } from '../store/sealedHops';
 import { disbursementNotice } from '../../workflows/disbursement';
@@ -86,11 +86,13 @@ export async function reportDisbursement(deps: DecisionDeps, bankId: string, inp
     // an application that ended otherwise (withdrawn, refused, expired, …) has no loan to disburse
     const ended = (await statesOf(deps.db, app.id)).find((st) => isFinalOutcome(st.state) && st.state !== 'approved');
     if (ended) throw new DzlError(ended.state === 'withdrawn' ? 'CONSENT_WITHDRAWN' : 'ROUTE_NOT_ALLOWED', `${app.id} ended ${ended.state}; there is no loan to disburse`, { applicationId: app.id });
-    const approval = await approvedAttempt(deps.db, app.id, bankId);
+    // one read of the bank's attempt: two (approved? then open?) would see the worker record the
+    // approval in between and answer "never" to a bank that did approve
+    const attempt = await attemptOf(deps.db, app.id, bankId);
+    const approval = attempt?.outcome === 'approved' ? attempt : undefined;
     if (!approval) {
       // an approval the bank returned a moment ago is recorded once the worker has taken it: the
       // bank's attempt still open on a running application is "not yet" (retry), not "never"
-      const attempt = await attemptOf(deps.db, app.id, bankId);
       if (attempt?.deliveredAt !== undefined && attempt.outcome === undefined && !(await hasEnded(deps, app))) {
         throw new DzlError('PARTY_UNAVAILABLE', `the decision of ${bankId} on ${app.id} is not recorded yet; report the disbursement again shortly`, { applicationId: app.id });
       }

@@ -81,8 +81,3 @@ export async function decisionsBetween(db: Conn, platformId: string, from: numbe
   return rows.map(fromRow);
 }
 
-/** The bank's attempt, when it approved the application. */
-export async function approvedAttempt(db: Conn, applicationId: string, bankId: string): Promise<AttemptRow | undefined> {
-  const r = await db('application_attempts').where({ application_id: applicationId, bank_id: bankId, outcome: 'approved' }).first();
-  return r ? fromRow(r) : undefined;
-}

@@ -10,7 +10,7 @@
  *   is taken, and never appears before the approval.
  */
 import { strict as assert } from 'node:assert';
-import { hopsOfApplication } from '../../services/ledger/ledger';
+import { hopsOfApplication, refusals } from '../../services/ledger/ledger';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork } from '../../services/runtime/localNetwork';
 import { appendState, statesOf } from '../../services/store/applicationStates';
@@ -80,7 +80,10 @@ describe('delivery rules a bank can rely on — real Temporal, gRPC (mTLS), Mari
     const app = net.platform.prepare(GOOD, SUZHOU);
     assert.equal((await net.platform.submit(app)).status, 202);
     const taken = await until('the disbursement is reported', () => net.events.get(SUZHOU)!.disbursed.get(app.applicationId), 40_000);
-    assert.equal(taken.accepted, true, `the router answered the disbursement with ${taken.code}`);
+    if (!taken.accepted) {
+      const why = (await refusals(net.db, { applicationId: app.applicationId })).map((r) => `${r.stage}: ${r.code} ${r.message}`);
+      assert.fail(`the router answered the disbursement with ${taken.code}: ${why.join('; ')}`);
+    }
     await waitForState(net.platform, app.applicationId, ['disbursed'], 30_000);
     const states = (await statesOf(net.db, app.applicationId)).map((s) => s.state);
     assert.ok(states.indexOf('approved') >= 0 && states.indexOf('approved') < states.indexOf('disbursed'), `approved before disbursed: ${states.join(' → ')}`);

@@ -63,6 +63,19 @@ describe('the operator API — real Temporal, HTTP, MariaDB', function () {
     await assert.rejects(call('POST', '/v1/operator/parties', { party: { ...request.party, role: 'channel' }, certificates: Object.values(admission.certificates), renew: true }), refused('PARTY_ROLE_MISMATCH'));
   });
 
+  it("refuses an admission carrying another role's members: a platform's decision timeout, a bank's callback origins, a bank's licence", async () => {
+    const ca = { certPem: readFileSync(join(networkDir, 'ca', 'ca.crt'), 'utf8'), keyPem: readFileSync(join(networkDir, 'ca', 'ca.key'), 'utf8') };
+    const platform = initParty(join(dir, 'platform-roles'), { id: 'platform-roles', role: 'platform', legalName: '角色助贷' });
+    const bank = initParty(join(dir, 'bank-roles'), { id: 'bank-roles', role: 'bank', legalName: '角色银行' });
+    const certs = (r: typeof platform) => Object.values(admitRequest(ca, r).certificates);
+    const licence = { number: 'X-1', issuer: 'PBOC', validFrom: new Date().toISOString(), validUntil: new Date(Date.now() + 86_400_000).toISOString(), status: 'active' };
+    await assert.rejects(call('POST', '/v1/operator/parties', { party: platform.party, certificates: certs(platform), decisionTimeoutMs: 5_000 }), refused('PARTY_ROLE_MISMATCH'));
+    await assert.rejects(call('POST', '/v1/operator/parties', { party: bank.party, certificates: certs(bank), callbackOrigins: ['https://bank.example'] }), refused('PARTY_ROLE_MISMATCH'));
+    await assert.rejects(call('POST', '/v1/operator/parties', { party: bank.party, certificates: certs(bank), licence }), refused('PARTY_ROLE_MISMATCH'));
+    assert.equal(await partySnapshot(net.db, 'platform-roles'), undefined);
+    assert.equal(await partySnapshot(net.db, 'bank-roles'), undefined);
+  });
+
   it('refuses certificates the network CA did not issue to that party', async () => {
     const request = initParty(join(dir, 'bank-fake'), { id: 'bank-fake', role: 'bank', legalName: '假银行' });
     const otherCa = createDevNetwork(join(dir, 'other-network'), []);
