@@ -149,15 +149,7 @@ function alive(pid: number): boolean {
 }
 
 /** Starts whatever of the cluster is down (deploy/cluster.sh up is idempotent); the load goes on meanwhile. */
-function restart(): Promise<void> {
-  return new Promise((resolveUp, reject) => {
-    const child = spawn(join(ROOT, 'deploy', 'cluster.sh'), ['up'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.once('exit', (code) => (code === 0 ? resolveUp() : reject(new Error(`cluster.sh up failed after the fault: ${out.slice(-800)}`))));
-  });
-}
+const restart = () => run(join(ROOT, 'deploy', 'cluster.sh'), ['up']);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the platform API's JSON
 async function held(api: string, applicationId: string): Promise<any> {

@@ -21,6 +21,7 @@ import { getApplication } from '../../services/store/applications';
 import { openDb } from '../../services/store/db';
 import { ENCODING } from '../../services/temporal/codec';
 import { temporalTlsConfig, temporalTlsFromEnv } from '../../services/runtime/stack';
+import { callPlatformApi } from '../../services/demo/processNetwork';
 import { CLUSTER_PLATFORMS, clusterPartiesFromEnv, clusterPartyPlan } from './parties';
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
@@ -36,11 +37,7 @@ interface Case {
   expect: string;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the platform API's JSON
-async function platformApi(api: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${api}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  return { status: res.status, body: await res.json() };
-}
+const platformApi = callPlatformApi;
 
 async function main(): Promise<void> {
   const started = Date.now();

@@ -14,11 +14,11 @@
 import { createHash, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { DzlError, isErrorCode } from '../common/errors';
 import { b64url, fromB64url } from '../seal/bytes';
+import { isRfc3339WithZone } from '../seal/requestSignature';
 
 export const OPERATOR_SCHEME = 'DZL-Operator-Ed25519';
 const MAX_SKEW_MS = 5 * 60_000;
 const MAX_AUTHORIZATION_BYTES = 1024;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 function signedBytes(host: string, method: string, path: string, ts: string, nonce: string, body: Uint8Array): Buffer {
   return Buffer.from(`dzl-operator-request/v1\n${host.toLowerCase()}\n${method.toUpperCase()}\n${path}\n${ts}\n${nonce}\n${b64url(createHash('sha256').update(body).digest())}`);
@@ -52,7 +52,7 @@ export function verifyOperatorRequest(authorization: string | undefined, host: s
   const nonce = params.get('nonce');
   const sig = fromB64url(params.get('sig'));
   if (!operatorId || !ts || !nonce || !sig || params.size !== 4) throw fail('Authorization lacks id, ts, nonce or sig, or has other members');
-  if (!RFC3339.test(ts) || Number.isNaN(Date.parse(ts)) || Math.abs(now.getTime() - Date.parse(ts)) > MAX_SKEW_MS) throw fail('ts is not an RFC 3339 time within ±5 minutes');
+  if (!isRfc3339WithZone(ts) || Number.isNaN(Date.parse(ts)) || Math.abs(now.getTime() - Date.parse(ts)) > MAX_SKEW_MS) throw fail('ts is not an RFC 3339 time within ±5 minutes');
   if (fromB64url(nonce)?.length !== 16) throw fail('nonce is not 16 bytes of base64url');
   const key = operators.get(operatorId);
   if (!key) throw fail('id is not an operator of this network');

@@ -37,6 +37,7 @@ const DecisionAnswer = Type.Object(
 );
 const ScoreAnswer = Type.Object({ fields: FieldsSchema }, closed);
 const decisionAnswer = checker(DecisionAnswer);
+const isProvenance = checker(ProvenanceSchema);
 const scoreAnswer = checker(ScoreAnswer);
 
 const invalid = (what: string, problem: string) => new DzlError('PARTY_ANSWER_INVALID', `the ${what} plug-in answered something else than its contract (${problem})`);
@@ -75,7 +76,7 @@ export function loadDecisionEngine(spec: PluginSpec | undefined, baseDir: string
   if ('module' in spec) {
     const m = loadModule(spec.module, baseDir);
     const engine = typeof m.createDecisionEngine === 'function' ? (m.createDecisionEngine as (o: unknown) => DecisionEngine)(spec.options ?? {}) : (m.decisionEngine as DecisionEngine | undefined);
-    if (!engine || typeof engine.decide !== 'function' || !checker(ProvenanceSchema)(engine.model)) throw new Error(`${spec.module} exports no decisionEngine { model, decide } nor createDecisionEngine(options)`);
+    if (!engine || typeof engine.decide !== 'function' || !isProvenance(engine.model)) throw new Error(`${spec.module} exports no decisionEngine { model, decide } nor createDecisionEngine(options)`);
     return { model: engine.model, decide: async (fields) => checkedDecision(await engine.decide(fields)) };
   }
   const timeoutMs = spec.timeoutMs ?? 5_000;
@@ -113,7 +114,7 @@ export function loadChannelPolicy(spec: PluginSpec | undefined, baseDir: string)
   if ('module' in spec) {
     const m = loadModule(spec.module, baseDir);
     const policy = typeof m.createChannelPolicy === 'function' ? (m.createChannelPolicy as (o: unknown) => ChannelPolicy)(spec.options ?? {}) : (m.channelPolicy as ChannelPolicy | undefined);
-    if (!policy || typeof policy.score !== 'function' || !checker(ProvenanceSchema)(policy.product)) throw new Error(`${spec.module} exports no channelPolicy { product, score } nor createChannelPolicy(options)`);
+    if (!policy || typeof policy.score !== 'function' || !isProvenance(policy.product)) throw new Error(`${spec.module} exports no channelPolicy { product, score } nor createChannelPolicy(options)`);
     const reference = referenceChannelPolicy(policy.product);
     return {
       product: policy.product,

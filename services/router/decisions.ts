@@ -70,10 +70,6 @@ async function takeDecision(deps: DecisionDeps, bankId: string, input: unknown):
   return { accepted: true, applicationId: app.id };
 }
 
-/** Whether the application has a final outcome already (its approval can then never be recorded). */
-async function hasEnded(deps: DecisionDeps, app: ApplicationRow): Promise<boolean> {
-  return (await statesOf(deps.db, app.id)).some((s) => isFinalOutcome(s.state));
-}
 
 /**
  * A bank's disbursement (放款) after its approval: custody of the hop, a row for reconciliation,
@@ -84,7 +80,8 @@ export async function reportDisbursement(deps: DecisionDeps, bankId: string, inp
     const { header } = decodeHop(input);
     const app = await applicationOf(deps, header.applicationId);
     // an application that ended otherwise (withdrawn, refused, expired, …) has no loan to disburse
-    const ended = (await statesOf(deps.db, app.id)).find((st) => isFinalOutcome(st.state) && st.state !== 'approved');
+    const states = await statesOf(deps.db, app.id);
+    const ended = states.find((st) => isFinalOutcome(st.state) && st.state !== 'approved');
     if (ended) throw new DzlError(ended.state === 'withdrawn' ? 'CONSENT_WITHDRAWN' : 'ROUTE_NOT_ALLOWED', `${app.id} ended ${ended.state}; there is no loan to disburse`, { applicationId: app.id });
     // one read of the bank's attempt: two (approved? then open?) would see the worker record the
     // approval in between and answer "never" to a bank that did approve
@@ -93,7 +90,7 @@ export async function reportDisbursement(deps: DecisionDeps, bankId: string, inp
     if (!approval) {
       // an approval the bank returned a moment ago is recorded once the worker has taken it: the
       // bank's attempt still open on a running application is "not yet" (retry), not "never"
-      if (attempt?.deliveredAt !== undefined && attempt.outcome === undefined && !(await hasEnded(deps, app))) {
+      if (attempt?.deliveredAt !== undefined && attempt.outcome === undefined && !states.some((st) => isFinalOutcome(st.state))) {
         throw new DzlError('PARTY_UNAVAILABLE', `the decision of ${bankId} on ${app.id} is not recorded yet; report the disbursement again shortly`, { applicationId: app.id });
       }
       throw new DzlError('ROUTE_NOT_ALLOWED', `${bankId} did not approve ${app.id}; only the approving bank reports its disbursement`);
