@@ -16,11 +16,18 @@ import type { NonceStore } from '../seal/replay';
 import type { ApplicationRow } from '../store/applications';
 import { consentIdsFiledFor, getConsent, lockConsents } from '../store/consents';
 import { transact, type Conn, type Db } from '../store/db';
+import { registryVersionShared } from '../store/parties';
 import { answerTo, getSealedHop, saveSealedHop } from '../store/sealedHops';
 
 export interface CustodyDeps {
   db: Db;
   directory: () => NetworkDirectory;
+  /**
+   * Rereads the directory from the store. Given, a hop checked against a directory older than the
+   * store's registry is checked again against the new one before it is taken (several routers:
+   * a revocation through one binds all at once); absent, such a hop is refused as not yet.
+   */
+  refreshDirectory?: () => Promise<NetworkDirectory>;
   nonces: NonceStore;
   maxAgeMs?: number;
 }
@@ -56,6 +63,12 @@ function checkExpected(hop: DecodedHop, e: Expected): void {
 /** A concurrent request took the same hop (or its nonce) into custody first. */
 class TakenMeanwhile extends Error {}
 
+/** The registry changed since the directory the hop was checked against was read. */
+class RegistryChanged extends Error {}
+
+/** Checks against a directory reread this many times before the hop is answered "not yet". */
+const REGISTRY_RETRIES = 3;
+
 /**
  * Verifies a hop and takes it into custody: the sealed hop, its ledger leaf, its nonce and
  * whatever the caller writes with it (`within`: an application's rows at intake) commit in one
@@ -72,7 +85,28 @@ export async function admitHop(
   verified?: DecodedHop,
   within?: (trx: Conn, hop: DecodedHop) => Promise<void>,
 ): Promise<Admitted> {
-  const directory = deps.directory();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // after a registry change, check the hop again from its bytes against the directory reread
+      return await admitOnce(deps, attempt === 0 ? deps.directory() : await deps.refreshDirectory!(), input, consent, expected, attempt === 0 ? verified : undefined, within);
+    } catch (err) {
+      if (!(err instanceof RegistryChanged)) throw err;
+      if (!deps.refreshDirectory || attempt + 1 >= REGISTRY_RETRIES) {
+        throw new DzlError('PARTY_UNAVAILABLE', 'the network registry is changing; send the same hop again shortly');
+      }
+    }
+  }
+}
+
+async function admitOnce(
+  deps: CustodyDeps,
+  directory: NetworkDirectory,
+  input: unknown,
+  consent: Consent,
+  expected: Expected,
+  verified: DecodedHop | undefined,
+  within: ((trx: Conn, hop: DecodedHop) => Promise<void>) | undefined,
+): Promise<Admitted> {
   const hop = verified ?? verifyHop(input, { signerOf: directory.signerOf, ...(deps.maxAgeMs ? { maxAgeMs: deps.maxAgeMs } : {}) });
   checkExpected(hop, expected);
   checkRoute(hop.header, { directory, consent, at: new Date() });
@@ -86,6 +120,9 @@ export async function admitHop(
   if (standing) return standing;
   try {
     await transact(deps.db, async (trx) => {
+      // the registry as it stands, held until commit: a revocation, a licence withdrawn or a bank
+      // removed through any router either commits after this hop or is seen here (envelope.md §23)
+      if (directory.version !== undefined && (await registryVersionShared(trx)) !== directory.version) throw new RegistryChanged();
       // a withdrawal recorded since the check above wins: serialised on the consent's row, so no
       // hop enters the log after a withdrawal that covers its recipient
       if (ROUTES[hop.header.kind].consented) {

@@ -18,7 +18,7 @@ import { isLeafOf, type ConsentLeaf, type ConsentStateLeaf, type DeletionLeaf, t
 import { hashLeaf } from '../evidence/merkle';
 import { redact } from '../common/redact';
 import { refusalsRecorded, stageKind } from '../common/metrics';
-import { partyIds } from '../store/parties';
+import { lockRegistryForChange, partyIds } from '../store/parties';
 import { refusalIds, valuesOf, vocabulary } from './redaction';
 import type { Consent } from '../consent/consent';
 import type { SignedNotice } from '../evidence/lifecycle';
@@ -160,6 +160,8 @@ export async function recordDeletion(db: Conn, d: Omit<DeletionLeaf, 'type' | 'r
  * an earlier state is a new snapshot: registry changes are an administrative, single-writer act).
  */
 export async function recordParty(db: Conn, party: PartyLeaf['party']): Promise<boolean> {
+  // ordered against every hop taken into custody by any router (store/parties.ts)
+  await lockRegistryForChange(db);
   const latest = await latestPartyLeaf(db, party.id);
   if (latest && canonicalJson((JSON.parse(latest.data) as PartyLeaf).party).equals(canonicalJson(party))) return false;
   const leaf: PartyLeaf = { type: 'party', recordedAt: new Date().toISOString(), party };

@@ -30,12 +30,14 @@ import {
   insertCheckpoint,
   latestCheckpointRow,
   lockLogState,
+  pinLogSigner,
   readLogState,
   readTiles,
   saveCosignature,
   writeLogState,
   writeTiles,
   type CheckpointRow,
+  type LogState,
 } from '../store/evidenceLog';
 import { recordRefusal } from './ledger';
 
@@ -65,8 +67,11 @@ const BATCH = 5000;
  * into the tiles; returns the new tree size and root. One transaction, under the log_state lock.
  */
 export async function integratePending(db: Db): Promise<IntegratedTree> {
-  return db.transaction(async (trx) => {
-    const state = await lockLogState(trx);
+  return db.transaction(async (trx) => integrateLocked(trx, await lockLogState(trx)));
+}
+
+async function integrateLocked(trx: Conn, state: LogState): Promise<IntegratedTree> {
+  {
     let size = state.treeSize;
     let root: Uint8Array | null = state.rootHash;
     let edge = await readTiles(trx, rightEdgeTiles(size));
@@ -91,7 +96,7 @@ export async function integratePending(db: Db): Promise<IntegratedTree> {
     if (root === null) root = rootFromNodes(size, tileNodeReader(edge));
     if (size !== state.treeSize || state.rootHash === null) await writeLogState(trx, { treeSize: size, rootHash: root });
     return { treeSize: size, rootHash: Buffer.from(root) };
-  });
+  }
 }
 
 /** The tree size the sequencer has reached (its leaves have indices; tiles cover them). */
@@ -156,14 +161,40 @@ export async function checkpointAt(db: Conn, size: number): Promise<StoredCheckp
   return withCosignatures(db, await checkpointRowAt(db, size));
 }
 
-/** Sequences pending leaves and signs a checkpoint for the new size (if the log grew). */
+/**
+ * Sequences pending leaves and signs a checkpoint for the new size (if the log grew), in one
+ * transaction under the log_state lock: with several routers on the store, each size is signed
+ * once and checkpoints are stored in the order of their sizes. The first checkpoint pins the
+ * log's origin and key in log_state; a router configured with another is refused (LogSignerMismatch).
+ */
 export async function publishCheckpoint(db: Db, cfg: LogConfig): Promise<StoredCheckpoint> {
-  const tree = await integratePending(db);
-  const latest = await latestCheckpoint(db);
-  if (latest && latest.treeSize >= tree.treeSize) return latest;
-  const note = signNote(checkpointBody({ origin: cfg.origin, size: tree.treeSize, rootHash: tree.rootHash }), cfg.signer);
-  await insertCheckpoint(db, { treeSize: tree.treeSize, rootHash: tree.rootHash, note });
-  return (await checkpointAt(db, tree.treeSize))!;
+  const size = await db.transaction(async (trx) => {
+    const state = await lockLogState(trx);
+    if (state.origin === null || state.signerVkey === null) await pinLogSigner(trx, { origin: cfg.origin, signerVkey: cfg.signer.vkey });
+    else if (state.origin !== cfg.origin || state.signerVkey !== cfg.signer.vkey) throw new LogSignerMismatch(state.origin, cfg.origin);
+    const tree = await integrateLocked(trx, state);
+    const latest = await latestCheckpointRow(trx);
+    if (latest && latest.treeSize >= tree.treeSize) return latest.treeSize;
+    const note = signNote(checkpointBody({ origin: cfg.origin, size: tree.treeSize, rootHash: tree.rootHash }), cfg.signer);
+    await insertCheckpoint(trx, { treeSize: tree.treeSize, rootHash: tree.rootHash, note });
+    return tree.treeSize;
+  });
+  return (await checkpointAt(db, size))!;
+}
+
+/** This router's log configuration is not the one the store's log was first signed with. */
+export class LogSignerMismatch extends Error {
+  constructor(pinned: string, configured: string) {
+    super(
+      `the store's evidence log is ${pinned}, signed with the key pinned by its first checkpoint; this router is configured as ${configured}${pinned === configured ? ' with another key' : ''}: it will not sign checkpoints of that log`,
+    );
+  }
+}
+
+/** Refuses, at start, a router whose log origin or key is not the store's (nothing pinned yet passes). */
+export async function checkLogSigner(db: Conn, cfg: LogConfig): Promise<void> {
+  const state = await readLogState(db);
+  if (state.origin !== null && state.signerVkey !== null && (state.origin !== cfg.origin || state.signerVkey !== cfg.signer.vkey)) throw new LogSignerMismatch(state.origin, cfg.origin);
 }
 
 /**

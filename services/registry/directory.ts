@@ -44,7 +44,11 @@ export class NetworkDirectory {
   private readonly parties = new Map<string, Party>();
   private readonly byKeyId = new Map<string, CertificateInfo>();
 
-  constructor(readonly caPem: string, records: PartyRecord[]) {
+  /**
+   * `version`: the registry's change count this directory was read at (a router's or worker's
+   * copy of its store); custody compares it with the store's under a lock (custody.ts).
+   */
+  constructor(readonly caPem: string, records: PartyRecord[], readonly version?: number) {
     for (const r of records) {
       const certificates = r.certificates.map((pem) => {
         const c = parseCertificate(pem, caPem);

@@ -20,10 +20,15 @@ export class DirectoryHandle {
 
   readonly get = (): NetworkDirectory => this.current;
 
-  async refresh(): Promise<NetworkDirectory> {
-    this.current = await this.load();
-    return this.current;
-  }
+  private loading?: Promise<NetworkDirectory>;
+
+  /** Rereads the directory; callers asking while a reread is under way share it. */
+  readonly refresh = (): Promise<NetworkDirectory> => {
+    this.loading ??= this.load()
+      .then((d) => (this.current = d))
+      .finally(() => (this.loading = undefined));
+    return this.loading;
+  };
 
   close(): void {
     if (this.timer) clearInterval(this.timer);

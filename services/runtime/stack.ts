@@ -17,7 +17,7 @@ import { operatorsFromFile } from '../temporal/codecServer';
 import { listenBounded } from '../common/http';
 import { createLogger, type Logger } from '../common/logger';
 import { ensureLogKeys, loadCheckpointSigner, loadPartyIdentity, loadPayloadKeys, readNetworkFile } from '../network/folder';
-import { latestCheckpoint, publishCheckpoint } from '../ledger/log';
+import { checkLogSigner, latestCheckpoint, publishCheckpoint } from '../ledger/log';
 import { UnauthenticatedRefusals } from '../ledger/noise';
 import { startRouterGrpc } from '../router/grpcServer';
 import type { RegulatorDeps } from '../router/regulator';
@@ -25,7 +25,7 @@ import { DirectoryHandle } from '../registry/handle';
 import { createHttpApp } from '../router/http';
 import { RELAYED_MAX_AGE_MS } from '../seal/hop';
 import { DbNonceStore } from '../store/nonces';
-import { openDb, type Db } from '../store/db';
+import { openDb, storeId, type Db } from '../store/db';
 import { loadDirectoryFromDb } from '../store/parties';
 import { setPartyEndpoint } from '../operator/registry';
 import { dzlDataConverter } from '../temporal/dataConverter';
@@ -47,6 +47,8 @@ export interface StackConfig {
   log?: Logger;
   logFile?: string;
   checkpointIntervalMs?: number;
+  /** How often a router or worker rereads the registry besides when custody finds it changed (ms; default 5000). */
+  registryRefreshMs?: number;
   /** How long the router keeps sealed payloads after an application ends. */
   retention?: RetentionPolicy;
   /** The longest the retention sweeper sleeps (default: a quarter of the shorter retention, at most a minute). */
@@ -94,10 +96,9 @@ function sweepMs(cfg: StackConfig): number {
   return cfg.retentionSweepMs ?? Math.max(100, Math.min(60_000, Math.floor(Math.min(p.approvedMs, p.otherMs) / 4)));
 }
 
-/** One retention sweeper per router store (routers sharing a store share it). */
-export function sweeperIdFor(dbUrl: string): string {
-  const u = dbUrl.replace(/\/\/[^@/]*@/, '//');
-  return `dzl-retention-sweeper-${createHash('sha256').update(u).digest('hex').slice(0, 16)}`;
+/** One retention sweeper per store, named by the store's own id (010): routers reaching it by other URLs share it. */
+export async function sweeperIdOf(db: Db): Promise<string> {
+  return `dzl-retention-sweeper-${(await storeId(db)).replace(/-/g, '').slice(0, 16)}`;
 }
 
 export interface RunningRouter {
@@ -160,7 +161,7 @@ function publishedEndpoints(listen: RouterListen, grpcAddress: string, url: stri
 export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): Promise<RunningRouter> {
   const db = await openDb(cfg.dbUrl);
   const { caPem } = readNetworkFile(cfg.networkDir);
-  const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
+  const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem), cfg.registryRefreshMs);
   // a policy that names an unknown field or bank fails here, not on the first credit report
   checkPolicyRecipients(directory.get(), minimisationPolicy());
   const tls = temporalTlsConfig(cfg.temporalTls);
@@ -177,26 +178,33 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
     log: { origin: network.log!.origin, signer: loadCheckpointSigner(cfg.networkDir) },
     trust: network.log!,
   };
-  // a checkpoint at a steady pace, so that witnesses have something recent to cosign
-  const checkpoints = setInterval(() => void publishCheckpoint(db, regulator.log).catch(() => undefined), cfg.checkpointIntervalMs ?? 10_000);
+  // one log, one key: a router configured with another origin or key does not start (several routers, one store)
+  await checkLogSigner(db, regulator.log);
+  // a checkpoint at a steady pace, so that witnesses have something recent to cosign; every
+  // router's timer tries, and the log_state lock lets one sign each size (ledger/log.ts)
+  const checkpointLog = logger(cfg, 'dzl-router');
+  const checkpoints = setInterval(
+    () => void publishCheckpoint(db, regulator.log).catch((err: unknown) => checkpointLog.warn({ err: err instanceof Error ? err.message : String(err) }, 'checkpoint not signed')),
+    cfg.checkpointIntervalMs ?? 10_000,
+  );
   checkpoints.unref();
   const routerIdentity = loadPartyIdentity(cfg.networkDir, 'router');
   const grpcServer = await startRouterGrpc(
     regulator,
-    { db, directory: directory.get, nonces, temporal, maxAgeMs: RELAYED_MAX_AGE_MS, router: routerIdentity, outbound: outboundOf(cfg) },
+    { db, directory: directory.get, refreshDirectory: directory.refresh, nonces, temporal, maxAgeMs: RELAYED_MAX_AGE_MS, router: routerIdentity, outbound: outboundOf(cfg) },
     routerIdentity,
     listen.grpcAddress,
     logger(cfg, 'dzl-router'),
   );
   try {
-    await temporal.workflow.start(retentionSweeper, { taskQueue: TASK_QUEUE, workflowId: sweeperIdFor(cfg.dbUrl) });
+    await temporal.workflow.start(retentionSweeper, { taskQueue: TASK_QUEUE, workflowId: await sweeperIdOf(db) });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   const noise = new UnauthenticatedRefusals(db, logger(cfg, 'dzl-router'));
   // the network operators (public keys): the operator API's callers, and the codec server's
   const operators = operatorsFromFile(join(cfg.networkDir, 'operators', 'operators.json'));
-  const app = createHttpApp({ db, directory: directory.get, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, noise, router: routerIdentity, outbound: outboundOf(cfg), operators, ...(cfg.retention ? { retention: cfg.retention } : {}) });
+  const app = createHttpApp({ db, directory: directory.get, refreshDirectory: directory.refresh, nonces, temporal, log: logger(cfg, 'dzl-router'), regulator, noise, router: routerIdentity, outbound: outboundOf(cfg), operators, ...(cfg.retention ? { retention: cfg.retention } : {}) });
   const host = listen.host ?? '127.0.0.1';
   // a router that is stopping tells each caller to close its connection, so that kept-alive
   // clients move to another router instead of holding this one open
@@ -356,7 +364,7 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
   installTemporalRuntime(log, opts.temporalMetrics);
   const db = await openDb(cfg.dbUrl);
   const { caPem } = readNetworkFile(cfg.networkDir);
-  const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem));
+  const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem), cfg.registryRefreshMs);
   const routerIdentity = loadPartyIdentity(cfg.networkDir, 'router');
   const parties = new PartyClients(routerIdentity, directory.get);
   const tls = temporalTlsConfig(cfg.temporalTls);
@@ -366,7 +374,7 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
     namespace: cfg.namespace ?? 'default',
     taskQueue: TASK_QUEUE,
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db, directory: directory.get, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log, retentionSweepMs: sweepMs(cfg), outbound: outboundOf(cfg) }),
+    activities: createActivities({ db, directory: directory.get, refreshDirectory: directory.refresh, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log, retentionSweepMs: sweepMs(cfg), outbound: outboundOf(cfg) }),
     dataConverter: payloadConverter(cfg.networkDir),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 64,
     // on SIGTERM: activities in flight get this long to finish; Temporal hands the rest to another worker

@@ -104,3 +104,10 @@ export async function transact<T>(db: Conn, work: (trx: Knex.Transaction) => Pro
     }
   }
 }
+
+/** The store's own id, made once by migration 010: the same for every router, whatever URL it uses. */
+export async function storeId(db: Conn): Promise<string> {
+  const r = (await db('store_identity').where({ id: 1 }).first('store_id')) as { store_id: string } | undefined;
+  if (!r) throw new Error('the store has no identity row: run its migrations (openDb does)');
+  return r.store_id;
+}

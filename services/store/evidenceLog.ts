@@ -11,7 +11,17 @@ export interface LogState {
   treeSize: number;
   /** Null only in a store migrated before 008 ran (never after). */
   rootHash: Buffer | null;
+  /** The log's origin and checkpoint key (vkey), pinned by the first checkpoint after 010; null before. */
+  origin: string | null;
+  signerVkey: string | null;
 }
+
+const toState = (r: Record<string, unknown>): LogState => ({
+  treeSize: toMs(r.tree_size as number),
+  rootHash: r.root_hash ? Buffer.from(r.root_hash as string, 'hex') : null,
+  origin: (r.origin as string | null | undefined) ?? null,
+  signerVkey: (r.signer_vkey as string | null | undefined) ?? null,
+});
 
 /**
  * The log state, locked until the transaction ends: the one point that serialises sequencers of
@@ -22,13 +32,16 @@ export async function lockLogState(trx: Conn): Promise<LogState> {
   // busy_timeout) instead of reading a snapshot another router's commit makes stale, which
   // SQLite refuses to upgrade ("database is locked") — BEGIN IMMEDIATE by other means.
   if (!isMysql(trx as Db)) await trx('log_state').where({ id: 1 }).update({ tree_size: trx.raw('tree_size') });
-  const r = await forUpdate(trx, trx('log_state').where({ id: 1 })).first();
-  return { treeSize: toMs(r.tree_size), rootHash: r.root_hash ? Buffer.from(r.root_hash as string, 'hex') : null };
+  return toState(await forUpdate(trx, trx('log_state').where({ id: 1 })).first());
 }
 
 export async function readLogState(db: Conn): Promise<LogState> {
-  const r = await db('log_state').where({ id: 1 }).first();
-  return { treeSize: toMs(r.tree_size), rootHash: r.root_hash ? Buffer.from(r.root_hash as string, 'hex') : null };
+  return toState(await db('log_state').where({ id: 1 }).first());
+}
+
+/** Pins the log's origin and checkpoint key (under lockLogState). */
+export async function pinLogSigner(trx: Conn, pin: { origin: string; signerVkey: string }): Promise<void> {
+  await trx('log_state').where({ id: 1 }).update({ origin: pin.origin, signer_vkey: pin.signerVkey });
 }
 
 export async function writeLogState(trx: Conn, s: { treeSize: number; rootHash: Uint8Array }): Promise<void> {

@@ -5,7 +5,7 @@
 import type { PartyRole } from '../domain/parties';
 import { parseCertificate } from '../pki/certificate';
 import { NetworkDirectory, type ChannelLicence, type PartyRecord } from '../registry/directory';
-import { toMs, type Conn } from './db';
+import { isMysql, toMs, type Conn, type Db } from './db';
 
 export interface PartyRow {
   id: string;
@@ -158,6 +158,37 @@ export async function partyRecords(db: Conn): Promise<PartyRecord[]> {
   }));
 }
 
+/** The registry as a directory, stamped with the change count read first (a change meanwhile only makes it look older). */
 export async function loadDirectoryFromDb(db: Conn, caPem: string): Promise<NetworkDirectory> {
-  return new NetworkDirectory(caPem, await partyRecords(db));
+  const version = await registryVersionNow(db);
+  return new NetworkDirectory(caPem, await partyRecords(db), version);
+}
+
+// ---------------------------------------------------------------------------------------------
+// registry_state: one row that orders registry changes against custody, across routers (010)
+
+/**
+ * Locks the registry for a change until the transaction ends, and counts the change. Taken
+ * before anything of the change is read or appended, so every hop taken into custody meanwhile
+ * either commits first (and precedes the change in the log) or waits and sees it.
+ */
+export async function lockRegistryForChange(trx: Conn): Promise<void> {
+  await trx('registry_state').where({ id: 1 }).increment('version', 1);
+}
+
+/**
+ * The registry's change count, held for share until the transaction ends: no change can commit
+ * between this read and the end of the caller's transaction (a hop taken into custody).
+ */
+export async function registryVersionShared(trx: Conn): Promise<number> {
+  // SQLite: write first to take its one write lock now (as lockLogState does), not on a stale snapshot
+  if (!isMysql(trx as Db)) await trx('registry_state').where({ id: 1 }).update({ version: trx.raw('version') });
+  const q = trx('registry_state').where({ id: 1 }).select('version');
+  const r = (await (isMysql(trx as Db) ? q.forShare() : q).first()) as { version: number | string } | undefined;
+  return r ? Number(r.version) : 0;
+}
+
+export async function registryVersionNow(db: Conn): Promise<number> {
+  const r = (await db('registry_state').where({ id: 1 }).first('version')) as { version: number | string } | undefined;
+  return r ? Number(r.version) : 0;
 }

@@ -46,7 +46,7 @@ type Delivered = { accepted: true } | { admitted: Awaited<ReturnType<typeof admi
 
 export function createDeliveryActivities(deps: ActivityDeps): DeliveryActivities {
   // Answers come back at once, but a redelivery after a crash may return one sealed long ago.
-  const custody: CustodyDeps = { db: deps.db, directory: deps.directory, nonces: deps.nonces, maxAgeMs: RELAYED_MAX_AGE_MS };
+  const custody: CustodyDeps = { db: deps.db, directory: deps.directory, ...(deps.refreshDirectory ? { refreshDirectory: deps.refreshDirectory } : {}), nonces: deps.nonces, maxAgeMs: RELAYED_MAX_AGE_MS };
   const timeout = deps.deliveryTimeoutMs ?? 10_000;
 
   /** A call's deadline: the delivery timeout, or what is left of the step's budget if that is less. */

@@ -10,6 +10,8 @@ import type { PartyClients } from './partyClients';
 export interface ActivityDeps {
   db: Db;
   directory: () => NetworkDirectory;
+  /** Rereads the directory from the store (custody.ts: a hop is checked against the registry as it stands). */
+  refreshDirectory?: () => Promise<NetworkDirectory>;
   nonces: NonceStore;
   router: PartyIdentity;
   parties: PartyClients;

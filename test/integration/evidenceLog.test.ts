@@ -5,7 +5,7 @@ import { DzlError } from '../../services/common/errors';
 import { consistencyProof, hashLeaf, inclusionProof, merkleRoot, verifyConsistency, verifyInclusion } from '../../services/evidence/merkle';
 import { SIG_COSIGNATURE_V1, checkpointBody, cosignatureLine, generateNoteKey, openNote, parseCheckpoint } from '../../services/evidence/note';
 import { refusals } from '../../services/ledger/ledger';
-import { addCosignature, integratePending, parseBody, proveConsistency, proveInclusion, proveInclusions, publishCheckpoint, rootAt, type LogConfig } from '../../services/ledger/log';
+import { addCosignature, checkLogSigner, integratePending, LogSignerMismatch, parseBody, proveConsistency, proveInclusion, proveInclusions, publishCheckpoint, rootAt, type LogConfig } from '../../services/ledger/log';
 import { knexConfig, openDb, type Db } from '../../services/store/db';
 import { insertLeaves, leafHashesBetween, type NewLeafRow } from '../../services/store/evidenceLeaves';
 import { readLogState } from '../../services/store/evidenceLog';
@@ -104,6 +104,43 @@ for (const kind of STORE_KINDS) {
       } finally {
         if (other !== db) await other.destroy();
       }
+    });
+
+    it('several routers signing at once sign each size once, stored in the order of their sizes', async () => {
+      const other = kind === 'mysql' ? await openDb(url) : db;
+      try {
+        const from = (await readLogState(db)).treeSize;
+        const routers = Array.from({ length: 4 }, async (_, w) => {
+          for (let round = 0; round < 6; round++) {
+            await insertLeaves(w % 2 ? other : db, leaves(round * 10, 7, `cp${w}`));
+            await publishCheckpoint(w % 2 ? db : other, log);
+          }
+        });
+        await Promise.all(routers);
+        const last = await publishCheckpoint(db, log);
+        assert.equal(last.treeSize, from + 4 * 6 * 7, 'every leaf is under the last checkpoint');
+        const rows = await db('log_checkpoints').where('tree_size', '>=', from).orderBy('tree_size').select('tree_size', 'root_hash', 'note', 'created_at');
+        for (let i = 1; i < rows.length; i++) {
+          assert.ok(Number(rows[i].created_at) >= Number(rows[i - 1].created_at), `checkpoint ${rows[i].tree_size} was stored after the larger one before it`);
+          const [m, n] = [Number(rows[i - 1].tree_size), Number(rows[i].tree_size)];
+          verifyConsistency(m, n, await proveConsistency(db, m, n), Buffer.from(rows[i - 1].root_hash, 'hex'), Buffer.from(rows[i].root_hash, 'hex'));
+        }
+        for (const r of rows) assert.deepEqual(openNote(r.note as string, [router.signer]).verifiedBy, [router.signer.name]);
+      } finally {
+        if (other !== db) await other.destroy();
+      }
+    });
+
+    it('a router with another log key or origin does not start and signs nothing', async () => {
+      const stranger = generateNoteKey(router.signer.name);
+      const before = await db('log_checkpoints').count({ n: '*' }).first();
+      await insertLeaves(db, leaves(0, 3, 'stranger'));
+      await assert.rejects(publishCheckpoint(db, { origin: log.origin, signer: stranger.signer }), LogSignerMismatch);
+      await assert.rejects(checkLogSigner(db, { origin: 'dzl.test/another-log', signer: router.signer }), LogSignerMismatch);
+      await assert.rejects(checkLogSigner(db, { origin: log.origin, signer: stranger.signer }), LogSignerMismatch);
+      assert.deepEqual(await db('log_checkpoints').count({ n: '*' }).first(), before, 'no checkpoint by the stranger');
+      await checkLogSigner(db, log);
+      assert.equal(openNote((await publishCheckpoint(db, log)).note, [router.signer]).verifiedBy[0], router.signer.name);
     });
 
     describe('a witness cannot turn the log against its checkpoints', () => {

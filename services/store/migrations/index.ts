@@ -8,6 +8,7 @@ import * as m006 from './006_retention_sweep';
 import * as m007 from './007_application_states';
 import * as m008 from './008_log_tiles';
 import * as m009 from './009_tenancy';
+import * as m010 from './010_several_routers';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007_application_states': m007,
   '008_log_tiles': m008,
   '009_tenancy': m009,
+  '010_several_routers': m010,
 };
 
 /** Migrations are modules compiled with the code, not files found at run time. */
