@@ -4,6 +4,7 @@
  * certificates of the network CA, so both ends know which party they talk to before a byte of
  * a hop moves.
  */
+import { contextFromMetadata, injectMetadata, inSpan, SpanKind } from '../common/tracing';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
@@ -129,11 +130,54 @@ export function fromGrpcError(err: unknown): DzlError | undefined {
   return isErrorCode(code) ? new DzlError(code as ErrorCode, e.details ?? 'refused') : undefined;
 }
 
+/** One unary call in a client span; the trace context (traceparent, baggage) goes as metadata. */
 export function unaryCall<Req, Res>(client: grpc.Client, method: string, req: Req, timeoutMs: number): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, Function>)[method]!.bind(client);
-    fn(req, { deadline: new Date(Date.now() + timeoutMs) }, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res)));
-  });
+  return inSpan(
+    `grpc ${method}`,
+    { 'rpc.system': 'grpc', 'rpc.method': method },
+    (span) =>
+      new Promise<Res>((resolve, reject) => {
+        const fn = (client as unknown as Record<string, Function>)[method]!.bind(client);
+        const metadata = new grpc.Metadata();
+        injectMetadata(metadata);
+        fn(req, metadata, { deadline: new Date(Date.now() + timeoutMs) }, (err: grpc.ServiceError | null, res: Res) => {
+          if (err) {
+            span.setAttribute('rpc.grpc.status_code', err.code);
+            reject(err);
+          } else resolve(res);
+        });
+      }),
+    { kind: SpanKind.CLIENT },
+  );
+}
+
+/** Each unary handler in a server span, a child of the caller's trace context (its metadata). */
+function tracedService(partyId: string, service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
+  const out: grpc.UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(impl)) {
+    const def = service[name];
+    if (!def || def.requestStream || def.responseStream) {
+      out[name] = handler;
+      continue;
+    }
+    const unary = handler as grpc.handleUnaryCall<unknown, unknown>;
+    out[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      void inSpan(
+        def.path,
+        { 'rpc.system': 'grpc', 'rpc.method': name, 'dzl.party': partyId },
+        (span) =>
+          new Promise<void>((resolve) => {
+            unary(call, (err, value, trailer, flags) => {
+              if (err) span.setAttribute('rpc.grpc.status_code', (err as grpc.ServiceError).code ?? grpc.status.UNKNOWN);
+              callback(err, value, trailer, flags);
+              resolve();
+            });
+          }),
+        { kind: SpanKind.SERVER, parent: contextFromMetadata(call.metadata) },
+      );
+    }) as grpc.UntypedHandleCall;
+  }
+  return out;
 }
 
 /** The largest gRPC request a dzl server reads (RESOURCE_EXHAUSTED beyond it). */
@@ -147,7 +191,7 @@ export interface HostedService {
 export async function startGrpcServer(id: PartyIdentity, services: HostedService[], address = '127.0.0.1:0'): Promise<{ server: grpc.Server; port: number; address: string }> {
   // a hop is a few KiB, at most 256 KiB of ciphertext: nothing a party or the router takes needs more
   const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES, 'grpc.max_metadata_size': 16 * 1024 });
-  for (const s of services) server.addService(s.service, s.impl);
+  for (const s of services) server.addService(s.service, tracedService(id.signing.partyId, s.service, s.impl));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, serverCredentials(id), (err, p) => (err ? reject(err) : resolve(p))),
   );

@@ -3,6 +3,7 @@
  * licensed channel, submits it to the router with an idempotency key, and receives the bank's
  * decision on its callback URL, answering with a signed receipt.
  */
+import { traceHeaders } from '../common/tracing';
 import Koa from 'koa';
 import getRawBody from 'raw-body';
 import { createHash, randomUUID } from 'node:crypto';
@@ -210,6 +211,8 @@ export class ReferencePlatform {
       headers: {
         'content-type': 'application/json',
         authorization: signRequest(this.opts.identity.signing, method, path, bytes),
+        // the platform's own trace, if it has one, goes on through the router (traceparent, baggage)
+        ...traceHeaders(),
         ...headers,
       },
       ...(body === undefined ? {} : { body: bytes }),

@@ -2,6 +2,7 @@
  * The router's HTTP API for platforms (and, read-only, regulators): contracts/openapi.yaml.
  * Cross-cutting checks are middleware factories taking their dependencies, each testable alone.
  */
+import { contextFromHeaders, inSpan, safeAttributes, SpanKind } from '../common/tracing';
 import Router from '@koa/router';
 import Koa from 'koa';
 import getRawBody from 'raw-body';
@@ -228,6 +229,24 @@ export function createHttpApp(deps: HttpDeps): Koa<State> {
   operatorRoutes(router, { db: deps.db, directory: deps.directory, nonces: deps.nonces, operators: deps.operators ?? (() => new Map()), log: deps.log });
   const operatorAuth = operatorAuthenticator({ nonces: deps.nonces, operators: deps.operators ?? (() => new Map()) });
 
+  // one server span per request, a child of the caller's traceparent (services/common/tracing.ts)
+  app.use(async (ctx, next) =>
+    inSpan(
+      `HTTP ${ctx.method}`,
+      { 'http.method': ctx.method, 'dzl.component': 'router' },
+      async (span) => {
+        try {
+          await next();
+        } finally {
+          const route = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+          if (typeof route === 'string') span.updateName(`HTTP ${ctx.method} ${route}`);
+          const code = (ctx.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+          span.setAttributes(safeAttributes({ 'http.status_code': ctx.status, ...(typeof route === 'string' ? { 'http.route': route } : {}), ...(typeof code === 'string' ? { 'dzl.code': code } : {}) }));
+        }
+      },
+      { kind: SpanKind.SERVER, parent: contextFromHeaders(ctx.headers) },
+    ),
+  );
   // duration by method and status class only: a path would name ids
   app.use(async (ctx, next) => {
     const end = httpRequests.startTimer({ method: ctx.method });

@@ -7,6 +7,7 @@
  * answers with the application's current state and starts nothing new; the same key with a
  * different request is refused.
  */
+import { forApplication } from '../common/tracing';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
 import { DzlError } from '../common/errors';
@@ -73,9 +74,10 @@ async function routeOf(deps: IntakeDeps, app: ApplicationRow): Promise<IntakeAns
  * finds the same workflow id and starts nothing (REJECT_DUPLICATE), so deliveries and callbacks
  * never happen twice.
  */
-export async function startApplicationWorkflow<A>(deps: IntakeDeps, workflow: (ref: A) => Promise<unknown>, workflowId: string, ref: A): Promise<void> {
+export async function startApplicationWorkflow<A extends { applicationId: string }>(deps: IntakeDeps, workflow: (ref: A) => Promise<unknown>, workflowId: string, ref: A): Promise<void> {
   try {
-    await deps.temporal.workflow.start(workflow, { taskQueue: TASK_QUEUE, workflowId, args: [ref], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+    // the application's id rides along as trace baggage: Temporal's spans and the parties' name it
+    await forApplication(ref.applicationId, () => deps.temporal.workflow.start(workflow, { taskQueue: TASK_QUEUE, workflowId, args: [ref], workflowIdReusePolicy: 'REJECT_DUPLICATE' }));
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }

@@ -15,6 +15,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { DzlError, toDzlError } from '../common/errors';
 import { listenBounded } from '../common/http';
 import { createLogger, type Logger } from '../common/logger';
+import { startTracing } from '../common/tracing';
 import { loadOwnIdentity } from '../network/onboarding';
 import { startOpsServer, type OpsServer } from './ops';
 import { ReferenceBank } from '../parties/bank';
@@ -64,6 +65,8 @@ export async function runParty(configFile: string, expectRole?: RunningParty['ro
   if (party.role !== config.role) throw new Error(`${folder} holds ${party.id}, a ${party.role}; the configuration runs a ${config.role}`);
   if (!existsSync(join(folder, 'sig.crt'))) throw new Error(`${folder} has no certificates yet: install the operator's admission first (dzl party install)`);
   const log = createLogger(`dzl-${config.role}`, config.log?.file ? loaded.path(config.log.file) : undefined).child({ party: party.id });
+  // traces to the organisation's collector when OTEL_EXPORTER_OTLP_ENDPOINT names one (common/tracing.ts)
+  startTracing(`dzl-${config.role}`);
   const identity = loadOwnIdentity(folder);
   const directory = await DirectoryClient.open({
     routerUrl: config.routerUrl,

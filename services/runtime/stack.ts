@@ -3,6 +3,10 @@
  * started in-process from one configuration. The process entry points, the demo, the benchmark
  * and the integration tests all start the stack through here.
  */
+import { Resource } from '@opentelemetry/resources';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { startTracing } from '../common/tracing';
 import { checkpointAge, logSize, noticesPending } from '../common/metrics';
 import { NOTICE_KINDS } from '../domain/notices';
 import { noticeCounts } from '../store/notices';
@@ -166,7 +170,9 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
   checkPolicyRecipients(directory.get(), minimisationPolicy());
   const tls = temporalTlsConfig(cfg.temporalTls);
   const connection = await Connection.connect({ address: cfg.temporalAddress, ...(tls ? { tls } : {}) });
-  const temporal = new Client({ connection, namespace: cfg.namespace ?? 'default', dataConverter: payloadConverter(cfg.networkDir) });
+  startTracing('dzl-router');
+  // the trace of the request that starts a workflow goes on in it (Temporal headers: traceparent and baggage only)
+  const temporal = new Client({ connection, namespace: cfg.namespace ?? 'default', dataConverter: payloadConverter(cfg.networkDir), interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
   // kept for the longest window any check uses: older nonces can never pass an issued-at check
   const nonces = new DbNonceStore(db, RELAYED_MAX_AGE_MS);
   const pruning = setInterval(() => void nonces.prune().catch(() => undefined), 60_000);
@@ -263,6 +269,8 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
 const WORKFLOWS_PATH = require.resolve('../../workflows');
 // the one dzlDataConverter names (services/temporal/dataConverter.ts)
 const FAILURE_CONVERTER_PATH = require.resolve('../temporal/failureConverter');
+// the Temporal SDK's OpenTelemetry workflow interceptors, bundled with the workflows
+const OTEL_WORKFLOW_INTERCEPTORS = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 
 /**
  * The workflow code bundled for the sandbox, with the failure converter the worker's data
@@ -270,7 +278,7 @@ const FAILURE_CONVERTER_PATH = require.resolve('../temporal/failureConverter');
  * history.
  */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [OTEL_WORKFLOW_INTERCEPTORS], failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
 }
 
 /** `make build` writes the bundle here (deploy/bin/bundleWorkflows.ts); `dzl worker` loads it. */
@@ -299,7 +307,8 @@ function workflowSourcesDigest(): string {
   const h = createHash('sha256');
   for (const f of [...seen].sort()) h.update(f.slice(root.length)).update('\0').update(readFileSync(f)).update('\0');
   const sdk = JSON.parse(readFileSync(require.resolve('@temporalio/workflow/package.json'), 'utf8')) as { version: string };
-  return h.update(`@temporalio/workflow@${sdk.version}`).digest('hex');
+  const otel = JSON.parse(readFileSync(require.resolve('@temporalio/interceptors-opentelemetry/package.json'), 'utf8')) as { version: string };
+  return h.update(`@temporalio/workflow@${sdk.version}`).update(`@temporalio/interceptors-opentelemetry@${otel.version}`).digest('hex');
 }
 
 /** Bundles the workflows once and writes the bundle with a manifest of what it was built from. */
@@ -362,6 +371,7 @@ function installTemporalRuntime(log: Logger, metricsAddress?: string): void {
 export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBundleOption; maxConcurrentActivities?: number; opsHost?: string; opsPort?: number; temporalMetrics?: string } = {}): Promise<RunningWorker> {
   const log = logger(cfg, 'dzl-worker');
   installTemporalRuntime(log, opts.temporalMetrics);
+  const tracing = startTracing('dzl-worker');
   const db = await openDb(cfg.dbUrl);
   const { caPem } = readNetworkFile(cfg.networkDir);
   const directory = await DirectoryHandle.open(() => loadDirectoryFromDb(db, caPem), cfg.registryRefreshMs);
@@ -374,6 +384,13 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
     namespace: cfg.namespace ?? 'default',
     taskQueue: TASK_QUEUE,
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
+    // Temporal's own spans (RunWorkflow, StartActivity, RunActivity), children of the router's;
+    // the workflows' spans leave the sandbox through the `exporter` sink (off: dropped)
+    interceptors: {
+      ...(opts.bundle ? {} : { workflowModules: [OTEL_WORKFLOW_INTERCEPTORS] }),
+      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+    },
+    sinks: { exporter: makeWorkflowExporter(tracing?.processor ?? new NoopSpanProcessor(), tracing?.resource ?? Resource.empty()) },
     activities: createActivities({ db, directory: directory.get, refreshDirectory: directory.refresh, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log, retentionSweepMs: sweepMs(cfg), outbound: outboundOf(cfg) }),
     dataConverter: payloadConverter(cfg.networkDir),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 64,

@@ -6,6 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { DzlError, isErrorCode } from '../common/errors';
+import { traceHeaders } from '../common/tracing';
 import { recordReceipt } from '../ledger/ledger';
 import { checkCallbackUrl, postOutbound } from '../outbound/outbound';
 import type { CallbackActivities } from '../orchestration/contract';
@@ -39,7 +40,7 @@ export function createCallbackActivities(deps: ActivityDeps): CallbackActivities
     const body = Buffer.from(JSON.stringify(message));
     const res = await postOutbound(
       target,
-      { 'content-type': 'application/json', authorization: signRequest(deps.router.signing, 'POST', target.pathname + target.search, body) },
+      { 'content-type': 'application/json', authorization: signRequest(deps.router.signing, 'POST', target.pathname + target.search, body), ...traceHeaders() },
       body,
       { timeoutMs: timeout, maxBytes: MAX_CALLBACK_ANSWER_BYTES, policy: deps.outbound },
     );
@@ -85,6 +86,7 @@ export function createCallbackActivities(deps: ActivityDeps): CallbackActivities
         return;
       }
       await appendState(deps.db, app.id, { state: 'platform_notified', hopId: sealed.hopId });
+      deps.log.info({ applicationId: app.id, outcome: ref.final, hopId: sealed.hopId }, 'outcome told to the platform');
     },
   };
 }
