@@ -10,13 +10,17 @@
 #                         a signed-in one the decoded ids; both recorded by the codec server
 #   make cluster-test     the fault matrix: up, kill or stop each component once under load, one line
 #                         per fault (submitted, final, lost, duplicated, changed, recovered in), down
+#   make cluster-load     the load test (vegeta): constant rate, a ramp to saturation, against one
+#                         router and one worker, then two and two, a 10-minute soak on the second;
+#                         throughput, latency percentiles, errors, CPU and memory per process, and
+#                         the scale-out factor side by side (about 30 minutes)
 #   make cluster-down     stop everything (SIGTERM, then SIGKILL after DZL_CLUSTER_STOP_TIMEOUT)
 # Configuration: deploy/cluster.env; every value can be overridden on the command line or in
 # the environment (make cluster-up DZL_ROUTERS=1). deploy/README.md describes the same
 # processes on several hosts.
 CLUSTER := deploy/cluster.sh
 
-.PHONY: cluster-tools cluster-schema cluster-up cluster-down cluster-status cluster-smoke cluster-ui cluster-ui-check cluster-test
+.PHONY: cluster-tools cluster-schema cluster-up cluster-down cluster-status cluster-smoke cluster-ui cluster-ui-check cluster-test cluster-load
 
 cluster-tools: temporal-cli
 	$(CLUSTER) tools
@@ -44,3 +48,6 @@ cluster-ui-check: build
 
 cluster-test: temporal-cli build
 	$(CLUSTER) test
+
+cluster-load: temporal-cli build
+	$(CLUSTER) load $(LOAD_ARGS)

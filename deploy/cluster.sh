@@ -418,6 +418,29 @@ cmd_test() {
   return $rc
 }
 
+# The load test (deploy/bin/load.ts): the same load against one router and one worker, then two
+# and two, each a cluster of its own on a fresh store, the soak on the second; then side by side
+cmd_load() {
+  local vegeta=$ROOT/.tools/bin/vegeta n rc=0
+  go_install_once "$vegeta" "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" "vegeta $VEGETA_VERSION (the load tool)"
+  for n in 1 2; do
+    cmd_down >/dev/null
+    mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS \`${DZL_DB_URL##*/}\`" 2>/dev/null || true
+    rm -f "$DZL_NETWORK_DIR"/parties/*/directory.json
+    DZL_ROUTERS=$n DZL_WORKERS=$n
+    export DZL_ROUTERS DZL_WORKERS
+    cmd_up >"$LOGS/load-up-$n.log" || { cat "$LOGS/load-up-$n.log"; die "the cluster with $n router(s) did not start"; }
+    say "load against $n router(s) and $n worker(s)"
+    local soak=()
+    [ "$n" = 2 ] && soak=(--soak-s "$DZL_LOAD_SOAK_S")
+    DZL_VEGETA=$vegeta node "$ROOT/dist/deploy/bin/load.js" --label "$n router$([ "$n" = 1 ] || echo s), $n worker$([ "$n" = 1 ] || echo s)" --out "$RUN/load-$n.json" "${soak[@]}" "$@" || rc=$?
+    [ $rc = 0 ] || break
+  done
+  cmd_down >/dev/null
+  [ $rc = 0 ] || return $rc
+  node "$ROOT/dist/deploy/bin/load.js" --compare "$RUN/load-1.json" "$RUN/load-2.json" | tee "$RUN/load-report.md"
+}
+
 case "${1:-}" in
   tools) cmd_tools ;;
   tls) cmd_tls ;;
@@ -427,7 +450,8 @@ case "${1:-}" in
   status) cmd_status ;;
   smoke) cmd_smoke ;;
   test) shift; cmd_test "$@" ;;
+  load) shift; cmd_load "$@" ;;
   ui) cmd_ui ;;
   ui-check) alive temporal-ui && alive dzl-codec || die "the Web UI is not up: \`make cluster-ui\` first"; node "$ROOT/dist/deploy/bin/uiCheck.js" ;;
-  *) die "usage: deploy/cluster.sh tools|tls|schema|up|down|status|smoke|ui|ui-check" ;;
+  *) die "usage: deploy/cluster.sh tools|tls|schema|up|down|status|smoke|test|load|ui|ui-check" ;;
 esac
