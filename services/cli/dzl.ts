@@ -19,7 +19,7 @@ import { Keyring } from '../atrest/keyring';
 import { Vault } from '../atrest/vault';
 import { msToNumber, type Duration } from '@temporalio/common';
 import { hopsOfApplication, whoSawWhat } from '../ledger/ledger';
-import { createDevNetwork, DEV_PARTIES, loadPartyIdentity, readNetworkFile, rotatePayloadKey } from '../network/folder';
+import { createDevNetwork, DEV_PARTIES, loadNetworkCas, loadPartyIdentity, readNetworkFile, rotatePayloadKey } from '../network/folder';
 import { regulatorLinkToken } from '../router/regulatorPage';
 import { registerVerifyCommand } from './verifyCommand';
 import { parseCertificate } from '../pki/certificate';
@@ -32,7 +32,6 @@ import type { FundingRule } from '../routing/funding';
 import { runParty } from '../runtime/partyProcess';
 import { admitRequest, initParty, installAdmission, loadOwnIdentity, type PartyRequest } from '../network/onboarding';
 import { fetchDirectory, verifyPublishedDirectory } from '../registry/published';
-import type { CaMaterial } from '../pki/ca';
 import type { PartyRole } from '../domain/parties';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
@@ -71,8 +70,15 @@ network
   .option('--dir <dir>', 'where to write the network', defaults.network)
   // the open network: the operator's CA and the router's keys only; every other party joins by onboarding
   .option('--operator-only', "only the network CA and the router's keys (parties join with dzl party init and dzl operator admit)", false)
-  .action((o: { dir: string; operatorOnly: boolean }) => {
-    const file = o.operatorOnly ? createDevNetwork(o.dir, DEV_PARTIES.filter((p) => p.role === 'router')) : createDevNetwork(o.dir);
+  // the national suite (envelope.md §22): an SM2 CA beside the RSA one; these parties' hop keys are SM2
+  .option('--sm-ca', 'an SM2 network CA beside the RSA one, so that parties of the SM suite can be admitted', false)
+  .option('--sm-parties <ids>', 'parties of the SM suite (SM2-SM3 signatures, SM2 key wrap, SM4-GCM), comma-separated; implies --sm-ca', '')
+  .action((o: { dir: string; operatorOnly: boolean; smCa: boolean; smParties: string }) => {
+    const sm = new Set(o.smParties.split(',').filter(Boolean));
+    const unknown = [...sm].filter((id) => !DEV_PARTIES.some((p) => p.id === id && p.role !== 'router'));
+    if (unknown.length) throw new Error(`--sm-parties names no party of the development network: ${unknown.join(', ')}`);
+    const specs = (o.operatorOnly ? DEV_PARTIES.filter((p) => p.role === 'router') : DEV_PARTIES).map((p) => (sm.has(p.id) ? { ...p, suite: 'SM' as const } : p));
+    const file = createDevNetwork(o.dir, specs, 'dzl-dev', { smCa: o.smCa || sm.size > 0 });
     const t = new Table({ head: ['party', 'role', 'legal name', 'certificates (key ids)'], style: { head: [] } });
     for (const p of file.parties) t.push([p.id, p.role, p.legalName, p.certificates.map((pem) => { const c = parseCertificate(pem, file.caPem); return `${c.usage} ${c.keyId.slice(0, 16)}…`; }).join('\n')]);
     process.stdout.write(`network ${file.network} written to ${o.dir}\n${t.toString()}\n`);
@@ -183,8 +189,10 @@ party
   .requiredOption('--id <id>', 'party id (lowercase letters, digits, hyphens)')
   .requiredOption('--role <role>', 'platform | channel | bank | regulator')
   .requiredOption('--legal-name <name>', 'legal name, as on the licence or charter')
-  .action((o: { dir: string; id: string; role: string; legalName: string }) => {
-    initParty(o.dir, { id: o.id, role: o.role as PartyRole, legalName: o.legalName });
+  .option('--suite <suite>', 'RSA, or SM (SM2/SM3/SM4: its sig and enc keys SM2; its tls key stays RSA)', 'RSA')
+  .action((o: { dir: string; id: string; role: string; legalName: string; suite: string }) => {
+    if (o.suite !== 'RSA' && o.suite !== 'SM') throw new Error('--suite is RSA or SM');
+    initParty(o.dir, { id: o.id, role: o.role as PartyRole, legalName: o.legalName }, o.suite);
     process.stdout.write(`keys and requests in ${o.dir}; send ${o.dir}/request.json to the network operator\n`);
   });
 party
@@ -271,8 +279,9 @@ withOperatorTarget(
     .option('--renew', 'the party is registered already: this is its renewal (new certificates, same role)', false),
 ).action(async (file: string, o: AdmitCliOptions & OperatorTarget) => {
   const request = JSON.parse(readFileSync(file, 'utf8')) as PartyRequest;
-  const ca: CaMaterial = { certPem: readFileSync(join(o.dir, 'ca', 'ca.crt'), 'utf8'), keyPem: readFileSync(join(o.dir, 'ca', 'ca.key'), 'utf8') };
-  const admission = admitRequest(ca, request, { validDays: o.validDays, dnsNames: o.tlsName, ipAddresses: o.tlsIp });
+  // the RSA CA, and the SM2 CA when the network has one: each CSR goes to the CA of its suite
+  const cas = loadNetworkCas(o.dir);
+  const admission = admitRequest(cas, request, { validDays: o.validDays, dnsNames: o.tlsName, ipAddresses: o.tlsIp });
   const now = new Date().toISOString();
   const terms = {
     ...termsOf(o),
@@ -281,7 +290,7 @@ withOperatorTarget(
   checkTermsForRole(request.party.id, request.party.role, terms);
   const certificates = Object.values(admission.certificates);
   await operatorChange(o, { method: 'POST', path: '/v1/operator/parties', body: { party: request.party, certificates, ...terms, ...(o.renew ? { renew: true } : {}) } }, (db) =>
-    admitParty(db, { ...request.party, ...terms }, certificates, ca.certPem, { renew: o.renew }),
+    admitParty(db, { ...request.party, ...terms }, certificates, admission.caPem, { renew: o.renew }),
   );
   writeFileSync(o.out, JSON.stringify(admission, null, 2));
   process.stdout.write(`${request.party.id} admitted as ${request.party.role}; send ${o.out} back to it\n`);

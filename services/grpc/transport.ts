@@ -10,6 +10,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
 import { DzlError, isErrorCode, type ErrorCode } from '../common/errors';
 import { PARTY_URI_PREFIX } from '../pki/ca';
+import { tlsTrustRoots } from '../pki/certificate';
 import type { PartyIdentity } from '../pki/identity';
 import { b64url, fromB64url, sha256 } from '../seal/bytes';
 import type { SealedHop } from '../seal/hop';
@@ -80,7 +81,7 @@ export function receiptFromWire(w: Partial<WireReceipt> | undefined | null): Sig
 
 export function serverCredentials(id: PartyIdentity): grpc.ServerCredentials {
   return grpc.ServerCredentials.createSsl(
-    Buffer.from(id.caPem),
+    Buffer.from(tlsTrustRoots(id.caPem)),
     [{ private_key: Buffer.from(id.tls.keyPem), cert_chain: Buffer.from(id.tls.certPem) }],
     true,
   );
@@ -95,7 +96,7 @@ function partiesInSan(san: string | undefined): string[] {
 
 /** A client credential that accepts only the expected party's TLS certificate. */
 export function clientCredentials(id: PartyIdentity, expectedParty: string): grpc.ChannelCredentials {
-  return grpc.credentials.createSsl(Buffer.from(id.caPem), Buffer.from(id.tls.keyPem), Buffer.from(id.tls.certPem), {
+  return grpc.credentials.createSsl(Buffer.from(tlsTrustRoots(id.caPem)), Buffer.from(id.tls.keyPem), Buffer.from(id.tls.certPem), {
     checkServerIdentity: (_host, cert) =>
       partiesInSan(cert.subjectaltname).includes(expectedParty)
         ? undefined

@@ -2,14 +2,17 @@
  * A development network: one CA, every party's keys, CSRs and certificates, and the network
  * file (registry) the operator publishes. `dzl network init` calls createDevNetwork.
  */
-import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PartyRecord } from '../registry/directory';
 import { NetworkDirectory } from '../registry/directory';
 import type { PartyIdentity } from '../pki/identity';
 import { createNetworkCa, type CaMaterial, type CertificateUsage } from '../pki/ca';
-import { installAdmission, issueAdmission, makePartyFolder } from './onboarding';
+import { installAdmission, issueAdmission, makePartyFolder, trustBundleOf, type NetworkCas } from './onboarding';
+import { privateKeyFromPem } from '../pki/identity';
+import { createSm2NetworkCa } from '../pki/sm2';
+import type { SuiteName } from '../seal/suites/registry';
 import { certificateFingerprint } from '../pki/certificate';
 import { generateNoteKey, noteSignerFromPem, SIG_COSIGNATURE_V1, type NoteSigner } from '../evidence/note';
 
@@ -27,7 +30,8 @@ export interface LogTrust {
   witnesses: { partyId: string; vkey: string }[];
 }
 
-export type PartySpec = Omit<PartyRecord, 'certificates'>;
+/** A party of a development network; `suite: 'SM'` gives it SM2 sig and enc keys from the SM2 CA. */
+export type PartySpec = Omit<PartyRecord, 'certificates'> & { suite?: SuiteName };
 
 const YEAR = 365 * 24 * 3600_000;
 
@@ -57,27 +61,37 @@ export const DEV_PARTIES: PartySpec[] = [
 
 const USAGES: CertificateUsage[] = ['sig', 'enc', 'tls'];
 
-export function createDevNetwork(dir: string, parties: PartySpec[] = DEV_PARTIES, network = 'dzl-dev'): NetworkFile {
+/**
+ * `smCa`: an SM2 root beside the RSA one (made anyway when a party is of the SM suite), so that
+ * parties of both suites can join; the network file's `caPem` is then the bundle of both roots.
+ */
+export function createDevNetwork(dir: string, parties: PartySpec[] = DEV_PARTIES, network = 'dzl-dev', opts: { smCa?: boolean } = {}): NetworkFile {
   const now = Date.now();
   const validFrom = new Date(now - 24 * 3600_000);
   const ca: CaMaterial = createNetworkCa(network, validFrom, new Date(now + 10 * YEAR));
   mkdirSync(join(dir, 'ca'), { recursive: true });
   writeFileSync(join(dir, 'ca', 'ca.crt'), ca.certPem);
   writeFileSync(join(dir, 'ca', 'ca.key'), ca.keyPem, { mode: 0o600 });
+  const cas: NetworkCas = { rsa: ca };
+  if (opts.smCa || parties.some((p) => p.suite === 'SM')) {
+    cas.sm = createSm2NetworkCa(network, validFrom, new Date(now + 10 * YEAR));
+    writeFileSync(join(dir, 'ca', SM2_CA_CERT), cas.sm.certPem);
+    writeFileSync(join(dir, 'ca', SM2_CA_KEY), cas.sm.keyPem, { mode: 0o600 });
+  }
   const records: PartyRecord[] = [];
   // the same steps a joining party and the operator take (services/network/onboarding.ts): the
   // party's keys and requests in its own folder, the CA's admission, the install
-  for (const spec of parties) {
+  for (const { suite, ...spec } of parties) {
     const pdir = join(dir, 'parties', spec.id);
-    const request = makePartyFolder(pdir, { id: spec.id, role: spec.role, legalName: spec.legalName });
-    const admission = issueAdmission(ca, request, { validFrom, validUntil: new Date(now + 2 * YEAR), dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    const request = makePartyFolder(pdir, { id: spec.id, role: spec.role, legalName: spec.legalName }, suite ?? 'RSA');
+    const admission = issueAdmission(cas, request, { validFrom, validUntil: new Date(now + 2 * YEAR), dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
     installAdmission(pdir, admission);
     records.push({ ...spec, certificates: USAGES.map((u) => admission.certificates[u]) });
   }
   // The router's key for Temporal payloads: never leaves the router's side.
   mkdirSync(join(dir, 'parties', 'router'), { recursive: true });
   writeFileSync(join(dir, 'parties', 'router', 'payload.key'), JSON.stringify({ keyId: 'payload-1', key: randomBytes(32).toString('base64') }), { mode: 0o600 });
-  const file: NetworkFile = { network, caPem: ca.certPem, parties: records };
+  const file: NetworkFile = { network, caPem: trustBundleOf(cas), parties: records };
   writeFileSync(join(dir, 'network.json'), JSON.stringify(file, null, 2));
   return ensureLogKeys(dir);
 }
@@ -136,14 +150,26 @@ export type { PartyIdentity };
 export function loadPartyIdentity(dir: string, partyId: string): PartyIdentity {
   const pdir = join(dir, 'parties', partyId);
   const read = (name: string) => readFileSync(join(pdir, name), 'utf8');
-  const key = (usage: CertificateUsage): KeyObject => createPrivateKey(read(`${usage}.key`));
+  // an RSA or an SM2 key, whichever suite the party is of
+  const key = (usage: CertificateUsage) => privateKeyFromPem(read(`${usage}.key`));
   return {
     partyId,
     signing: { partyId, keyId: certificateFingerprint(read('sig.crt')), privateKey: key('sig') },
     recipient: { partyId, decryptionKeys: new Map([[certificateFingerprint(read('enc.crt')), key('enc')]]) },
     tls: { keyPem: read('tls.key'), certPem: read('tls.crt') },
-    caPem: readFileSync(join(dir, 'ca', 'ca.crt'), 'utf8'),
+    // the network's roots: the RSA CA's, and the SM2 CA's when it has one (TLS trusts the RSA one)
+    caPem: readNetworkFile(dir).caPem,
   };
+}
+
+const SM2_CA_CERT = 'sm2-ca.crt';
+const SM2_CA_KEY = 'sm2-ca.key';
+
+/** The operator's CAs from the network folder: the RSA CA, and the SM2 CA when the network has one. */
+export function loadNetworkCas(dir: string): NetworkCas {
+  const read = (f: string) => readFileSync(join(dir, 'ca', f), 'utf8');
+  const rsa: CaMaterial = { certPem: read('ca.crt'), keyPem: read('ca.key') };
+  return existsSync(join(dir, 'ca', SM2_CA_KEY)) ? { rsa, sm: { certPem: read(SM2_CA_CERT), keyPem: read(SM2_CA_KEY) } } : { rsa };
 }
 
 export interface PayloadKeys {

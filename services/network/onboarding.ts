@@ -15,6 +15,7 @@ import { CERTIFICATE_USAGES, PARTY_ROLES, type CertificateUsage, type PartyRole 
 import { createCsr, generateKeyPair, issueFromCsr, type CaMaterial } from '../pki/ca';
 import { certificateFingerprint, parseCertificate } from '../pki/certificate';
 import { privateKeyFromPem, type PartyIdentity } from '../pki/identity';
+import { isSm2Csr } from '../pki/sm2';
 import type { PartyPrivateKey, PartyPublicKey, SuiteName } from '../seal/suites/registry';
 import { Sm2PrivateKey, Sm2PublicKey } from '../seal/suites/sm2';
 
@@ -47,13 +48,12 @@ export function initParty(dir: string, party: PartyRequest['party'], suite: Suit
  * its checks, and what `dzl network init` does for every party of a development network.
  */
 export function makePartyFolder(dir: string, party: PartyRequest['party'], suite: SuiteName = 'RSA'): PartyRequest {
-  // an SM party needs the SM2 CA beside the RSA one (its TLS stays RSA): not yet (issue 12, phase 2)
-  if (suite !== 'RSA') throw new Error('onboarding issues RSA certificates only, for now: an SM2 party is set up with the SM2 CA by the operator');
   if (existsSync(join(dir, 'party.json'))) throw new Error(`${dir} already holds a party: its keys are never overwritten`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const csrs = {} as Record<CertificateUsage, string>;
   for (const usage of CERTIFICATE_USAGES) {
-    const keys = generateKeyPair(suite);
+    // the suite's keys sign and open hops; mutual TLS stays RSA for every party (pki/sm2.ts says why)
+    const keys = generateKeyPair(usage === 'tls' ? 'RSA' : suite);
     writeFileSync(join(dir, `${usage}.key`), keys.privateKeyPem, { mode: 0o600 });
     csrs[usage] = createCsr({ partyId: party.id, role: party.role, legalName: party.legalName }, keys);
     writeFileSync(join(dir, `${usage}.csr`), csrs[usage]);
@@ -79,19 +79,40 @@ export interface AdmitOptions {
  * The operator's review of a request: every CSR proves its key and names the party the request
  * names; the CA, not the requester, decides each certificate's profile.
  */
-export function admitRequest(ca: CaMaterial, input: unknown, opts: AdmitOptions = {}): Admission {
+/**
+ * The network's CAs: the RSA root, and the SM2 root for a network with SM parties. Each CSR goes to
+ * the CA of its key's suite (an SM party's sig and enc to the SM2 CA, its tls to the RSA CA).
+ */
+export interface NetworkCas {
+  rsa: CaMaterial;
+  sm?: CaMaterial;
+}
+
+const casOf = (ca: CaMaterial | NetworkCas): NetworkCas => ('rsa' in ca ? ca : { rsa: ca });
+
+/** The roots a party trusts: the RSA root, then the SM2 root when the network has one. */
+export const trustBundleOf = (ca: CaMaterial | NetworkCas): string => {
+  const c = casOf(ca);
+  return c.rsa.certPem + (c.sm?.certPem ?? '');
+};
+
+export function admitRequest(ca: CaMaterial | NetworkCas, input: unknown, opts: AdmitOptions = {}): Admission {
   const r = (input ?? {}) as Partial<PartyRequest>;
   if (r.party?.id === 'router' || r.party?.role === 'router') throw new Error('not a party request of version 1 (dzl party init writes one)');
   return issueAdmission(ca, r, opts);
 }
 
 /** The CA's side of any party's request, the router's own included (`dzl network init`). */
-export function issueAdmission(ca: CaMaterial, input: unknown, opts: AdmitOptions = {}): Admission {
+export function issueAdmission(caOrCas: CaMaterial | NetworkCas, input: unknown, opts: AdmitOptions = {}): Admission {
+  const cas = casOf(caOrCas);
+  const bundle = trustBundleOf(cas);
   const r = (input ?? {}) as Partial<PartyRequest>;
   const p = r.party;
   if (r.v !== 1 || !p || typeof p.id !== 'string' || !(PARTY_ID.test(p.id) || p.id === 'router') || !PARTY_ROLES.includes(p.role as PartyRole) || typeof p.legalName !== 'string' || !r.csrs) {
     throw new Error('not a party request of version 1 (dzl party init writes one)');
   }
+  // one suite per party: its sig and enc keys of the same suite (what it signs in and is sealed for)
+  if (typeof r.csrs.sig === 'string' && typeof r.csrs.enc === 'string' && isSm2Csr(r.csrs.sig) !== isSm2Csr(r.csrs.enc)) throw new Error('the sig and enc CSRs must be of one suite');
   const now = opts.now ?? new Date();
   const validFrom = opts.validFrom ?? new Date(now.getTime() - 5 * 60_000);
   const validUntil = opts.validUntil ?? new Date(now.getTime() + (opts.validDays ?? 365) * 86_400_000);
@@ -99,6 +120,10 @@ export function issueAdmission(ca: CaMaterial, input: unknown, opts: AdmitOption
   for (const usage of CERTIFICATE_USAGES) {
     const csr = r.csrs[usage];
     if (typeof csr !== 'string') throw new Error(`the request has no ${usage} CSR`);
+    const sm = isSm2Csr(csr);
+    if (sm && usage === 'tls') throw new Error('the tls CSR must be of an RSA key: mutual TLS stays RSA for every party');
+    if (sm && !cas.sm) throw new Error(`the ${usage} CSR is of an SM2 key, and this network has no SM2 CA (dzl network init --sm-ca makes one)`);
+    const ca = sm ? cas.sm! : cas.rsa;
     const pem = issueFromCsr(ca, csr, usage, {
       validFrom,
       validUntil,
@@ -108,7 +133,7 @@ export function issueAdmission(ca: CaMaterial, input: unknown, opts: AdmitOption
     if (info.partyId !== p.id || info.role !== p.role) throw new Error(`the ${usage} CSR names another party than the request`);
     certificates[usage] = pem;
   }
-  return { v: 1, partyId: p.id, caPem: ca.certPem, certificates };
+  return { v: 1, partyId: p.id, caPem: bundle, certificates };
 }
 
 const spki = (k: KeyObject) => (k.type === 'public' ? k : createPublicKey(k)).export({ type: 'spki', format: 'der' }) as Buffer;

@@ -153,3 +153,14 @@ export function parseCertificate(pem: string, caPem: string): CertificateInfo {
     publicKey,
   };
 }
+
+/**
+ * The RSA roots of a network's trust bundle, as PEM: what mutual TLS trusts. An SM party's tls
+ * certificate comes from the RSA CA (services/pki/sm2.ts says why); the SM2 root certifies hop keys only.
+ */
+export function tlsTrustRoots(caPem: string): string {
+  return pemBlocks(caPem, 'CERTIFICATE')
+    .filter((der) => !isSignedSm2WithSm3(der))
+    .map((der) => `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`)
+    .join('');
+}
