@@ -17,6 +17,8 @@ export interface BenchReport {
   store: string;
   options: { n: number; concurrency: number; warmup: number; nodeIterations: number; forgeIterations: number };
   fullStack: FullStackResult;
+  /** 1b: the full stack on a network whose platform, channels and banks are of the SM suite. */
+  fullStackSm?: FullStackResult;
   bareRelay: BareRelayResult;
   sealOpen: SealOpenResult;
   ratios: {
@@ -84,6 +86,23 @@ export function printReport(r: BenchReport): void {
     if (res.failed) out(`  ${name}: ${res.failed} FAILED — ${res.errors.join(' | ')}`);
   }
   out();
+
+  if (r.fullStackSm) {
+    const sm = r.fullStackSm;
+    out('1b. the full stack on an RSA network and on an SM network (platform, channels, banks SM2-SM3 / SM2-ENC / SM4-GCM; the router RSA), in the same run');
+    const b = table(['', 'RSA network', 'SM network', 'SM / RSA']);
+    b.push(
+      ['completed / submitted', `${full.completed}/${full.n}`, `${sm.completed}/${sm.n}`, ''],
+      ['applications/s sustained', full.appsPerSecond.toFixed(1), sm.appsPerSecond.toFixed(1), x(sm.appsPerSecond / full.appsPerSecond)],
+      ['end-to-end p50 (ms)', ms(full.latencyMs.p50), ms(sm.latencyMs.p50), x(sm.latencyMs.p50 / full.latencyMs.p50)],
+      ['end-to-end p99 (ms)', ms(full.latencyMs.p99), ms(sm.latencyMs.p99), x(sm.latencyMs.p99 / full.latencyMs.p99)],
+      ['CPU ms/app, this process', ms(full.cpu.selfMsPerApp), ms(sm.cpu.selfMsPerApp), x(sm.cpu.selfMsPerApp / full.cpu.selfMsPerApp)],
+    );
+    out(b.toString());
+    out('  where the SM network\'s time goes: 3b below times each SM2, SM3 and SM4 step of one hop alone (sm-crypto-v2, pure JavaScript) against node:crypto\'s native RSA and AES.');
+    if (sm.failed) out(`  SM network: ${sm.failed} FAILED — ${sm.errors.join(' | ')}`);
+    out();
+  }
 
   out(`3. one hop's seal + open (platform → channel, a sample application's fields, RSA-${seal.rsaBits ?? '?'})`);
   const s = table(['', 'node:crypto', 'node-forge']);
