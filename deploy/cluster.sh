@@ -323,7 +323,9 @@ start_dzl() {
       "${DZL[@]}" router
   done
   for i in $(seq 1 "$DZL_WORKERS"); do
-    start_process "dzl-worker-$i" "-" "${common[@]}" -- "${DZL[@]}" worker
+    # the Temporal SDK's own metrics (temporal_*: schedule-to-start, slots, pollers) on a port of each worker's
+    start_process "dzl-worker-$i" "temporal metrics $((DZL_WORKER_TEMPORAL_METRICS_BASE + i - 1))" "${common[@]}" \
+      DZL_TEMPORAL_METRICS="$DZL_ROUTER_HOST:$((DZL_WORKER_TEMPORAL_METRICS_BASE + i - 1))" -- "${DZL[@]}" worker
   done
   for i in $(seq 1 "$DZL_ROUTERS"); do
     wait_ready "dzl-router-$i" 60 http_ok "http://$DZL_ROUTER_HOST:$((DZL_ROUTER_HTTP_BASE + i - 1))/healthz"

@@ -19,14 +19,14 @@ import { newSalt, type SealedHop } from '../../services/seal/hop';
 import { classOf } from '../../services/fields/catalogue';
 import { ReferencePlatform } from '../../services/parties/platform';
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { admitRequest, loadOwnIdentity, type PartyRequest } from '../../services/network/onboarding';
 import { createCsr, generateKeyPair } from '../../services/pki/ca';
 import { Sm2PrivateKey } from '../../services/seal/suites/sm2';
 import { join } from 'node:path';
 import { getSealedHop } from '../../services/store/sealedHops';
-import { env, ROOT, tempDir, temporalAddress, workflowBundle } from '../support/env';
+import { ensureNetwork, env, ROOT, tempDir, temporalAddress, workflowBundle } from '../support/env';
 import { freshStore } from '../support/stores';
 import { until } from '../support/wait';
 
@@ -56,6 +56,9 @@ describe('a mixed network: an SM channel, an RSA and an SM bank, an RSA platform
     dir = tempDir('mixed-network');
     const specs: PartySpec[] = DEV_PARTIES.map((p) => (SM_PARTIES.has(p.id) ? { ...p, suite: 'SM' as const } : p));
     createDevNetwork(dir, specs);
+    // the test run's workers share one dev server and task queue: the same Temporal payload key as
+    // the shared network's, or a worker of another suite could not decode this one's workflows
+    copyFileSync(join(ensureNetwork(), 'parties', 'router', 'payload.key'), join(dir, 'parties', 'router', 'payload.key'));
     const store = await freshStore('mysql', 'mixed-suites');
     drop = store.drop;
     storeUrl = store.url;
