@@ -24,6 +24,7 @@ import { regulatorLinkToken } from '../router/regulatorPage';
 import { registerVerifyCommand } from './verifyCommand';
 import { parseCertificate } from '../pki/certificate';
 import { prebuiltWorkflowBundle, startRouter, startWorker, temporalTlsFromEnv } from '../runtime/stack';
+import { startTracing } from '../common/tracing';
 import { getApplication } from '../store/applications';
 import { openDb } from '../store/db';
 import { admitParty, checkTermsForRole, registerNetwork, revokeCertificate, setBankTerms, setPartyEndpoint } from '../operator/registry';
@@ -135,7 +136,8 @@ for (const [name, describe] of [['router', 'run the router: HTTP API for platfor
       running = router;
     } else {
       // bundled once at `make build`; bundling here instead costs seconds before the worker polls
-      const bundle = prebuiltWorkflowBundle();
+      // with tracing on (OTEL_EXPORTER_OTLP_ENDPOINT), the bundle with the OpenTelemetry workflow interceptors
+      const bundle = prebuiltWorkflowBundle(startTracing('dzl-worker') !== undefined);
       if ('unusable' in bundle) process.stderr.write(`dzl worker: ${bundle.unusable}; bundling the workflows now\n`);
       const worker = await startWorker(cfg, { opsHost: o.opsHost, opsPort: Number(o.opsPort), ...(o.temporalMetrics ? { temporalMetrics: o.temporalMetrics } : {}), ...('codePath' in bundle ? { bundle } : {}) });
       running = worker;

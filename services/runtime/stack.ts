@@ -12,6 +12,7 @@ import { NOTICE_KINDS } from '../domain/notices';
 import { noticeCounts } from '../store/notices';
 import { startOpsServer } from './ops';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type TLSConfig } from '@temporalio/client';
+import type { Context as ActivityContext } from '@temporalio/activity';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
@@ -170,9 +171,9 @@ export async function startRouter(cfg: StackConfig, listen: RouterListen = {}): 
   checkPolicyRecipients(directory.get(), minimisationPolicy());
   const tls = temporalTlsConfig(cfg.temporalTls);
   const connection = await Connection.connect({ address: cfg.temporalAddress, ...(tls ? { tls } : {}) });
-  startTracing('dzl-router');
+  const tracing = startTracing('dzl-router');
   // the trace of the request that starts a workflow goes on in it (Temporal headers: traceparent and baggage only)
-  const temporal = new Client({ connection, namespace: cfg.namespace ?? 'default', dataConverter: payloadConverter(cfg.networkDir), interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  const temporal = new Client({ connection, namespace: cfg.namespace ?? 'default', dataConverter: payloadConverter(cfg.networkDir), ...(tracing ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}) });
   // kept for the longest window any check uses: older nonces can never pass an issued-at check
   const nonces = new DbNonceStore(db, RELAYED_MAX_AGE_MS);
   const pruning = setInterval(() => void nonces.prune().catch(() => undefined), 60_000);
@@ -277,12 +278,20 @@ const OTEL_WORKFLOW_INTERCEPTORS = require.resolve('@temporalio/interceptors-ope
  * converter names: a bundle without it would leave the workflows' own error messages in plain
  * history.
  */
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [OTEL_WORKFLOW_INTERCEPTORS], failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
+export function bundleWorkflows(opts: { traced?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    // traced: the Temporal SDK's OpenTelemetry workflow interceptors inside (spans cost ~9 ms of CPU
+    // per application in the bench even when exported nowhere, so an untraced worker runs without them)
+    ...(opts.traced ? { workflowInterceptorModules: [OTEL_WORKFLOW_INTERCEPTORS] } : {}),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietBundlerLogger,
+  });
 }
 
-/** `make build` writes the bundle here (deploy/bin/bundleWorkflows.ts); `dzl worker` loads it. */
+/** `make build` writes the bundles here (deploy/bin/bundleWorkflows.ts); `dzl worker` loads the one it needs. */
 export const WORKFLOW_BUNDLE_PATH = resolve(__dirname, '..', '..', 'workflow-bundle.js');
+export const TRACED_WORKFLOW_BUNDLE_PATH = resolve(__dirname, '..', '..', 'workflow-bundle.traced.js');
 
 interface BundleManifest {
   /** SHA-256 over the compiled workflow modules and the SDK version the bundle was built from. */
@@ -312,8 +321,8 @@ function workflowSourcesDigest(): string {
 }
 
 /** Bundles the workflows once and writes the bundle with a manifest of what it was built from. */
-export async function writeWorkflowBundle(path = WORKFLOW_BUNDLE_PATH): Promise<{ path: string; bytes: number }> {
-  const { code } = await bundleWorkflows();
+export async function writeWorkflowBundle(path = WORKFLOW_BUNDLE_PATH, traced = false): Promise<{ path: string; bytes: number }> {
+  const { code } = await bundleWorkflows({ traced });
   const manifest: BundleManifest = { sources: workflowSourcesDigest() };
   writeFileSync(`${path}.tmp`, code);
   writeFileSync(`${path}.json`, JSON.stringify(manifest));
@@ -325,7 +334,7 @@ export async function writeWorkflowBundle(path = WORKFLOW_BUNDLE_PATH): Promise<
  * The prebuilt bundle when it was built from the workflow code now compiled; otherwise why not
  * (the worker then bundles at start, as before). A stale bundle would run old workflow code.
  */
-export function prebuiltWorkflowBundle(path = WORKFLOW_BUNDLE_PATH): { codePath: string } | { unusable: string } {
+export function prebuiltWorkflowBundle(traced = false, path = traced ? TRACED_WORKFLOW_BUNDLE_PATH : WORKFLOW_BUNDLE_PATH): { codePath: string } | { unusable: string } {
   if (!existsSync(path) || !existsSync(`${path}.json`)) return { unusable: `no prebuilt bundle at ${path}` };
   const manifest = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as Partial<BundleManifest>;
   if (manifest.sources !== workflowSourcesDigest()) return { unusable: `${path} was built from other workflow code; run \`make build\`` };
@@ -386,10 +395,16 @@ export async function startWorker(cfg: StackConfig, opts: { bundle?: WorkflowBun
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
     // Temporal's own spans (RunWorkflow, StartActivity, RunActivity), children of the router's;
     // the workflows' spans leave the sandbox through the `exporter` sink (off: dropped)
-    interceptors: {
-      ...(opts.bundle ? {} : { workflowModules: [OTEL_WORKFLOW_INTERCEPTORS] }),
-      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
-    },
+    // (only when tracing is on: a bundle given must then be the traced one, prebuiltWorkflowBundle(true))
+    ...(tracing
+      ? {
+          interceptors: {
+            ...(opts.bundle ? {} : { workflowModules: [OTEL_WORKFLOW_INTERCEPTORS] }),
+            activity: [(ctx: ActivityContext) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+          },
+        }
+      : {}),
+    // the sink a traced bundle's workflows call, registered either way (a traced bundle on an untraced worker drops its spans)
     sinks: { exporter: makeWorkflowExporter(tracing?.processor ?? new NoopSpanProcessor(), tracing?.resource ?? Resource.empty()) },
     activities: createActivities({ db, directory: directory.get, refreshDirectory: directory.refresh, nonces: new DbNonceStore(db, RELAYED_MAX_AGE_MS), router: routerIdentity, parties, log, retentionSweepMs: sweepMs(cfg), outbound: outboundOf(cfg) }),
     dataConverter: payloadConverter(cfg.networkDir),

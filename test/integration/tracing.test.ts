@@ -12,7 +12,8 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { inSpan, MemorySpanExporter, startTracing, stopTracing } from '../../services/common/tracing';
 import { SAMPLE_CUSTOMERS } from '../../services/parties/samples';
 import { DEV, startLocalNetwork, waitForState, type LocalNetwork } from '../../services/runtime/localNetwork';
-import { ensureNetwork, env, temporalAddress, workflowBundle } from '../support/env';
+import { bundleWorkflows } from '../../services/runtime/stack';
+import { ensureNetwork, env, temporalAddress } from '../support/env';
 import { freshStore } from '../support/stores';
 import { until } from '../support/wait';
 
@@ -34,7 +35,8 @@ describe('traces — one application followed from the platform to each party an
   before(async () => {
     assert.ok(startTracing('dzl-test', exporter), 'this test installs the process’s tracer provider');
     const store = await freshStore('sqlite', 'tracing');
-    net = await startLocalNetwork({ dbUrl: store.url, networkDir: ensureNetwork(), temporalAddress: temporalAddress(), logFile: env.logFile, bundle: await workflowBundle() });
+    // the workflows bundled with the Temporal SDK's OpenTelemetry interceptors, as a traced worker loads them
+    net = await startLocalNetwork({ dbUrl: store.url, networkDir: ensureNetwork(), temporalAddress: temporalAddress(), logFile: env.logFile, bundle: await bundleWorkflows({ traced: true }) });
   });
   after(async () => {
     await net?.close();
