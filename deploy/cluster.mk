@@ -9,7 +9,8 @@
 #   make cluster-ui-check headless Chromium: an operator who has not signed in sees ciphertext,
 #                         a signed-in one the decoded ids; both recorded by the codec server
 #   make cluster-test     the fault matrix: up, kill or stop each component once under load, one line
-#                         per fault (submitted, final, lost, duplicated, changed, recovered in), down
+#                         per fault (submitted, final, lost, duplicated, changed, recovered in); then
+#                         the smoke test and the Web UI check in headless Chromium; down
 #   make cluster-load     the load test (vegeta): constant rate, a ramp to saturation, against one
 #                         router and one worker, then two and two, a 10-minute soak on the second;
 #                         throughput, latency percentiles, errors, CPU and memory per process, and

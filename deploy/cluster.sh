@@ -416,6 +416,11 @@ cmd_test() {
   cmd_up
   local rc=0
   node "$ROOT/dist/deploy/bin/faults.js" "$@" || rc=$?
+  # then the operators' Web UI on the same cluster, in headless Chromium: ciphertext until an
+  # operator signs in to the codec server, the decoded ids after (the smoke run's newest application)
+  if [ $rc = 0 ]; then
+    { cmd_ui && cmd_smoke && node "$ROOT/dist/deploy/bin/uiCheck.js"; } || rc=$?
+  fi
   cmd_down >/dev/null
   return $rc
 }
