@@ -112,7 +112,9 @@ wait_ready() {
   done
 }
 
-log_says() { tail -c +"$(($(cat "$PIDS/$1.logstart" 2>/dev/null || echo 0) + 1))" "$LOGS/$1.log" 2>/dev/null | grep -qF "$2"; }
+# (grep reads to the end: with -q it would stop at the first match, tail would die of SIGPIPE on a
+# long log, and pipefail would call that "not ready" — a worker with a busy log waited out its 120 s)
+log_says() { tail -c +"$(($(cat "$PIDS/$1.logstart" 2>/dev/null || echo 0) + 1))" "$LOGS/$1.log" 2>/dev/null | grep -F "$2" >/dev/null; }
 
 stop_process() {
   local name=$1 pid
