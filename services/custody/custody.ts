@@ -11,7 +11,7 @@ import type { HopKind } from '../domain/hops';
 import { recordHop } from '../ledger/ledger';
 import type { NetworkDirectory } from '../registry/directory';
 import { checkRoute, ROUTES } from '../routing/rules';
-import { certificateValidAt, decodeHop, verifyHop, type DecodedHop } from '../seal/hop';
+import { certificateValidAt, decodeHop, signerInForce, verifyHop, type DecodedHop } from '../seal/hop';
 import type { NonceStore } from '../seal/replay';
 import type { ApplicationRow } from '../store/applications';
 import { consentIdsFiledFor, getConsent, lockConsents } from '../store/consents';
@@ -58,17 +58,6 @@ function checkExpected(hop: DecodedHop, e: Expected): void {
   if (e.to && h.to !== e.to) throw wrong('to', h.to, e.to);
   if (e.applicationId && h.applicationId !== e.applicationId) throw wrong('applicationId', h.applicationId, e.applicationId);
   if (e.parentHopId && h.parentHopId !== e.parentHopId) throw wrong('parentHopId', h.parentHopId, e.parentHopId);
-}
-
-/** The sender's signing certificate, in this directory, is its own and in force when the hop was issued (a revocation since). */
-function requireSenderInForce(hop: DecodedHop, directory: NetworkDirectory): void {
-  const h = hop.header;
-  const signer = directory.signerOf(h.senderKeyId);
-  if (!signer) throw new DzlError('HOP_SIGNER_UNKNOWN', 'header.senderKeyId names no registered certificate', { hopId: h.hopId });
-  if (signer.partyId !== h.from) throw new DzlError('HOP_SIGNER_MISMATCH', `key ${h.senderKeyId} belongs to ${signer.partyId}, not ${h.from}`, { hopId: h.hopId });
-  if (!certificateValidAt(signer, new Date(h.issuedAt))) {
-    throw new DzlError('HOP_CERTIFICATE_INVALID', `certificate ${h.senderKeyId} of ${h.from} was not valid at ${h.issuedAt}`, { hopId: h.hopId });
-  }
 }
 
 /** A concurrent request took the same hop (or its nonce) into custody first. */
@@ -121,7 +110,7 @@ async function admitOnce(
   const hop = verified ?? verifyHop(input, { signerOf: directory.signerOf, ...(deps.maxAgeMs ? { maxAgeMs: deps.maxAgeMs } : {}) });
   // a hop the caller verified earlier may have been checked against an older directory than this
   // one, whose version the transaction below holds: its sender's certificate is checked again here
-  if (verified) requireSenderInForce(hop, directory);
+  if (verified) signerInForce(hop.header, directory.signerOf);
   checkExpected(hop, expected);
   checkRoute(hop.header, { directory, consent, at: new Date() });
   // sealed for the recipient's own encryption key, or no one it is addressed to can open it

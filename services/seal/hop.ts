@@ -468,23 +468,7 @@ export function verifySender(
   signature: Uint8Array,
   signerOf: (keyId: string) => SignerCertificate | undefined,
 ): void {
-  const signer = signerOf(header.senderKeyId);
-  if (!signer) {
-    throw new DzlError('HOP_SIGNER_UNKNOWN', 'header.senderKeyId names no registered certificate', {
-      hopId: header.hopId,
-    });
-  }
-  if (signer.partyId !== header.from) {
-    throw new DzlError('HOP_SIGNER_MISMATCH', `key ${header.senderKeyId} belongs to ${signer.partyId}, not ${header.from}`, {
-      hopId: header.hopId,
-    });
-  }
-  const issuedAt = new Date(header.issuedAt);
-  if (!certificateValidAt(signer, issuedAt)) {
-    throw new DzlError('HOP_CERTIFICATE_INVALID', `certificate ${header.senderKeyId} of ${header.from} was not valid at ${header.issuedAt}`, {
-      hopId: header.hopId,
-    });
-  }
+  const signer = signerInForce(header, signerOf);
   // alg.sig names the algorithm; the certificate must be of that suite, or nothing it could sign verifies
   const { sender } = suitesOf(header.alg);
   if (signer.suite !== sender.name) {
@@ -497,6 +481,30 @@ export function verifySender(
       hopId: header.hopId,
     });
   }
+}
+
+/**
+ * The sender's certificate as `signerOf` knows it: registered, of `header.from`, valid and not
+ * revoked at issuedAt (custody asks this again of a hop verified against an older directory).
+ */
+export function signerInForce(header: HopHeader, signerOf: (keyId: string) => SignerCertificate | undefined): SignerCertificate {
+  const signer = signerOf(header.senderKeyId);
+  if (!signer) {
+    throw new DzlError('HOP_SIGNER_UNKNOWN', 'header.senderKeyId names no registered certificate', {
+      hopId: header.hopId,
+    });
+  }
+  if (signer.partyId !== header.from) {
+    throw new DzlError('HOP_SIGNER_MISMATCH', `key ${header.senderKeyId} belongs to ${signer.partyId}, not ${header.from}`, {
+      hopId: header.hopId,
+    });
+  }
+  if (!certificateValidAt(signer, new Date(header.issuedAt))) {
+    throw new DzlError('HOP_CERTIFICATE_INVALID', `certificate ${header.senderKeyId} of ${header.from} was not valid at ${header.issuedAt}`, {
+      hopId: header.hopId,
+    });
+  }
+  return signer;
 }
 
 /**
